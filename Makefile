@@ -1,0 +1,55 @@
+# Everything a user or CI needs, from a fresh clone: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+STAMP := $(VENV)/.installed
+HANDWRITTEN := tinker_hl tinker_local
+
+.PHONY: install generate check-generated lint format typecheck test test-fast demo bench soak cassettes clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -c constraints.txt -e ".[torch,local,dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+generate: $(STAMP)
+	$(PY) codegen/generate.py
+
+check-generated: $(STAMP)
+	$(PY) codegen/generate.py --check
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check $(HANDWRITTEN) tests codegen bench examples
+	$(VENV)/bin/ruff format --check $(HANDWRITTEN) tests codegen bench examples
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix $(HANDWRITTEN) tests codegen bench examples
+	$(VENV)/bin/ruff format $(HANDWRITTEN) tests codegen bench examples
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy $(HANDWRITTEN)
+
+test: $(STAMP) check-generated lint typecheck
+	$(PY) -m pytest -q
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not slow"
+
+demo: $(STAMP)
+	$(PY) examples/demo.py
+
+bench: $(STAMP)
+	$(PY) bench/run.py
+
+soak: $(STAMP)
+	TINKER_HL_SOAK=1 $(PY) -m pytest -q -m soak
+
+cassettes: $(STAMP)
+	TINKER_HL_RECORD_CASSETTES=1 $(PY) -m pytest -q tests/contract/test_cassettes.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
