@@ -1,0 +1,55 @@
+"""ServiceClient end to end: configuration, capabilities, sessions, shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+import tinker_hl as tinker
+
+
+def test_capabilities_list_the_local_models(service: tinker.ServiceClient) -> None:
+    names = [m.model_name for m in service.get_server_capabilities().supported_models]
+    assert "local/tiny-llama" in names
+    again = asyncio.run(service.get_server_capabilities_async())
+    assert [m.model_name for m in again.supported_models] == names
+
+
+def test_environment_configuration(
+    local_server: object, owner_key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TINKER_API_KEY", owner_key)
+    monkeypatch.setenv("TINKER_BASE_URL", local_server.url)  # type: ignore[attr-defined]
+    before = {t.name for t in threading.enumerate()}
+    with tinker.ServiceClient() as client:
+        assert client.session_id
+        assert owner_key not in repr(client)
+    leftover = {t.name for t in threading.enumerate()} - before
+    assert not any(name.startswith("tinker-hl") for name in leftover), leftover
+
+
+def test_missing_or_wrong_key(local_server: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TINKER_API_KEY", raising=False)
+    with pytest.raises(tinker.TinkerError, match="api_key"):
+        tinker.ServiceClient(base_url=local_server.url)  # type: ignore[attr-defined]
+    with pytest.raises(tinker.AuthenticationError):
+        tinker.ServiceClient(api_key="tml-wrong", base_url=local_server.url)  # type: ignore[attr-defined]
+
+
+def test_create_lora_validates_arguments(service: tinker.ServiceClient) -> None:
+    with pytest.raises(tinker.ValidationError, match="rank"):
+        service.create_lora_training_client("local/tiny-llama", rank=0)
+    with pytest.raises(tinker.ValidationError, match="train_"):
+        service.create_lora_training_client(
+            "local/tiny-llama", train_mlp=False, train_attn=False, train_unembed=False
+        )
+    with pytest.raises(tinker.RequestFailedError) as info:
+        service.create_lora_training_client("no/such-model", rank=2)
+    assert info.value.category == "user"
+
+
+def test_unknown_keyword_is_a_type_error() -> None:
+    with pytest.raises(TypeError, match="bogus"):
+        tinker.ServiceClient(api_key="tml-x", base_url="http://127.0.0.1:9", bogus=1)

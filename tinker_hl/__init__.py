@@ -1,0 +1,111 @@
+"""tinker-hl: a Python SDK for the Tinker fine-tuning API.
+
+Scripts written for the official SDK run with `import tinker_hl as tinker`.
+"""
+
+__version__ = "0.1.0"
+
+from . import types
+from ._exceptions import (
+    APIConnectionError,
+    APIError,
+    APIResponseValidationError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    CircuitOpenError,
+    ConflictError,
+    InternalServerError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    RequestFailedError,
+    TinkerError,
+    UnprocessableEntityError,
+    ValidationError,
+)
+from ._futures import APIFuture, QueueState, QueueStateObserver
+from ._retry import RetryConfig
+from ._sampling_client import SamplingClient
+from ._service_client import ServiceClient
+from ._training_client import TrainingClient
+from .types import (
+    AdamParams,
+    Checkpoint,
+    CheckpointType,
+    Datum,
+    EncodedTextChunk,
+    ForwardBackwardOutput,
+    LoraConfig,
+    ModelID,
+    ModelInput,
+    ModelInputChunk,
+    OptimStepResponse,
+    ParsedCheckpointTinkerPath,
+    SampledSequence,
+    SampleResponse,
+    SamplingParams,
+    StopReason,
+    TensorData,
+    TensorDtype,
+    TrainingRun,
+)
+
+
+def __getattr__(name: str) -> object:
+    # RestClient pulls in nothing heavy, but keep the import lazy like the other optional parts.
+    if name == "RestClient":
+        from ._rest_client import RestClient
+
+        return RestClient
+    raise AttributeError(f"module 'tinker_hl' has no attribute {name!r}")
+
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIFuture",
+    "APIResponseValidationError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AdamParams",
+    "AuthenticationError",
+    "BadRequestError",
+    "Checkpoint",
+    "CheckpointType",
+    "CircuitOpenError",
+    "ConflictError",
+    "Datum",
+    "EncodedTextChunk",
+    "ForwardBackwardOutput",
+    "InternalServerError",
+    "LoraConfig",
+    "ModelID",
+    "ModelInput",
+    "ModelInputChunk",
+    "NotFoundError",
+    "OptimStepResponse",
+    "ParsedCheckpointTinkerPath",
+    "PermissionDeniedError",
+    "QueueState",
+    "QueueStateObserver",
+    "RateLimitError",
+    "RequestFailedError",
+    "RetryConfig",
+    "SampleResponse",
+    "SampledSequence",
+    "SamplingClient",
+    "SamplingParams",
+    "ServiceClient",
+    "StopReason",
+    "TensorData",
+    "TensorDtype",
+    "TinkerError",
+    "TrainingClient",
+    "TrainingRun",
+    "UnprocessableEntityError",
+    "ValidationError",
+    "__version__",
+    "types",
+]

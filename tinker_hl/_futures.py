@@ -1,0 +1,206 @@
+"""APIFuture and the futures protocol: poll `retrieve_future` until a request has an outcome.
+
+The one place that knows the protocol: `try_again` (with its queue state) and 408 mean "poll
+again", `{error, category}` means the request failed, anything else is the typed result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import enum
+import logging
+import time
+from collections.abc import Callable, Generator, Sequence
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+
+from tinker_api_client.api.futures import retrieve_future
+from tinker_api_client.models import FutureRetrieveRequest
+from tinker_api_client.types import UNSET
+
+from ._exceptions import APIStatusError, RequestFailedError
+from ._http import decode_json
+from ._retry import RetryableException
+
+if TYPE_CHECKING:
+    from ._holder import ClientHolder
+
+T = TypeVar("T")
+U = TypeVar("U")
+logger = logging.getLogger("tinker_hl.futures")
+
+# How long one long-poll may take before the client gives up on that poll and polls again.
+POLL_HTTP_TIMEOUT_S = 45.0
+# How often a wait without an outcome is reported at INFO level.
+STALL_LOG_INTERVAL_S = 60.0
+
+
+class QueueState(enum.Enum):
+    ACTIVE = "active"
+    PAUSED_RATE_LIMIT = "paused_rate_limit"
+    PAUSED_CAPACITY = "paused_capacity"
+    UNKNOWN = "unknown"
+
+    @classmethod
+    def parse(cls, value: object) -> QueueState:
+        try:
+            return cls(value)
+        except ValueError:
+            return cls.UNKNOWN
+
+
+class QueueStateObserver(Protocol):
+    def on_queue_state_change(
+        self, queue_state: QueueState, queue_state_reason: str | None
+    ) -> None: ...
+
+
+class APIFuture(Generic[T]):
+    """The outcome of a request: `result()` blocks, `await future` / `result_async()` don't.
+
+    The result is computed once and cached: waiting twice never polls again.
+    """
+
+    def __init__(
+        self,
+        future: concurrent.futures.Future[T],
+        holder: ClientHolder | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        self._future = future
+        self._holder = holder
+        self._request_id = request_id
+
+    @property
+    def request_id(self) -> str | None:
+        return self._request_id
+
+    def result(self, timeout: float | None = None) -> T:
+        if self._holder is not None and self._holder.loop_thread.in_loop_thread():
+            raise RuntimeError(
+                "APIFuture.result() was called from tinker_hl's own event loop, where it would "
+                "deadlock; use `await future` instead"
+            )
+        try:
+            return self._future.result(timeout)
+        except concurrent.futures.TimeoutError:
+            raise TimeoutError(
+                f"no result within {timeout}s (request {self._request_id or 'pending'}); "
+                "the request keeps running: call result() again to keep waiting"
+            ) from None
+
+    async def result_async(self, timeout: float | None = None) -> T:
+        wrapped = asyncio.wrap_future(self._future)
+        try:
+            return await asyncio.wait_for(asyncio.shield(wrapped), timeout)
+        except TimeoutError:
+            raise TimeoutError(
+                f"no result within {timeout}s (request {self._request_id or 'pending'})"
+            ) from None
+
+    def __await__(self) -> Generator[Any, None, T]:
+        return self.result_async().__await__()
+
+    def done(self) -> bool:
+        return self._future.done()
+
+    def exception(self, timeout: float | None = None) -> BaseException | None:
+        return self._future.exception(timeout)
+
+    def add_done_callback(self, fn: Callable[[concurrent.futures.Future[T]], object]) -> None:
+        self._future.add_done_callback(fn)
+
+    def future(self) -> concurrent.futures.Future[T]:
+        """The underlying thread-safe future."""
+        return self._future
+
+
+def combine_futures(
+    holder: ClientHolder, futures: Sequence[APIFuture[T]], combine: Callable[[list[T]], U]
+) -> APIFuture[U]:
+    """One future for several (for example the chunks of a large forward_backward)."""
+
+    async def gather() -> U:
+        results = await asyncio.gather(*(f.result_async() for f in futures))
+        return combine(list(results))
+
+    return APIFuture(holder.loop_thread.submit(gather()), holder)
+
+
+async def poll_until_done(
+    holder: ClientHolder,
+    request_id: str,
+    decode: Callable[[dict[str, Any]], T],
+    *,
+    request_type: str,
+    submitted_at: float,
+    observer: QueueStateObserver | None = None,
+) -> T:
+    """Poll `retrieve_future` for `request_id` until it has an outcome; decode the result."""
+    started = time.monotonic()
+    last_log = started
+    queue_state = QueueState.ACTIVE
+    holder.metrics_queue_state(request_id, queue_state)
+    retries_before = holder.retry_handler.retry_count
+    iteration = 0
+    while True:
+        headers = {"iteration": str(iteration), "type": request_type}
+        if iteration == 0:
+            headers["roundtrip"] = f"{time.time() - submitted_at:.6f}"
+        iteration += 1
+        body = await holder.retry_handler.execute(
+            lambda headers=headers: _retrieve_once(holder, request_id, headers),  # type: ignore[misc]
+            "retrieve_future",
+        )
+        if body.get("type") == "try_again" or body.get("_pending"):
+            new_state = QueueState.parse(body.get("queue_state", "active"))
+            if new_state != queue_state:
+                queue_state = new_state
+                holder.metrics_queue_state(request_id, new_state)
+                if observer is not None:
+                    observer.on_queue_state_change(new_state, body.get("queue_state_reason"))
+            now = time.monotonic()
+            if now - last_log > STALL_LOG_INTERVAL_S:
+                last_log = now
+                logger.info(
+                    "still waiting for %s %s after %.0fs: queue state %s, %d poll(s), %d retries",
+                    request_type,
+                    request_id,
+                    now - started,
+                    queue_state.value,
+                    iteration,
+                    holder.retry_handler.retry_count - retries_before,
+                )
+            continue
+        holder.metrics_queue_state(request_id, None)
+        if "error" in body and "category" in body:
+            category = str(body.get("category") or "unknown")
+            raise RequestFailedError(
+                f"{request_type} request {request_id} failed ({category} error): {body['error']}",
+                request_id=request_id,
+                category=category,
+            )
+        return decode(body)
+
+
+async def _retrieve_once(
+    holder: ClientHolder, request_id: str, headers: dict[str, str]
+) -> dict[str, Any]:
+    try:
+        response = await holder.call(
+            "retrieve_future",
+            retrieve_future,
+            body=FutureRetrieveRequest(request_id=request_id),
+            x_tinker_request_iteration=headers["iteration"],
+            x_tinker_request_type=headers["type"],
+            x_tinker_create_promise_roundtrip_time=headers.get("roundtrip", UNSET),
+        )
+    except APIStatusError as exc:
+        if exc.status_code == 408:  # long-poll window elapsed: still pending
+            body = exc.body if isinstance(exc.body, dict) else {}
+            return {"_pending": True, **body}
+        raise
+    body = decode_json(response.content)
+    if not isinstance(body, dict):
+        raise RetryableException(f"retrieve_future returned a non-object body for {request_id}")
+    return body

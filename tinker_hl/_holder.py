@@ -1,0 +1,309 @@
+"""ClientHolder: what one ServiceClient and all clients it creates share.
+
+One background event loop, one HTTP connection pool, the session and its heartbeat, the
+counters that number training clients and sampling sessions, and the shared sampling limiter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import os
+import platform
+import time
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+import httpx
+from tinker_api_client import AuthenticatedClient
+from tinker_api_client.api.service import create_sampling_session, create_session, session_heartbeat
+from tinker_api_client.models import (
+    CreateSamplingSessionRequest,
+    CreateSamplingSessionResponse,
+    CreateSessionRequest,
+    CreateSessionRequestUserMetadataType0,
+    CreateSessionResponse,
+    SessionHeartbeatRequest,
+)
+from tinker_api_client.types import Response
+
+from . import __version__
+from ._backpressure import SamplingLimiter, SamplingLimits
+from ._circuit import CircuitBreakerConfig, CircuitBreakers
+from ._exceptions import APIStatusError, TinkerError
+from ._futures import QueueState
+from ._http import DEFAULT_TIMEOUT, Endpoint, call, make_client, parsed
+from ._loop import EventLoopThread
+from ._metrics import ClientMetrics
+from ._retry import RetryConfig, RetryHandler
+from ._tracing import span
+
+T = TypeVar("T")
+logger = logging.getLogger("tinker_hl")
+
+DEFAULT_BASE_URL = "https://tinker.thinkingmachines.dev/services/tinker-prod"
+HEARTBEAT_INTERVAL_S = 10.0
+HEARTBEAT_WARN_AFTER_S = 60.0
+
+
+def resolve_api_key(api_key: str | None) -> str:
+    key = api_key or os.environ.get("TINKER_API_KEY")
+    if not key:
+        raise TinkerError(
+            "api_key: no API key given; pass api_key=... or set TINKER_API_KEY "
+            "(for the local backend, `tinker-hl serve` prints one)"
+        )
+    return key
+
+
+def resolve_base_url(base_url: str | None) -> str:
+    return (base_url or os.environ.get("TINKER_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+
+
+class ClientHolder:
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        user_metadata: dict[str, str] | None = None,
+        retry_config: RetryConfig | None = None,
+        default_headers: dict[str, str] | None = None,
+        verify: bool = True,
+        heartbeat_interval: float = HEARTBEAT_INTERVAL_S,
+        circuit_breaker: CircuitBreakerConfig | None = None,
+        sampling_limits: SamplingLimits | None = None,
+    ) -> None:
+        self._api_key = resolve_api_key(api_key)
+        self.base_url = resolve_base_url(base_url)
+        if isinstance(timeout, int | float):
+            timeout = httpx.Timeout(float(timeout), connect=5.0)
+        self._timeout = timeout or DEFAULT_TIMEOUT
+        self._headers = dict(default_headers or {})
+        self._verify = verify
+        self.retry_config = retry_config or RetryConfig()
+        self.metrics = ClientMetrics()
+        self.breakers = CircuitBreakers(circuit_breaker)
+        self.sampling_limiter = SamplingLimiter(sampling_limits)
+        self.retry_handler = self.make_retry_handler(self.retry_config, "tinker_hl")
+        self.heartbeat_interval = heartbeat_interval
+        self._training_counter = itertools.count()
+        self._sampling_counter = itertools.count()
+        self.loop_thread = EventLoopThread()
+        self._http: AuthenticatedClient | None = None
+        self._heartbeat_task: asyncio.Task[None] | None = None
+        self.heartbeat_failures = 0
+        self.telemetry: Any = None
+        self._closed = False
+        try:
+            self.session_id: str = self.loop_thread.run(self._start(user_metadata))
+        except BaseException:
+            self.loop_thread.close()
+            raise
+
+    def __repr__(self) -> str:  # never shows the API key
+        return f"ClientHolder(base_url={self.base_url!r}, session_id={self.session_id!r})"
+
+    # ----- lifecycle ---------------------------------------------------------------------
+    async def _start(self, user_metadata: dict[str, str] | None) -> str:
+        self._http = make_client(
+            self.base_url,
+            self._api_key,
+            timeout=self._timeout,
+            max_connections=max(self.retry_config.max_connections, 100),
+            headers=self._headers,
+            verify=self._verify,
+        )
+        tags = [t for t in os.environ.get("TINKER_TAGS", "").split(",") if t]
+        metadata = CreateSessionRequestUserMetadataType0.from_dict(dict(user_metadata or {}))
+        request = CreateSessionRequest(
+            tags=sorted(set(tags)), user_metadata=metadata, sdk_version=f"tinker-hl/{__version__}"
+        )
+
+        async def send() -> CreateSessionResponse:
+            response = await self.call("create_session", create_session, body=request)
+            return parsed("create_session", response, CreateSessionResponse)
+
+        result = await self.retry_handler.execute(send, "create_session")
+        for level, message in (
+            (logging.INFO, result.info_message),
+            (logging.WARNING, result.warning_message),
+            (logging.ERROR, result.error_message),
+        ):
+            if isinstance(message, str) and message:
+                logger.log(level, "server: %s", message)
+        if self.heartbeat_interval > 0:
+            self._heartbeat_task = asyncio.get_running_loop().create_task(
+                self._heartbeat(result.session_id)
+            )
+        return result.session_id
+
+    async def _heartbeat(self, session_id: str) -> None:
+        last_ok = time.monotonic()
+        last_warning = 0.0
+        while True:
+            await asyncio.sleep(self.heartbeat_interval)
+            try:
+                await self.call(
+                    "session_heartbeat",
+                    session_heartbeat,
+                    body=SessionHeartbeatRequest(session_id=session_id),
+                )
+                last_ok = time.monotonic()
+                self.heartbeat_failures = 0
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.heartbeat_failures += 1
+                failing_for = time.monotonic() - last_ok
+                # Warn once a minute at most: one failed heartbeat is routine, a minute is not.
+                if failing_for > HEARTBEAT_WARN_AFTER_S and time.monotonic() - last_warning > 60:
+                    last_warning = time.monotonic()
+                    logger.warning(
+                        "session %s: heartbeats failing for %.0fs (%d in a row); last error: %s",
+                        session_id,
+                        failing_for,
+                        self.heartbeat_failures,
+                        exc,
+                    )
+                else:
+                    logger.debug("heartbeat failed: %s", exc)
+
+    def close(self) -> None:
+        """Stop the heartbeat, close connections and the background thread."""
+        if self._closed:
+            return
+        self._closed = True
+        if self.telemetry is not None:
+            try:
+                self.telemetry.stop()
+            except Exception:  # telemetry must never disturb shutdown
+                logger.debug("telemetry shutdown failed", exc_info=True)
+        try:
+            self.loop_thread.run(self._aclose(), timeout=10)
+        except Exception:
+            logger.debug("error while closing", exc_info=True)
+        self.loop_thread.close()
+
+    async def _aclose(self) -> None:
+        if self._heartbeat_task is not None:
+            self._heartbeat_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._heartbeat_task
+        if self._http is not None:
+            await self._http.get_async_httpx_client().aclose()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    # ----- shared services ---------------------------------------------------------------
+    @property
+    def http(self) -> AuthenticatedClient:
+        if self._http is None:
+            raise RuntimeError("the HTTP client is not started yet")
+        return self._http
+
+    def submit(self, coro: Coroutine[Any, Any, T]) -> Any:
+        return self.loop_thread.submit(coro)
+
+    def next_training_client_id(self) -> int:
+        return next(self._training_counter)
+
+    def next_sampling_session_seq_id(self) -> int:
+        return next(self._sampling_counter)
+
+    def make_retry_handler(self, config: RetryConfig, name: str) -> RetryHandler:
+        handler = RetryHandler(config, name=name)
+        handler.on_retry = lambda operation, exc, wait: self.metrics.record_retry(
+            operation, _retry_cause(exc)
+        )
+        return handler
+
+    def metrics_queue_state(self, request_id: str, state: QueueState | None) -> None:
+        self.metrics.record_queue_state(request_id, state.value if state is not None else None)
+        if state is not None and state is not QueueState.ACTIVE:
+            self.sampling_limiter.signal_rate_limited(state.value)
+
+    async def call(
+        self, operation: str, endpoint: Endpoint, *, ok: tuple[int, ...] = (200,), **kwargs: Any
+    ) -> Response[Any]:
+        """One HTTP call through the circuit breaker, with metrics and an optional span."""
+        breaker = self.breakers.for_operation(operation)
+        if breaker is not None:
+            breaker.before_call()
+        started = time.monotonic()
+        error: str | None = None
+        try:
+            with span(operation):
+                return await call(operation, endpoint, self.http, ok=ok, **kwargs)
+        except APIStatusError as exc:
+            error = str(exc.status_code)
+            if exc.status_code == 429:
+                self.sampling_limiter.signal_rate_limited("http 429")
+            raise
+        except Exception as exc:
+            error = type(exc).__name__
+            raise
+        finally:
+            self.metrics.record_request(operation, time.monotonic() - started, error)
+            if breaker is not None:
+                # Only the service's failures count against it, not the caller's mistakes.
+                if error is None or not (error.isdigit() and 400 <= int(error) < 500):
+                    (breaker.record_success if error is None else breaker.record_failure)()
+                else:
+                    breaker.record_success()
+
+    async def create_sampling_session(
+        self, *, model_path: str | None, base_model: str | None
+    ) -> str:
+        request = CreateSamplingSessionRequest(
+            session_id=self.session_id,
+            sampling_session_seq_id=self.next_sampling_session_seq_id(),
+        )
+        if model_path is not None:
+            request.model_path = model_path
+        if base_model is not None:
+            request.base_model = base_model
+
+        async def send() -> str:
+            response = await self.call(
+                "create_sampling_session", create_sampling_session, body=request
+            )
+            return parsed(
+                "create_sampling_session", response, CreateSamplingSessionResponse
+            ).sampling_session_id
+
+        return await self.retry_handler.execute(send, "create_sampling_session")
+
+    @staticmethod
+    def platform_name() -> str:
+        return f"{platform.system()}-{platform.machine()} python-{platform.python_version()}"
+
+
+def _retry_cause(exc: BaseException) -> str:
+    if isinstance(exc, APIStatusError):
+        return f"http_{exc.status_code}"
+    return type(exc).__name__
+
+
+def is_user_error(exc: BaseException) -> bool:
+    """Walk the cause chain: was this the caller's fault (4xx other than 408/409/429, or a
+    request that failed with category `user`)?"""
+    from ._exceptions import RequestFailedError, ValidationError
+
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ValidationError):
+            return True
+        if isinstance(current, RequestFailedError):
+            return current.is_user_error
+        if isinstance(current, APIStatusError):
+            return 400 <= current.status_code < 500 and current.status_code not in (408, 409, 429)
+        current = current.__cause__ or current.__context__
+    return False

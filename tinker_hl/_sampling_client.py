@@ -1,0 +1,229 @@
+"""SamplingClient: generate from a base model or saved sampler weights, and score prompts."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from tinker_api_client.api.sampling import asample
+from tinker_api_client.models import (
+    ModelInput,
+    SampleRequest,
+    SampleResponse,
+    SamplingParams,
+    UntypedAPIFuture,
+)
+
+from ._futures import APIFuture, QueueState, poll_until_done
+from ._http import parsed
+from ._retry import RetryConfig
+from .types import validate_model_input, validate_sampling_params
+
+if TYPE_CHECKING:
+    from ._holder import ClientHolder
+
+logger = logging.getLogger("tinker_hl")
+
+
+class SamplingClient:
+    """Samples from one sampling session. Create with `ServiceClient.create_sampling_client` or
+    `TrainingClient.save_weights_and_get_sampling_client`."""
+
+    def __init__(
+        self,
+        holder: ClientHolder,
+        *,
+        sampling_session_id: str,
+        retry_config: RetryConfig | None = None,
+    ) -> None:
+        self.holder = holder
+        self.sampling_session_id = sampling_session_id
+        self.retry_handler = (
+            holder.make_retry_handler(retry_config, f"sampler {sampling_session_id}")
+            if retry_config is not None
+            else holder.retry_handler
+        )
+        self._seq = itertools.count(1)
+        self._seq_lock = threading.Lock()
+        self._last_queue_log = 0.0
+
+    def __repr__(self) -> str:
+        return f"SamplingClient(sampling_session_id={self.sampling_session_id!r})"
+
+    @staticmethod
+    async def _create(
+        holder: ClientHolder,
+        *,
+        model_path: str | None = None,
+        base_model: str | None = None,
+        retry_config: RetryConfig | None = None,
+    ) -> SamplingClient:
+        if model_path is None and base_model is None:
+            from ._exceptions import ValidationError
+
+            raise ValidationError("model_path", "give model_path or base_model")
+        if model_path is not None:
+            from .types import parse_tinker_path
+
+            parse_tinker_path(model_path)
+        session_id = await holder.create_sampling_session(
+            model_path=model_path, base_model=base_model
+        )
+        return SamplingClient(holder, sampling_session_id=session_id, retry_config=retry_config)
+
+    @staticmethod
+    def _create_sync(
+        holder: ClientHolder,
+        *,
+        model_path: str | None = None,
+        base_model: str | None = None,
+        retry_config: RetryConfig | None = None,
+    ) -> SamplingClient:
+        return holder.loop_thread.run(
+            SamplingClient._create(
+                holder, model_path=model_path, base_model=base_model, retry_config=retry_config
+            )
+        )
+
+    @staticmethod
+    def create(
+        holder: ClientHolder,
+        *,
+        model_path: str | None = None,
+        base_model: str | None = None,
+        sampling_session_id: str | None = None,
+        retry_config: RetryConfig | None = None,
+    ) -> APIFuture[SamplingClient]:
+        if sampling_session_id is not None:
+
+            async def existing() -> SamplingClient:
+                return SamplingClient(
+                    holder, sampling_session_id=sampling_session_id, retry_config=retry_config
+                )
+
+            return APIFuture(holder.submit(existing()), holder)
+        return APIFuture(
+            holder.submit(
+                SamplingClient._create(
+                    holder, model_path=model_path, base_model=base_model, retry_config=retry_config
+                )
+            ),
+            holder,
+        )
+
+    # ----- sampling ----------------------------------------------------------------------
+    def sample(
+        self,
+        prompt: ModelInput,
+        num_samples: int,
+        sampling_params: SamplingParams,
+        include_prompt_logprobs: bool = False,
+        topk_prompt_logprobs: int = 0,
+    ) -> APIFuture[SampleResponse]:
+        """Generate `num_samples` continuations of `prompt`."""
+        from ._exceptions import ValidationError
+
+        validate_model_input(prompt, "prompt")
+        validate_sampling_params(sampling_params)
+        if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 1:
+            raise ValidationError("num_samples", f"expected an integer >= 1, got {num_samples!r}")
+        if (
+            isinstance(topk_prompt_logprobs, bool)
+            or not isinstance(topk_prompt_logprobs, int)
+            or topk_prompt_logprobs < 0
+        ):
+            raise ValidationError(
+                "topk_prompt_logprobs", f"expected an integer >= 0, got {topk_prompt_logprobs!r}"
+            )
+        with self._seq_lock:
+            seq_id = next(self._seq)
+        request = SampleRequest(
+            prompt=prompt,
+            sampling_params=sampling_params,
+            num_samples=num_samples,
+            sampling_session_id=self.sampling_session_id,
+            seq_id=seq_id,
+        )
+        if include_prompt_logprobs:
+            request.prompt_logprobs = True
+        if topk_prompt_logprobs:
+            request.topk_prompt_logprobs = topk_prompt_logprobs
+        return APIFuture(self.holder.submit(self._sample(request)), self.holder)
+
+    async def _sample(self, request: SampleRequest) -> SampleResponse:
+        holder = self.holder
+        submitted_at = time.time()
+
+        async def send() -> UntypedAPIFuture:
+            response = await holder.call("asample", asample, body=request)
+            return parsed("asample", response, UntypedAPIFuture)
+
+        async with holder.sampling_limiter.slot(_estimate_prompt_bytes(request.prompt)):
+            untyped = await self.retry_handler.execute(send, "asample")
+            return await poll_until_done(
+                holder,
+                untyped.request_id,
+                SampleResponse.from_dict,
+                request_type="sample",
+                submitted_at=submitted_at,
+                observer=self,
+            )
+
+    async def sample_async(
+        self,
+        prompt: ModelInput,
+        num_samples: int,
+        sampling_params: SamplingParams,
+        include_prompt_logprobs: bool = False,
+        topk_prompt_logprobs: int = 0,
+    ) -> SampleResponse:
+        return await self.sample(
+            prompt, num_samples, sampling_params, include_prompt_logprobs, topk_prompt_logprobs
+        )
+
+    def compute_logprobs(self, prompt: ModelInput) -> APIFuture[list[float | None]]:
+        """Logprob of every prompt token under the model (the first is None)."""
+        inner = self.sample(prompt, 1, SamplingParams(max_tokens=1), include_prompt_logprobs=True)
+
+        async def extract() -> list[float | None]:
+            response = await inner.result_async()
+            values = response.prompt_logprobs
+            if not isinstance(values, list):
+                raise ValueError("the server returned no prompt logprobs")
+            return list(values)
+
+        return APIFuture(self.holder.submit(extract()), self.holder)
+
+    async def compute_logprobs_async(self, prompt: ModelInput) -> list[float | None]:
+        return await self.compute_logprobs(prompt)
+
+    def get_telemetry(self) -> Any:
+        return self.holder.telemetry
+
+    def on_queue_state_change(
+        self, queue_state: QueueState, queue_state_reason: str | None
+    ) -> None:
+        if queue_state is QueueState.ACTIVE or time.monotonic() - self._last_queue_log < 60:
+            return
+        self._last_queue_log = time.monotonic()
+        logger.warning(
+            "sampling requests are waiting: %s%s",
+            queue_state.value,
+            f" ({queue_state_reason})" if queue_state_reason else "",
+        )
+
+
+def _estimate_prompt_bytes(prompt: ModelInput) -> int:
+    """Rough wire size of a prompt (10 bytes a token, raw size for images), for back-pressure."""
+    total = 0
+    for chunk in prompt.chunks:
+        tokens = getattr(chunk, "tokens", None)
+        if isinstance(tokens, list):
+            total += len(tokens) * 10
+        else:
+            data = getattr(chunk, "data", None) or getattr(chunk, "location", "")
+            total += len(data) if isinstance(data, str | bytes) else 0
+    return total

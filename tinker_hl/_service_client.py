@@ -1,0 +1,315 @@
+"""ServiceClient: the entry point. Holds the session and creates the other clients."""
+
+from __future__ import annotations
+
+import logging
+import time
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import httpx
+from tinker_api_client.api.models import create_model
+from tinker_api_client.api.service import get_server_capabilities
+from tinker_api_client.api.weights import weights_info
+from tinker_api_client.models import (
+    CreateModelRequest,
+    CreateModelRequestUserMetadataType0,
+    CreateModelResponse,
+    GetServerCapabilitiesResponse,
+    LoraConfig,
+    UntypedAPIFuture,
+    WeightsInfoRequest,
+    WeightsInfoResponse,
+)
+
+from ._backpressure import SamplingLimits
+from ._circuit import CircuitBreakerConfig
+from ._exceptions import ValidationError
+from ._futures import APIFuture, poll_until_done
+from ._holder import ClientHolder
+from ._http import parsed
+from ._retry import RetryConfig
+from ._sampling_client import SamplingClient
+from ._training_client import TrainingClient, _on_holder_loop
+
+if TYPE_CHECKING:
+    from ._rest_client import RestClient
+
+logger = logging.getLogger("tinker_hl")
+
+# Keyword arguments of the 0.7.0 SDK's ServiceClient that have no meaning here.
+_ACCEPTED_AND_IGNORED = frozenset(
+    {"max_retries", "http_client", "default_query", "_strict_response_validation", "project_id"}
+)
+
+
+class ServiceClient:
+    """Connects to a Tinker service (the local backend, or any Tinker-compatible server).
+
+    `api_key` and `base_url` default to `TINKER_API_KEY` and `TINKER_BASE_URL`. Use it as a
+    context manager, or call `close()`, to stop its background thread.
+    """
+
+    def __init__(
+        self,
+        user_metadata: dict[str, str] | None = None,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        retry_config: RetryConfig | None = None,
+        default_headers: dict[str, str] | None = None,
+        verify: bool = True,
+        circuit_breaker: CircuitBreakerConfig | None = None,
+        sampling_limits: SamplingLimits | None = None,
+        **kwargs: Any,
+    ) -> None:
+        unknown = set(kwargs) - _ACCEPTED_AND_IGNORED
+        if unknown:
+            raise TypeError(f"ServiceClient got unexpected keyword arguments: {sorted(unknown)}")
+        if user_metadata is not None and not isinstance(user_metadata, dict):
+            raise ValidationError("user_metadata", "expected a dict of strings")
+        self.holder = ClientHolder(
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            user_metadata=user_metadata,
+            retry_config=retry_config,
+            default_headers=default_headers,
+            verify=verify,
+            circuit_breaker=circuit_breaker,
+            sampling_limits=sampling_limits,
+        )
+        from ._telemetry import start_telemetry
+
+        self.holder.telemetry = start_telemetry(self.holder)
+
+    def __repr__(self) -> str:
+        return f"ServiceClient(base_url={self.holder.base_url!r}, session_id={self.session_id!r})"
+
+    @property
+    def session_id(self) -> str:
+        return self.holder.session_id
+
+    def close(self) -> None:
+        self.holder.close()
+
+    def metrics(self) -> dict[str, Any]:
+        """Client-side metrics: per-endpoint requests, errors, retries by cause, latency
+        percentiles, time spent per queue state, sampling back-pressure and breaker states."""
+        snapshot = self.holder.metrics.snapshot()
+        snapshot["sampling"] = self.holder.sampling_limiter.snapshot()
+        snapshot["circuit_breakers"] = self.holder.breakers.states()
+        return snapshot
+
+    def __enter__(self) -> ServiceClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc is not None and self.holder.telemetry is not None:
+            self.holder.telemetry.log_exception(exc, fatal=True)
+        self.close()
+
+    async def __aenter__(self) -> ServiceClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.__exit__(exc_type, exc, tb)
+
+    # ----- capabilities ------------------------------------------------------------------
+    async def _capabilities(self) -> GetServerCapabilitiesResponse:
+        async def send() -> GetServerCapabilitiesResponse:
+            response = await self.holder.call("get_server_capabilities", get_server_capabilities)
+            return parsed("get_server_capabilities", response, GetServerCapabilitiesResponse)
+
+        return await self.holder.retry_handler.execute(send, "get_server_capabilities")
+
+    def get_server_capabilities(self) -> GetServerCapabilitiesResponse:
+        return self.holder.loop_thread.run(self._capabilities())
+
+    async def get_server_capabilities_async(self) -> GetServerCapabilitiesResponse:
+        return await _on_holder_loop(self.holder, self._capabilities())
+
+    # ----- training clients --------------------------------------------------------------
+    async def _create_lora(
+        self,
+        base_model: str,
+        rank: int,
+        seed: int | None,
+        train_mlp: bool,
+        train_attn: bool,
+        train_unembed: bool,
+        user_metadata: dict[str, str] | None,
+    ) -> TrainingClient:
+        holder = self.holder
+        model_seq_id = holder.next_training_client_id()
+        lora = LoraConfig(
+            rank=rank, train_mlp=train_mlp, train_attn=train_attn, train_unembed=train_unembed
+        )
+        if seed is not None:
+            lora.seed = seed
+        request = CreateModelRequest(
+            session_id=holder.session_id,
+            model_seq_id=model_seq_id,
+            base_model=base_model,
+            lora_config=lora,
+        )
+        if user_metadata is not None:
+            request.user_metadata = CreateModelRequestUserMetadataType0.from_dict(
+                dict(user_metadata)
+            )
+        submitted_at = time.time()
+
+        async def send() -> UntypedAPIFuture:
+            response = await holder.call("create_model", create_model, body=request)
+            return parsed("create_model", response, UntypedAPIFuture)
+
+        untyped = await holder.retry_handler.execute(send, "create_model")
+        created = await poll_until_done(
+            holder,
+            untyped.request_id,
+            CreateModelResponse.from_dict,
+            request_type="create_model",
+            submitted_at=submitted_at,
+        )
+        return TrainingClient(holder, model_seq_id, created.model_id)
+
+    def _lora_coro(self, *args: Any) -> Any:
+        base_model, rank, seed, train_mlp, train_attn, train_unembed, _ = args
+        if not isinstance(base_model, str) or not base_model:
+            raise ValidationError("base_model", f"expected a model name, got {base_model!r}")
+        if isinstance(rank, bool) or not isinstance(rank, int) or rank < 1:
+            raise ValidationError("rank", f"expected an integer >= 1, got {rank!r}")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise ValidationError("seed", f"expected an integer or None, got {seed!r}")
+        if not (train_mlp or train_attn or train_unembed):
+            raise ValidationError(
+                "train_mlp", "at least one of train_mlp, train_attn, train_unembed must be True"
+            )
+        return self._create_lora(*args)
+
+    def create_lora_training_client(
+        self,
+        base_model: str,
+        rank: int = 32,
+        seed: int | None = None,
+        train_mlp: bool = True,
+        train_attn: bool = True,
+        train_unembed: bool = True,
+        user_metadata: dict[str, str] | None = None,
+    ) -> TrainingClient:
+        """Create a LoRA adapter of `rank` over `base_model` and return its TrainingClient."""
+        coro = self._lora_coro(
+            base_model, rank, seed, train_mlp, train_attn, train_unembed, user_metadata
+        )
+        return self.holder.loop_thread.run(coro)
+
+    async def create_lora_training_client_async(
+        self,
+        base_model: str,
+        rank: int = 32,
+        seed: int | None = None,
+        train_mlp: bool = True,
+        train_attn: bool = True,
+        train_unembed: bool = True,
+        user_metadata: dict[str, str] | None = None,
+    ) -> TrainingClient:
+        coro = self._lora_coro(
+            base_model, rank, seed, train_mlp, train_attn, train_unembed, user_metadata
+        )
+        return await _on_holder_loop(self.holder, coro)
+
+    async def _weights_info(self, path: str) -> WeightsInfoResponse:
+        from .types import parse_tinker_path
+
+        parse_tinker_path(path)
+
+        async def send() -> WeightsInfoResponse:
+            response = await self.holder.call(
+                "weights_info",
+                weights_info,
+                body=WeightsInfoRequest(tinker_path=path),
+            )
+            return parsed("weights_info", response, WeightsInfoResponse)
+
+        return await self.holder.retry_handler.execute(send, "weights_info")
+
+    async def _from_state(
+        self, path: str, user_metadata: dict[str, str] | None, optimizer: bool
+    ) -> TrainingClient:
+        info = await self._weights_info(path)
+        rank = info.lora_rank if isinstance(info.lora_rank, int) else 32
+        client = await self._create_lora(
+            info.base_model, rank, None, True, True, True, user_metadata
+        )
+        loaded = client._load(path, optimizer=optimizer)
+        await loaded.result_async()
+        return client
+
+    def create_training_client_from_state(
+        self, path: str, user_metadata: dict[str, str] | None = None
+    ) -> TrainingClient:
+        """A new training client whose adapter weights come from a training checkpoint."""
+        return self.holder.loop_thread.run(self._from_state(path, user_metadata, optimizer=False))
+
+    async def create_training_client_from_state_async(
+        self, path: str, user_metadata: dict[str, str] | None = None
+    ) -> TrainingClient:
+        return await _on_holder_loop(self.holder, self._from_state(path, user_metadata, False))
+
+    def create_training_client_from_state_with_optimizer(
+        self, path: str, user_metadata: dict[str, str] | None = None
+    ) -> TrainingClient:
+        """Like create_training_client_from_state, restoring the optimizer state too."""
+        return self.holder.loop_thread.run(self._from_state(path, user_metadata, optimizer=True))
+
+    async def create_training_client_from_state_with_optimizer_async(
+        self, path: str, user_metadata: dict[str, str] | None = None
+    ) -> TrainingClient:
+        return await _on_holder_loop(self.holder, self._from_state(path, user_metadata, True))
+
+    # ----- sampling and REST -------------------------------------------------------------
+    def create_sampling_client(
+        self,
+        model_path: str | None = None,
+        base_model: str | None = None,
+        retry_config: RetryConfig | None = None,
+    ) -> SamplingClient:
+        """Sample from saved sampler weights (`model_path`) or from a base model."""
+        return SamplingClient._create_sync(
+            self.holder, model_path=model_path, base_model=base_model, retry_config=retry_config
+        )
+
+    async def create_sampling_client_async(
+        self,
+        model_path: str | None = None,
+        base_model: str | None = None,
+        retry_config: RetryConfig | None = None,
+    ) -> SamplingClient:
+        return await _on_holder_loop(
+            self.holder,
+            SamplingClient._create(
+                self.holder, model_path=model_path, base_model=base_model, retry_config=retry_config
+            ),
+        )
+
+    def create_rest_client(self) -> RestClient:
+        from ._rest_client import RestClient
+
+        return RestClient(self.holder)
+
+    def get_telemetry(self) -> Any:
+        return self.holder.telemetry
+
+
+__all__ = ["APIFuture", "ServiceClient"]

@@ -1,0 +1,52 @@
+"""Optional OpenTelemetry: a span per request and W3C trace-context headers on the wire.
+
+Active only when the `opentelemetry` packages are importable; otherwise every function here is
+a no-op and nothing is imported.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+
+
+@functools.cache
+def _otel() -> tuple[Any, Any] | None:
+    try:
+        from opentelemetry import propagate, trace
+    except ImportError:
+        return None
+    return trace.get_tracer("tinker_hl"), propagate
+
+
+def enabled() -> bool:
+    return _otel() is not None
+
+
+@contextlib.contextmanager
+def span(operation: str, **attributes: Any) -> Iterator[None]:
+    otel = _otel()
+    if otel is None:
+        yield
+        return
+    tracer, _ = otel
+    with tracer.start_as_current_span(f"tinker {operation}") as current:
+        for key, value in attributes.items():
+            current.set_attribute(f"tinker.{key}", value)
+        yield
+
+
+async def inject_trace_headers(request: httpx.Request) -> None:
+    """httpx request hook: add `traceparent`/`tracestate` for the current span."""
+    otel = _otel()
+    if otel is None:
+        return
+    _, propagate = otel
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    for key, value in carrier.items():
+        request.headers[key] = value

@@ -1,0 +1,441 @@
+"""TrainingClient: forward/backward passes, optimizer steps and checkpoints of one LoRA model.
+
+Calls may be submitted back to back without waiting (pipelining): each takes a sequence number
+when it is called, and submissions go out strictly in that order, so the server executes them in
+call order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from tinker_api_client.api.models import get_info
+from tinker_api_client.api.training import forward, forward_backward, optim_step
+from tinker_api_client.api.weights import load_weights, save_weights, save_weights_for_sampler
+from tinker_api_client.models import (
+    AdamParams,
+    Datum,
+    ForwardBackwardInput,
+    ForwardBackwardOutput,
+    ForwardBackwardRequest,
+    ForwardRequest,
+    GetInfoRequest,
+    GetInfoResponse,
+    LoadWeightsRequest,
+    LoadWeightsResponse,
+    LossFnConfig,
+    OptimStepRequest,
+    OptimStepResponse,
+    SaveWeightsForSamplerRequest,
+    SaveWeightsForSamplerResponse,
+    SaveWeightsForSamplerResponseInternal,
+    SaveWeightsRequest,
+    SaveWeightsResponse,
+    UntypedAPIFuture,
+)
+
+from ._chunking import chunk_datums, combine_forward_backward_outputs
+from ._exceptions import ValidationError
+from ._futures import APIFuture, QueueState, combine_futures, poll_until_done
+from ._http import Endpoint, parsed
+from ._retry import RetryConfig
+from .types import validate_adam_params, validate_datums
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
+
+    from ._custom_loss import CustomLossFnV1
+    from ._holder import ClientHolder
+    from ._sampling_client import SamplingClient
+
+T = TypeVar("T")
+logger = logging.getLogger("tinker_hl")
+
+LOSS_FNS = ("cross_entropy", "importance_sampling", "ppo", "cispo", "dro")
+
+
+class TrainingClient:
+    """A LoRA model being trained. Create one with `ServiceClient.create_lora_training_client`."""
+
+    def __init__(self, holder: ClientHolder, model_seq_id: int, model_id: str) -> None:
+        self.holder = holder
+        self.model_seq_id = model_seq_id
+        self.model_id = model_id
+        self._lock = threading.Lock()
+        self._next_seq = 1
+        # Sequence number whose submission may go out next, and waiters for later numbers.
+        self._turn = 1
+        self._turn_events: dict[int, asyncio.Event] = {}
+        self._tokenizer: PreTrainedTokenizerBase | None = None
+        self._info: GetInfoResponse | None = None
+        self._last_queue_log = 0.0
+
+    def __repr__(self) -> str:
+        return f"TrainingClient(model_id={self.model_id!r})"
+
+    # ----- sequencing --------------------------------------------------------------------
+    def _take_seq_id(self) -> int:
+        with self._lock:
+            seq_id = self._next_seq
+            self._next_seq += 1
+            return seq_id
+
+    async def _wait_turn(self, seq_id: int) -> None:
+        if self._turn < seq_id:
+            event = self._turn_events.setdefault(seq_id, asyncio.Event())
+            await event.wait()
+            self._turn_events.pop(seq_id, None)
+
+    def _end_turn(self, seq_id: int) -> None:
+        self._turn = seq_id + 1
+        event = self._turn_events.get(self._turn)
+        if event is not None:
+            event.set()
+
+    def _submit(
+        self,
+        request_type: str,
+        endpoint: Endpoint,
+        make_body: Callable[[int], Any],
+        decode: Callable[[dict[str, Any]], T],
+    ) -> APIFuture[T]:
+        """Take a sequence number now; submit in turn; poll for the outcome."""
+        seq_id = self._take_seq_id()
+        submitted_at = time.time()
+        holder = self.holder
+
+        async def run() -> T:
+            await self._wait_turn(seq_id)
+            try:
+                body = make_body(seq_id)
+
+                async def send() -> UntypedAPIFuture:
+                    response = await holder.call(request_type, endpoint, body=body)
+                    return parsed(request_type, response, UntypedAPIFuture)
+
+                untyped = await holder.retry_handler.execute(send, request_type)
+            finally:
+                self._end_turn(seq_id)
+            return await poll_until_done(
+                holder,
+                untyped.request_id,
+                decode,
+                request_type=request_type,
+                submitted_at=submitted_at,
+                observer=self,
+            )
+
+        return APIFuture(holder.submit(run()), holder)
+
+    # ----- training ----------------------------------------------------------------------
+    def _forward_impl(
+        self,
+        data: Sequence[Datum],
+        loss_fn: str,
+        loss_fn_config: dict[str, float] | None,
+        backward: bool,
+    ) -> APIFuture[ForwardBackwardOutput]:
+        if loss_fn not in LOSS_FNS:
+            raise ValidationError(
+                "loss_fn", f"expected one of {', '.join(LOSS_FNS)}, got {loss_fn!r}"
+            )
+        data = validate_datums(data, loss_fn=loss_fn)
+        config = _loss_fn_config(loss_fn_config)
+        futures: list[APIFuture[ForwardBackwardOutput]] = []
+        for chunk in chunk_datums(data):
+            fb_input = ForwardBackwardInput(data=chunk, loss_fn=loss_fn)
+            if config is not None:
+                fb_input.loss_fn_config = config
+
+            def make_body(seq_id: int, fb_input: ForwardBackwardInput = fb_input) -> Any:
+                if backward:
+                    return ForwardBackwardRequest(
+                        forward_backward_input=fb_input, model_id=self.model_id, seq_id=seq_id
+                    )
+                return ForwardRequest(forward_input=fb_input, model_id=self.model_id, seq_id=seq_id)
+
+            futures.append(
+                self._submit(
+                    "forward_backward" if backward else "forward",
+                    forward_backward if backward else forward,
+                    make_body,
+                    ForwardBackwardOutput.from_dict,
+                )
+            )
+        if len(futures) == 1:
+            return futures[0]
+        return combine_futures(self.holder, futures, combine_forward_backward_outputs)
+
+    def forward(
+        self,
+        data: list[Datum],
+        loss_fn: str,
+        loss_fn_config: dict[str, float] | None = None,
+    ) -> APIFuture[ForwardBackwardOutput]:
+        """Forward pass only (no gradients): per-datum logprobs and loss."""
+        return self._forward_impl(data, loss_fn, loss_fn_config, backward=False)
+
+    async def forward_async(
+        self,
+        data: list[Datum],
+        loss_fn: str,
+        loss_fn_config: dict[str, float] | None = None,
+    ) -> APIFuture[ForwardBackwardOutput]:
+        return self.forward(data, loss_fn, loss_fn_config)
+
+    def forward_backward(
+        self,
+        data: list[Datum],
+        loss_fn: str,
+        loss_fn_config: dict[str, float] | None = None,
+    ) -> APIFuture[ForwardBackwardOutput]:
+        """Forward and backward pass; gradients accumulate until `optim_step`."""
+        return self._forward_impl(data, loss_fn, loss_fn_config, backward=True)
+
+    async def forward_backward_async(
+        self,
+        data: list[Datum],
+        loss_fn: str,
+        loss_fn_config: dict[str, float] | None = None,
+    ) -> APIFuture[ForwardBackwardOutput]:
+        return self.forward_backward(data, loss_fn, loss_fn_config)
+
+    def forward_backward_custom(
+        self, data: list[Datum], loss_fn: CustomLossFnV1
+    ) -> APIFuture[ForwardBackwardOutput]:
+        """Train on any differentiable function of the per-token logprobs (needs torch)."""
+        from ._custom_loss import forward_backward_custom
+
+        return APIFuture(
+            self.holder.submit(forward_backward_custom(self, data, loss_fn)), self.holder
+        )
+
+    async def forward_backward_custom_async(
+        self, data: list[Datum], loss_fn: CustomLossFnV1
+    ) -> APIFuture[ForwardBackwardOutput]:
+        return self.forward_backward_custom(data, loss_fn)
+
+    def optim_step(self, adam_params: AdamParams) -> APIFuture[OptimStepResponse]:
+        """Apply one Adam step with the gradients accumulated since the last step."""
+        validate_adam_params(adam_params)
+        return self._submit(
+            "optim_step",
+            optim_step,
+            lambda seq_id: OptimStepRequest(
+                adam_params=adam_params, model_id=self.model_id, seq_id=seq_id
+            ),
+            OptimStepResponse.from_dict,
+        )
+
+    async def optim_step_async(self, adam_params: AdamParams) -> APIFuture[OptimStepResponse]:
+        return self.optim_step(adam_params)
+
+    # ----- checkpoints -------------------------------------------------------------------
+    def save_state(self, name: str) -> APIFuture[SaveWeightsResponse]:
+        """Save adapter weights and optimizer state as `tinker://<run>/weights/<name>`."""
+        _check_name(name)
+        return self._submit(
+            "save_weights",
+            save_weights,
+            lambda seq_id: SaveWeightsRequest(model_id=self.model_id, path=name, seq_id=seq_id),
+            SaveWeightsResponse.from_dict,
+        )
+
+    async def save_state_async(self, name: str) -> APIFuture[SaveWeightsResponse]:
+        return self.save_state(name)
+
+    def _load(self, path: str, optimizer: bool) -> APIFuture[LoadWeightsResponse]:
+        from .types import parse_tinker_path
+
+        parse_tinker_path(path)
+        return self._submit(
+            "load_weights",
+            load_weights,
+            lambda seq_id: LoadWeightsRequest(
+                model_id=self.model_id, path=path, optimizer=optimizer, seq_id=seq_id
+            ),
+            LoadWeightsResponse.from_dict,
+        )
+
+    def load_state(self, path: str) -> APIFuture[LoadWeightsResponse]:
+        """Load adapter weights from a training checkpoint (optimizer state starts fresh)."""
+        return self._load(path, optimizer=False)
+
+    async def load_state_async(self, path: str) -> APIFuture[LoadWeightsResponse]:
+        return self.load_state(path)
+
+    def load_state_with_optimizer(self, path: str) -> APIFuture[LoadWeightsResponse]:
+        """Load adapter weights and optimizer state from a training checkpoint."""
+        return self._load(path, optimizer=True)
+
+    async def load_state_with_optimizer_async(self, path: str) -> APIFuture[LoadWeightsResponse]:
+        return self.load_state_with_optimizer(path)
+
+    def save_weights_for_sampler(self, name: str) -> APIFuture[SaveWeightsForSamplerResponse]:
+        """Save weights for sampling as `tinker://<run>/sampler_weights/<name>`."""
+        _check_name(name)
+        return self._submit(
+            "save_weights_for_sampler",
+            save_weights_for_sampler,
+            lambda seq_id: SaveWeightsForSamplerRequest(
+                model_id=self.model_id, path=name, seq_id=seq_id
+            ),
+            SaveWeightsForSamplerResponse.from_dict,
+        )
+
+    async def save_weights_for_sampler_async(
+        self, name: str
+    ) -> APIFuture[SaveWeightsForSamplerResponse]:
+        return self.save_weights_for_sampler(name)
+
+    def save_weights_and_get_sampling_client_submit(
+        self, retry_config: RetryConfig | None = None
+    ) -> APIFuture[SamplingClient]:
+        """Snapshot the current weights into a new sampler (no named checkpoint)."""
+        from ._sampling_client import SamplingClient
+
+        sampling_seq = self.holder.next_sampling_session_seq_id()
+        snapshot = self._submit(
+            "save_weights_for_sampler",
+            save_weights_for_sampler,
+            lambda seq_id: SaveWeightsForSamplerRequest(
+                model_id=self.model_id, sampling_session_seq_id=sampling_seq, seq_id=seq_id
+            ),
+            SaveWeightsForSamplerResponseInternal.from_dict,
+        )
+
+        async def build() -> SamplingClient:
+            result = await snapshot.result_async()
+            if isinstance(result.sampling_session_id, str):
+                return SamplingClient(
+                    self.holder,
+                    sampling_session_id=result.sampling_session_id,
+                    retry_config=retry_config,
+                )
+            if isinstance(result.path, str):
+                return await SamplingClient._create(
+                    self.holder, model_path=result.path, retry_config=retry_config
+                )
+            raise ValueError("save_weights_for_sampler returned neither a sampler nor a path")
+
+        return APIFuture(self.holder.submit(build()), self.holder)
+
+    def save_weights_and_get_sampling_client(
+        self, name: str | None = None, retry_config: RetryConfig | None = None
+    ) -> SamplingClient:
+        """Save the current weights for sampling and return a SamplingClient for them."""
+        if name is None:
+            return self.save_weights_and_get_sampling_client_submit(retry_config).result()
+        path = self.save_weights_for_sampler(name).result().path
+        return self.create_sampling_client(path, retry_config=retry_config)
+
+    async def save_weights_and_get_sampling_client_async(
+        self, name: str | None = None, retry_config: RetryConfig | None = None
+    ) -> SamplingClient:
+        if name is None:
+            return await self.save_weights_and_get_sampling_client_submit(retry_config)
+        saved = await self.save_weights_for_sampler(name)
+        return await self.create_sampling_client_async(saved.path, retry_config=retry_config)
+
+    def create_sampling_client(
+        self, model_path: str, retry_config: RetryConfig | None = None
+    ) -> SamplingClient:
+        from ._sampling_client import SamplingClient
+
+        return SamplingClient._create_sync(
+            self.holder, model_path=model_path, retry_config=retry_config
+        )
+
+    async def create_sampling_client_async(
+        self, model_path: str, retry_config: RetryConfig | None = None
+    ) -> SamplingClient:
+        from ._sampling_client import SamplingClient
+
+        return await _on_holder_loop(
+            self.holder,
+            SamplingClient._create(self.holder, model_path=model_path, retry_config=retry_config),
+        )
+
+    # ----- info --------------------------------------------------------------------------
+    async def _get_info(self) -> GetInfoResponse:
+        if self._info is None:
+
+            async def send() -> GetInfoResponse:
+                response = await self.holder.call(
+                    "get_info",
+                    get_info,
+                    body=GetInfoRequest(model_id=self.model_id),
+                )
+                return parsed("get_info", response, GetInfoResponse)
+
+            self._info = await self.holder.retry_handler.execute(send, "get_info")
+        return self._info
+
+    def get_info(self) -> GetInfoResponse:
+        return self.holder.loop_thread.run(self._get_info())
+
+    async def get_info_async(self) -> GetInfoResponse:
+        return await _on_holder_loop(self.holder, self._get_info())
+
+    def get_tokenizer(self) -> PreTrainedTokenizerBase:
+        """The model's tokenizer (transformers). Local-backend tokenizers are built offline."""
+        if self._tokenizer is None:
+            from ._tokenizer import load_tokenizer
+
+            info = self.get_info()
+            tokenizer_id = info.model_data.tokenizer_id
+            if not isinstance(tokenizer_id, str) or not tokenizer_id:
+                name = info.model_data.model_name
+                tokenizer_id = name if isinstance(name, str) else None
+            if tokenizer_id is None:
+                raise ValueError(f"model {self.model_id} reports no tokenizer id")
+            self._tokenizer = load_tokenizer(tokenizer_id)
+        return self._tokenizer
+
+    def get_telemetry(self) -> Any:
+        return self.holder.telemetry
+
+    def on_queue_state_change(
+        self, queue_state: QueueState, queue_state_reason: str | None
+    ) -> None:
+        if queue_state is QueueState.ACTIVE or time.monotonic() - self._last_queue_log < 60:
+            return
+        self._last_queue_log = time.monotonic()
+        logger.warning(
+            "training requests for %s are waiting: %s%s",
+            self.model_id,
+            queue_state.value,
+            f" ({queue_state_reason})" if queue_state_reason else "",
+        )
+
+
+def _loss_fn_config(config: dict[str, float] | None) -> LossFnConfig | None:
+    if config is None:
+        return None
+    if not isinstance(config, dict):
+        raise ValidationError(
+            "loss_fn_config", f"expected a dict of floats, got {type(config).__name__}"
+        )
+    for key, value in config.items():
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValidationError(f"loss_fn_config.{key}", f"expected a number, got {value!r}")
+    return LossFnConfig.from_dict({k: float(v) for k, v in config.items()})
+
+
+def _check_name(name: str) -> None:
+    if not isinstance(name, str) or not name or "/" in name or name in (".", ".."):
+        raise ValidationError(
+            "name", f"expected a non-empty checkpoint name without '/', got {name!r}"
+        )
+
+
+async def _on_holder_loop(holder: ClientHolder, coro: Awaitable[T]) -> T:
+    """Await a coroutine on the holder's loop from any loop (the caller's, or the holder's)."""
+    if holder.loop_thread.in_loop_thread():
+        return await coro
+    return await asyncio.wrap_future(holder.submit(coro))  # type: ignore[arg-type]
