@@ -1,7 +1,7 @@
 """Regenerate (or check) `generated/tinker_api_client` from `openapi.yaml`.
 
     python codegen/generate.py           # rewrite generated/ from the spec
-    python codegen/generate.py --check   # validate the spec, fail with a diff if generated/ is stale
+    python codegen/generate.py --check   # validate the spec; show a diff if generated/ is stale
 
 The generator writes into a fresh temporary folder that then replaces the old package: its own
 `--overwrite` keeps stale top-level files, which would make the output depend on history.

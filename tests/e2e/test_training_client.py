@@ -76,7 +76,8 @@ def test_importance_sampling_and_ppo_losses(training: tinker.TrainingClient) -> 
         model_input=types.ModelInput.from_ints(tokens[:-1]),
         loss_fn_inputs={
             "target_tokens": tokens[1:],
-            "logprobs": np.full(n, -5.0, dtype=np.float32),
+            # Far below the model's own logprobs (about -5.6 for 259 tokens): every ratio is large.
+            "logprobs": np.full(n, -12.0, dtype=np.float32),
             "advantages": np.ones(n, dtype=np.float32),
         },
     )
@@ -84,7 +85,7 @@ def test_importance_sampling_and_ppo_losses(training: tinker.TrainingClient) -> 
     ppo_out = training.forward(
         [datum], "ppo", {"clip_low_threshold": 0.9, "clip_high_threshold": 1.1}
     ).result()
-    # Every ratio exp(logp + 5) is far above 1.1, so PPO clips each token's objective at 1.1.
+    # Every ratio exp(logp + 12) is far above 1.1, so PPO clips each token's objective at 1.1.
     assert ppo_out.metrics["loss:sum"] == pytest.approx(-1.1 * n, rel=1e-4)
     assert is_out.metrics["loss:sum"] < ppo_out.metrics["loss:sum"]
 

@@ -1,0 +1,121 @@
+"""`Datum`: the generated wire class, with a constructor that accepts what research code passes.
+
+Research code writes `Datum(model_input=..., loss_fn_inputs={"target_tokens": [...], "weights":
+np.array(...)})` with plain lists, numpy arrays, torch tensors or TensorData as values. The
+generated `Datum` wants a `LossFnInputs` object, so this thin subclass converts the mapping in its
+constructor and is otherwise the generated class (`isinstance(d, tinker_api_client.models.Datum)`,
+same `to_dict`/`from_dict`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from tinker_api_client.models import Datum as _WireDatum
+from tinker_api_client.models import LossFnInputs, ModelInput, TensorData
+
+from .._exceptions import ValidationError
+from ._model_input import model_input_from_ints, token_list
+from ._tensor import tensor_from_list, tensor_from_numpy, tensor_from_torch
+
+__all__ = ["KEY_DTYPES", "Datum", "datum_from_tokens", "to_loss_fn_inputs", "to_tensor_data"]
+
+KEY_DTYPES: dict[str, str] = {
+    "target_tokens": "int64",
+    "weights": "float32",
+    "advantages": "float32",
+    "logprobs": "float32",
+    "clip_low_threshold": "float32",
+    "clip_high_threshold": "float32",
+}
+"""Wire dtype of a plain-list loss input, by key (as the 0.7.0 SDK does); other keys infer it."""
+
+
+def _is_torch_tensor(value: object) -> bool:
+    # Checked without importing torch: only a process that made a tensor has torch loaded.
+    return type(value).__module__.startswith("torch") and hasattr(value, "detach")
+
+
+def to_tensor_data(key: str, value: object, field: str | None = None) -> TensorData:
+    """Convert one loss input (TensorData, numpy array, torch tensor, list or tuple)."""
+    field = field or f"loss_fn_inputs.{key}"
+    if isinstance(value, TensorData):
+        return value
+    if isinstance(value, np.ndarray):
+        return tensor_from_numpy(value, field)
+    if _is_torch_tensor(value):
+        return tensor_from_torch(value, field)  # type: ignore[arg-type]
+    if isinstance(value, list | tuple):
+        return tensor_from_list(token_list(value), KEY_DTYPES.get(key))
+    raise ValidationError(
+        field,
+        f"expected a list, numpy array, torch tensor or TensorData, got {type(value).__name__}",
+    )
+
+
+def to_loss_fn_inputs(inputs: object, field: str = "loss_fn_inputs") -> LossFnInputs:
+    """A `LossFnInputs` from a LossFnInputs or a mapping of key -> convertible value."""
+    if isinstance(inputs, LossFnInputs):
+        return inputs
+    if not isinstance(inputs, Mapping):
+        raise ValidationError(
+            field, f"expected a dict of name -> tensor, got {type(inputs).__name__}"
+        )
+    out = LossFnInputs()
+    for key, value in inputs.items():
+        if not isinstance(key, str):
+            raise ValidationError(field, f"keys must be strings, got {key!r}")
+        out[key] = to_tensor_data(key, value, f"{field}.{key}")
+    return out
+
+
+class Datum(_WireDatum):
+    """One training example: `model_input` plus the loss function's inputs.
+
+    `loss_fn_inputs` may be a dict whose values are lists, numpy arrays, torch tensors or
+    TensorData; it is stored as the generated `LossFnInputs`.
+    """
+
+    __slots__ = ()
+
+    def __init__(self, *, model_input: ModelInput, loss_fn_inputs: object) -> None:
+        super().__init__(loss_fn_inputs=to_loss_fn_inputs(loss_fn_inputs), model_input=model_input)
+
+    @classmethod
+    def from_tokens(
+        cls,
+        input_tokens: Sequence[int] | np.ndarray,
+        target_tokens: Sequence[int] | np.ndarray,
+        weights: Sequence[float] | np.ndarray | None = None,
+    ) -> Datum:
+        return datum_from_tokens(input_tokens, target_tokens, weights)
+
+
+def datum_from_tokens(
+    input_tokens: Sequence[int] | np.ndarray,
+    target_tokens: Sequence[int] | np.ndarray,
+    weights: Sequence[float] | np.ndarray | None = None,
+) -> Datum:
+    """The usual supervised example: `weights` default to 1.0 for every target token."""
+    model_input = model_input_from_ints(input_tokens)
+    n = len(model_input.chunks[0].tokens)
+    targets = token_list(target_tokens)
+    if len(targets) != n:
+        raise ValidationError(
+            "loss_fn_inputs.target_tokens",
+            f"expected {n} target tokens (one per input token), got {len(targets)}",
+        )
+    inputs: dict[str, Any] = {"target_tokens": targets}
+    if weights is None:
+        inputs["weights"] = [1.0] * n
+    else:
+        w = token_list(weights)
+        if len(w) != n:
+            raise ValidationError(
+                "loss_fn_inputs.weights",
+                f"expected {n} weights (one per input token), got {len(w)}",
+            )
+        inputs["weights"] = w
+    return Datum(model_input=model_input, loss_fn_inputs=inputs)

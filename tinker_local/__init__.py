@@ -1,0 +1,1 @@
+"""The local Tinker-compatible backend (`tinker-hl serve`)."""

@@ -1,0 +1,271 @@
+"""Base models and LoRA wrapping.
+
+Base models are built from code (`from_config`) under a fixed seed, so their weights are
+bit-identical in every process without downloading or storing anything. One frozen copy per
+model name is cached per process; each trainer/sampler gets its own module tree (so peft can
+wrap it) whose parameters are the *same tensor objects* as the cached copy: the memory is shared
+and peft never writes to base weights (it only adds LoRA submodules around them).
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import pathlib
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from .errors import UserInputError
+from .presets import ModelPreset, get_preset
+
+# Tinker-style LoRA hyperparameters: fixed alpha, no dropout (dropout would make training
+# nondeterministic for a given seed and the sampler/trainer logprobs disagree).
+LORA_ALPHA = 32
+DEFAULT_LORA_SEED = 0
+ATTN_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj")
+MLP_MODULES = ("gate_proj", "up_proj", "down_proj")
+UNEMBED_MODULES = ("lm_head",)
+
+
+def _make_config(preset: ModelPreset) -> Any:
+    from transformers import LlamaConfig, Qwen3Config
+
+    cls = {"llama": LlamaConfig, "qwen3": Qwen3Config}[preset.arch]
+    return cls(
+        vocab_size=preset.vocab_size,
+        hidden_size=preset.hidden_size,
+        num_hidden_layers=preset.num_layers,
+        num_attention_heads=preset.num_heads,
+        num_key_value_heads=preset.num_kv_heads,
+        # Qwen3Config defaults head_dim to 128, so always set it explicitly.
+        head_dim=preset.head_dim,
+        intermediate_size=preset.intermediate_size,
+        max_position_embeddings=preset.max_position_embeddings,
+        tie_word_embeddings=preset.tie_word_embeddings,
+        bos_token_id=preset.bos_token_id,
+        eos_token_id=preset.eos_token_id,
+        pad_token_id=preset.pad_token_id,
+    )
+
+
+def construct_base_model(name: str) -> Any:
+    """Build a fresh, frozen float32 base model; same name => bit-identical weights."""
+    from transformers import AutoModelForCausalLM
+
+    preset = get_preset(name)
+    config = _make_config(preset)
+    # fork_rng: seed the weight init without disturbing the caller's global RNG state.
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(preset.init_seed)
+        model = AutoModelForCausalLM.from_config(config)
+    model = model.float().eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return model
+
+
+@functools.cache
+def build_base_model(name: str) -> Any:
+    """The shared frozen base model for `name` (cached per process). Treat it as read-only."""
+    return construct_base_model(name)
+
+
+def private_base_model(name: str) -> Any:
+    """A new module tree for `name` whose parameters are shared with `build_base_model(name)`.
+
+    Callers may wrap/modify the modules (peft does), but must not write to the parameters.
+    Buffers (e.g. rotary tables) are copied; they are tiny.
+    """
+    base = build_base_model(name)
+    memo: dict[int, Any] = {id(p): p for p in base.parameters()}
+    return copy.deepcopy(base, memo)
+
+
+@dataclass(frozen=True)
+class LoraSpec:
+    """Which LoRA adapter to put on a base model: enough to rebuild it from its tensors."""
+
+    base_model: str
+    rank: int
+    train_mlp: bool = True
+    train_attn: bool = True
+    train_unembed: bool = True
+
+    def __post_init__(self) -> None:
+        get_preset(self.base_model)  # raises UserInputError for unknown names
+        if isinstance(self.rank, bool) or not isinstance(self.rank, int) or self.rank < 1:
+            raise UserInputError(f"rank: expected an integer >= 1, got {self.rank!r}")
+        if not (self.train_mlp or self.train_attn or self.train_unembed):
+            raise UserInputError(
+                "train_mlp, train_attn, train_unembed: at least one must be true "
+                "(otherwise there is nothing to train)"
+            )
+
+    def target_modules(self) -> list[str]:
+        mods: list[str] = []
+        if self.train_attn:
+            mods += ATTN_MODULES
+        if self.train_mlp:
+            mods += MLP_MODULES
+        if self.train_unembed:
+            mods += UNEMBED_MODULES
+        return mods
+
+    def to_metadata(self) -> dict[str, str]:
+        """String metadata for a checkpoint header (safetensors metadata is str -> str)."""
+        return {
+            "base_model": self.base_model,
+            "lora_rank": str(self.rank),
+            "train_mlp": str(self.train_mlp).lower(),
+            "train_attn": str(self.train_attn).lower(),
+            "train_unembed": str(self.train_unembed).lower(),
+        }
+
+    @classmethod
+    def from_metadata(cls, meta: Mapping[str, str]) -> LoraSpec:
+        try:
+            return cls(
+                base_model=meta["base_model"],
+                rank=int(meta["lora_rank"]),
+                train_mlp=meta["train_mlp"] == "true",
+                train_attn=meta["train_attn"] == "true",
+                train_unembed=meta["train_unembed"] == "true",
+            )
+        except (KeyError, ValueError) as e:
+            raise UserInputError(
+                f"checkpoint metadata: missing or malformed LoRA field ({e})"
+            ) from e
+
+
+@functools.cache
+def cache_kwarg(name: str) -> str:
+    """The forward() keyword for the KV cache: `cache` in recent transformers 5.x (where
+    `past_key_values` is deprecated), `past_key_values` before."""
+    import inspect
+
+    params = inspect.signature(type(build_base_model(name)).forward).parameters
+    return "cache" if "cache" in params else "past_key_values"
+
+
+def _peft_key(param_name: str) -> str:
+    """Parameter name -> key in peft's adapter file format (adapter name removed)."""
+    return param_name.replace(".default.", ".")
+
+
+def build_lora_model(spec: LoraSpec, seed: int | None) -> tuple[Any, dict[str, nn.Parameter]]:
+    """Wrap a private base copy with a LoRA adapter; return (model, adapter params by peft key).
+
+    The adapter init (peft: lora_A Kaiming-uniform, lora_B zeros) draws from the global RNG, so
+    it runs under a forked RNG seeded with `seed`: same seed => bit-identical adapter.
+    """
+    from peft import LoraConfig, get_peft_model
+
+    model = private_base_model(spec.base_model)
+    config = LoraConfig(
+        r=spec.rank,
+        lora_alpha=LORA_ALPHA,
+        lora_dropout=0.0,
+        target_modules=spec.target_modules(),
+        bias="none",
+    )
+    with warnings.catch_warnings(), torch.random.fork_rng(devices=[]):
+        # LoRA on a tied lm_head only affects the output projection, which is what we want;
+        # peft warns because *merging* would also change the embeddings (see save_merged_model).
+        warnings.filterwarnings("ignore", message=".*tie_word_embeddings.*")
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*")
+        torch.manual_seed(DEFAULT_LORA_SEED if seed is None else seed)
+        peft_model = get_peft_model(model, config)
+    peft_model.eval()  # no dropout anywhere; train/eval mode makes no numeric difference
+    params = {_peft_key(n): p for n, p in peft_model.named_parameters() if p.requires_grad}
+    assert params and all(".lora_" in k for k in params), sorted(params)
+    return peft_model, params
+
+
+def load_adapter_into(
+    params: Mapping[str, torch.Tensor], tensors: Mapping[str, torch.Tensor], what: str
+) -> None:
+    """Copy adapter tensors into `params`, checking names and shapes match exactly."""
+    missing = sorted(set(params) - set(tensors))
+    extra = sorted(set(tensors) - set(params))
+    if missing or extra:
+        raise UserInputError(
+            f"{what}: adapter tensors do not match this model's LoRA layout "
+            f"(missing {missing[:3]}{'...' if len(missing) > 3 else ''}, "
+            f"unexpected {extra[:3]}{'...' if len(extra) > 3 else ''}); "
+            "was it saved with a different base_model, rank or train_* flags?"
+        )
+    with torch.no_grad():
+        for key, p in params.items():
+            t = tensors[key]
+            if tuple(t.shape) != tuple(p.shape):
+                raise UserInputError(
+                    f"{what}: tensor {key!r} has shape {tuple(t.shape)}, expected {tuple(p.shape)}"
+                )
+            p.copy_(t.to(p.dtype))
+
+
+def sequence_logprobs(
+    model: Any, input_ids: torch.Tensor, attention_mask: torch.Tensor | None
+) -> torch.Tensor:
+    """Full-vocabulary log-probabilities, float32 [B, T, V], for a (right-padded) batch."""
+    out = model(input_ids=input_ids, attention_mask=attention_mask, use_cache=False)
+    return torch.log_softmax(out.logits.float(), dim=-1)
+
+
+def _save_tokenizer(preset: ModelPreset, out_dir: pathlib.Path) -> None:
+    from tinker_hl.local_tokenizers import load_local_tokenizer
+
+    load_local_tokenizer(preset.tokenizer_id).save_pretrained(str(out_dir))
+
+
+def save_base_model(name: str, out_dir: str | pathlib.Path) -> pathlib.Path:
+    """Write a standard `save_pretrained` folder (weights, config, tokenizer) for a base model."""
+    out = pathlib.Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    build_base_model(name).save_pretrained(str(out))
+    _save_tokenizer(get_preset(name), out)
+    return out
+
+
+def save_merged_model(
+    spec: LoraSpec, adapter: Mapping[str, torch.Tensor], out_dir: str | pathlib.Path
+) -> pathlib.Path:
+    """Merge a LoRA adapter into a private copy of its base and `save_pretrained` the result.
+
+    The folder loads with `AutoModelForCausalLM.from_pretrained`. With tied embeddings and a
+    LoRA on lm_head, the copy is untied first: merging into the shared matrix would otherwise
+    silently apply the output-projection update to the input embeddings too.
+    """
+    from peft import LoraConfig, get_peft_model
+
+    base = copy.deepcopy(build_base_model(spec.base_model))  # real copy: merging writes weights
+    if spec.train_unembed and base.config.tie_word_embeddings:
+        base.lm_head.weight = nn.Parameter(
+            base.get_input_embeddings().weight.detach().clone(), requires_grad=False
+        )
+        base.config.tie_word_embeddings = False
+        if hasattr(base.config, "get_text_config"):
+            base.config.get_text_config().tie_word_embeddings = False
+    config = LoraConfig(
+        r=spec.rank,
+        lora_alpha=LORA_ALPHA,
+        lora_dropout=0.0,
+        target_modules=spec.target_modules(),
+        bias="none",
+    )
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*")
+        peft_model: Any = get_peft_model(base, config)
+    params = {_peft_key(n): p for n, p in peft_model.named_parameters() if ".lora_" in n}
+    load_adapter_into(params, adapter, "adapter")
+    merged: Any = peft_model.merge_and_unload()
+    out = pathlib.Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    merged.save_pretrained(str(out))
+    _save_tokenizer(get_preset(spec.base_model), out)
+    return out
