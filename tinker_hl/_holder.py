@@ -101,6 +101,8 @@ class ClientHolder:
         try:
             self.session_id: str = self.loop_thread.run(self._start(user_metadata))
         except BaseException:
+            with contextlib.suppress(Exception):
+                self.loop_thread.run(self._aclose(), timeout=10)
             self.loop_thread.close()
             raise
 

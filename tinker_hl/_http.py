@@ -34,6 +34,19 @@ class Endpoint(Protocol):
     asyncio_detailed: Callable[..., Awaitable[Response[Any]]]
 
 
+class _OrjsonAsyncClient(httpx.AsyncClient):
+    """httpx.AsyncClient that encodes JSON bodies with orjson: an order of magnitude faster than
+    the stdlib encoder for large token lists, and it accepts numpy scalars and arrays."""
+
+    def build_request(self, method: str, url: Any, *, json: Any = None, **kwargs: Any) -> Any:
+        if json is not None and kwargs.get("content") is None:
+            kwargs["content"] = orjson.dumps(json, option=orjson.OPT_SERIALIZE_NUMPY)
+            headers = httpx.Headers(kwargs.get("headers"))
+            headers["Content-Type"] = "application/json"
+            kwargs["headers"] = headers
+        return super().build_request(method, url, **kwargs)
+
+
 def make_client(
     base_url: str,
     api_key: str,
@@ -52,7 +65,7 @@ def make_client(
         limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=100),
         verify=verify,
     )
-    return AuthenticatedClient(
+    client = AuthenticatedClient(
         base_url=base_url.rstrip("/"),
         token=api_key,
         prefix="",
@@ -61,11 +74,19 @@ def make_client(
         headers=headers or {},
         verify_ssl=verify,
         follow_redirects=False,
-        httpx_args={
-            "transport": transport,
-            "event_hooks": {"request": [inject_trace_headers]} if tracing_enabled() else {},
-        },
     )
+    client.set_async_httpx_client(
+        _OrjsonAsyncClient(
+            base_url=base_url.rstrip("/"),
+            headers={**(headers or {}), "X-API-Key": api_key},
+            timeout=timeout,
+            verify=verify,
+            follow_redirects=False,
+            transport=transport,
+            event_hooks={"request": [inject_trace_headers]} if tracing_enabled() else {},
+        )
+    )
+    return client
 
 
 def decode_json(content: bytes) -> Any:
