@@ -108,10 +108,14 @@ async def call(
     matching APIStatusError. Transport failures become APIConnectionError / APITimeoutError."""
     try:
         response = await endpoint.asyncio_detailed(client=client, **kwargs)
-    except httpx.TimeoutException as exc:
-        raise APITimeoutError(f"{operation}: request timed out ({type(exc).__name__})") from exc
     except (httpx.TransportError, OSError) as exc:
-        raise APIConnectionError(f"{operation}: {type(exc).__name__}: {exc}") from exc
+        # The aiohttp transport reports every connection failure (refused, reset, bad TLS
+        # certificate) as httpx.ConnectTimeout: describe the underlying error instead.
+        cause = exc.__cause__ or exc.__context__ or exc
+        detail = f"{type(cause).__name__}: {cause}"
+        if "Timeout" in type(cause).__name__ or isinstance(cause, TimeoutError):
+            raise APITimeoutError(f"{operation}: request timed out ({detail})") from exc
+        raise APIConnectionError(f"{operation}: {detail}") from exc
     except ValueError as exc:  # a 200 body that the generated model could not parse
         raise APIResponseValidationError(f"{operation}: unexpected response body: {exc}") from exc
     except Exception as exc:
