@@ -18,7 +18,7 @@ from tinker_api_client.api.futures import retrieve_future
 from tinker_api_client.models import FutureRetrieveRequest
 from tinker_api_client.types import UNSET
 
-from ._exceptions import APIStatusError, RequestFailedError
+from ._exceptions import APIStatusError, APITimeoutError, RequestFailedError
 from ._http import decode_json
 from ._retry import RetryableException
 
@@ -160,6 +160,13 @@ async def poll_until_done(
                 if observer is not None:
                     observer.on_queue_state_change(new_state, body.get("queue_state_reason"))
             now = time.monotonic()
+            waited = now - started
+            if waited > holder.retry_config.progress_timeout:
+                raise APITimeoutError(
+                    f"{request_type} request {request_id} has had no outcome for {waited:.0f}s "
+                    f"(progress_timeout): queue state {queue_state.value}, {iteration} poll(s), "
+                    f"{holder.retry_handler.retry_count - retries_before} retries"
+                )
             if now - last_log > STALL_LOG_INTERVAL_S:
                 last_log = now
                 logger.info(
