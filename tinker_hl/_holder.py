@@ -76,6 +76,7 @@ class ClientHolder:
         heartbeat_interval: float = HEARTBEAT_INTERVAL_S,
         circuit_breaker: CircuitBreakerConfig | None = None,
         sampling_limits: SamplingLimits | None = None,
+        open_session: bool = True,
     ) -> None:
         self._api_key = resolve_api_key(api_key)
         self.base_url = resolve_base_url(base_url)
@@ -98,6 +99,7 @@ class ClientHolder:
         self.heartbeat_failures = 0
         self.telemetry: Any = None
         self._closed = False
+        self._open_session = open_session
         try:
             self.session_id: str = self.loop_thread.run(self._start(user_metadata))
         except BaseException:
@@ -119,6 +121,8 @@ class ClientHolder:
             headers=self._headers,
             verify=self._verify,
         )
+        if not self._open_session:  # REST-only use: no session, no heartbeat
+            return ""
         tags = [t for t in os.environ.get("TINKER_TAGS", "").split(",") if t]
         metadata = CreateSessionRequestUserMetadataType0.from_dict(dict(user_metadata or {}))
         request = CreateSessionRequest(

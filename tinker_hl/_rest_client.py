@@ -1,0 +1,724 @@
+"""RestClient: training runs, checkpoints, sessions and samplers (the REST endpoints).
+
+Every method of the 0.7.0 SDK's RestClient, with the same names and parameters. Each sync method
+validates its arguments, sends the request on the client's event loop and returns an `APIFuture`
+at once (`.result()` blocks, `await future` doesn't); each `<name>_async` twin returns the value.
+
+Extras: pagination helpers that walk every page (`iter_training_runs`, `iter_user_checkpoints`,
+`iter_sessions`), `download_checkpoint_archive` (streams a checkpoint's tar archive to disk in
+constant memory and verifies it), `get_server_capabilities`, and `RestClient.from_env()` for a
+standalone client that opens no session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import email.utils
+import os
+import tarfile
+import tempfile
+from collections.abc import Callable, Coroutine, Iterator
+from datetime import UTC
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar
+from urllib.parse import urljoin
+
+import httpx
+from tinker_api_client.api.rest import (
+    delete_checkpoint,
+    get_checkpoint_archive_url,
+    get_sampler,
+    get_session,
+    get_training_run,
+    list_checkpoints,
+    list_sessions,
+    list_training_runs,
+    list_user_checkpoints,
+    publish_checkpoint,
+    unpublish_checkpoint,
+)
+from tinker_api_client.api.service import get_server_capabilities
+from tinker_api_client.api.weights import weights_info
+from tinker_api_client.models import (
+    Checkpoint,
+    CheckpointArchiveUrlResponse,
+    CheckpointsListResponse,
+    GetSamplerResponse,
+    GetServerCapabilitiesResponse,
+    GetSessionResponse,
+    ListSessionsResponse,
+    TrainingRun,
+    TrainingRunsResponse,
+    WeightsInfoRequest,
+    WeightsInfoResponse,
+)
+
+from ._exceptions import (
+    APIConnectionError,
+    APIResponseValidationError,
+    ConflictError,
+    TinkerError,
+    ValidationError,
+    status_error_for,
+)
+from ._futures import APIFuture
+from ._holder import ClientHolder
+from ._http import Endpoint, decode_json, parsed
+from ._retry import RetryConfig
+from ._training_client import _on_holder_loop
+from .types import parse_tinker_path, split_checkpoint_id
+
+T = TypeVar("T")
+
+MAX_PAGE_SIZE = 1000
+"""The largest `limit` the service accepts for one page."""
+
+ProgressCallback = Callable[[int, int | None], object]
+"""`progress(bytes_written, total_bytes_or_None)`, called as an archive download advances."""
+
+_CHUNK_SIZE = 1 << 20
+
+
+# ----- argument validation ------------------------------------------------------------------
+def _check_id(value: object, field: str) -> str:
+    if not isinstance(value, str):
+        raise ValidationError(field, f"expected a string, got {type(value).__name__}")
+    if not value.strip():
+        raise ValidationError(field, "must not be empty")
+    return value
+
+
+def _check_int(value: object, field: str, low: int, high: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError(field, f"expected an integer, got {value!r}")
+    if value < low or (high is not None and value > high):
+        bounds = f"between {low} and {high}" if high is not None else f">= {low}"
+        raise ValidationError(field, f"expected an integer {bounds}, got {value}")
+    return value
+
+
+def _check_page(limit: object, offset: object) -> tuple[int, int]:
+    return _check_int(limit, "limit", 1, MAX_PAGE_SIZE), _check_int(offset, "offset", 0)
+
+
+def _checkpoint_parts(training_run_id: object, checkpoint_id: object) -> tuple[str, str, str]:
+    run_id = _check_id(training_run_id, "training_run_id")
+    kind, name = split_checkpoint_id(checkpoint_id)  # type: ignore[arg-type]
+    return run_id, kind, name
+
+
+def _path_parts(tinker_path: object) -> tuple[str, str, str]:
+    path = parse_tinker_path(tinker_path)  # type: ignore[arg-type]
+    kind, name = split_checkpoint_id(path.checkpoint_id)
+    return path.training_run_id, kind, name
+
+
+class _Final(Exception):
+    """Carries an error out of a retried function without another attempt."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class RestClient:
+    """Client for the REST endpoints: training runs, checkpoints, sessions and samplers.
+
+    Get one from `service_client.create_rest_client()`, or standalone (no session, no
+    heartbeat) from `RestClient.from_env()`.
+
+    ```python
+    rest = service_client.create_rest_client()
+    run = rest.get_training_run("run-id").result()
+    for checkpoint in rest.list_checkpoints("run-id").result().checkpoints:
+        print(checkpoint.checkpoint_type, checkpoint.tinker_path)
+    ```
+    """
+
+    def __init__(self, holder: ClientHolder) -> None:
+        self.holder = holder
+        self._owns_holder = False
+
+    @classmethod
+    def from_env(
+        cls,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        retry_config: RetryConfig | None = None,
+        default_headers: dict[str, str] | None = None,
+        verify: bool = True,
+    ) -> RestClient:
+        """A standalone RestClient with its own connection pool and background loop.
+
+        `api_key` and `base_url` default to `TINKER_API_KEY` and `TINKER_BASE_URL`. It opens no
+        session (REST calls need none), so it is the cheapest way to query the service. Close
+        it with `close()` or use it as a context manager.
+        """
+        holder = ClientHolder(
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            retry_config=retry_config,
+            default_headers=default_headers,
+            verify=verify,
+            open_session=False,
+        )
+        client = cls(holder)
+        client._owns_holder = True
+        return client
+
+    def __repr__(self) -> str:  # never shows the API key
+        return f"RestClient(base_url={self.holder.base_url!r})"
+
+    def close(self) -> None:
+        """Close a client made by `from_env()` (a no-op for one borrowed from a ServiceClient,
+        which closes with it)."""
+        if self._owns_holder:
+            self.holder.close()
+
+    def __enter__(self) -> RestClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    async def __aenter__(self) -> RestClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # ----- plumbing ----------------------------------------------------------------------
+    async def _send(
+        self,
+        operation: str,
+        endpoint: Endpoint,
+        decode: Callable[[Any], T],
+        *,
+        ok: tuple[int, ...] = (200,),
+        **kwargs: Any,
+    ) -> T:
+        """One REST call with retries. A 409 is final here: on these endpoints it reports the
+        checkpoint's state (already public / not public), which no retry changes."""
+        holder = self.holder
+
+        async def send() -> T:
+            try:
+                response = await holder.call(operation, endpoint, ok=ok, **kwargs)
+            except ConflictError as exc:
+                raise _Final(exc) from exc
+            return decode(response)
+
+        try:
+            return await holder.retry_handler.execute(send, operation)
+        except _Final as final:
+            raise final.error from None
+
+    def _future(self, coro: Coroutine[Any, Any, T]) -> APIFuture[T]:
+        return APIFuture(self.holder.submit(coro), self.holder)
+
+    async def _run(self, coro: Coroutine[Any, Any, T]) -> T:
+        return await _on_holder_loop(self.holder, coro)
+
+    # ----- training runs -----------------------------------------------------------------
+    async def _get_training_run(self, training_run_id: str) -> TrainingRun:
+        return await self._send(
+            "get_training_run",
+            get_training_run,
+            lambda r: parsed("get_training_run", r, TrainingRun),
+            training_run_id=training_run_id,
+        )
+
+    def get_training_run(self, training_run_id: str) -> APIFuture[TrainingRun]:
+        """A training run: base model, owner, LoRA rank, last checkpoints, metadata."""
+        run_id = _check_id(training_run_id, "training_run_id")
+        return self._future(self._get_training_run(run_id))
+
+    async def get_training_run_async(self, training_run_id: str) -> TrainingRun:
+        run_id = _check_id(training_run_id, "training_run_id")
+        return await self._run(self._get_training_run(run_id))
+
+    def get_training_run_by_tinker_path(self, tinker_path: str) -> APIFuture[TrainingRun]:
+        """The training run that a checkpoint (`tinker://run-id/weights/name`) belongs to."""
+        run_id = parse_tinker_path(tinker_path).training_run_id
+        return self._future(self._get_training_run(run_id))
+
+    async def get_training_run_by_tinker_path_async(self, tinker_path: str) -> TrainingRun:
+        run_id = parse_tinker_path(tinker_path).training_run_id
+        return await self._run(self._get_training_run(run_id))
+
+    async def _list_training_runs(self, limit: int, offset: int) -> TrainingRunsResponse:
+        return await self._send(
+            "list_training_runs",
+            list_training_runs,
+            lambda r: parsed("list_training_runs", r, TrainingRunsResponse),
+            limit=limit,
+            offset=offset,
+        )
+
+    def list_training_runs(
+        self, limit: int = 20, offset: int = 0
+    ) -> APIFuture[TrainingRunsResponse]:
+        """One page of the caller's training runs, newest first (`cursor.total_count` says how
+        many there are). `iter_training_runs()` walks every page."""
+        limit, offset = _check_page(limit, offset)
+        return self._future(self._list_training_runs(limit, offset))
+
+    async def list_training_runs_async(
+        self, limit: int = 20, offset: int = 0
+    ) -> TrainingRunsResponse:
+        limit, offset = _check_page(limit, offset)
+        return await self._run(self._list_training_runs(limit, offset))
+
+    # ----- checkpoints -------------------------------------------------------------------
+    async def _get_weights_info(self, tinker_path: str) -> WeightsInfoResponse:
+        return await self._send(
+            "weights_info",
+            weights_info,
+            lambda r: parsed("weights_info", r, WeightsInfoResponse),
+            body=WeightsInfoRequest(tinker_path=tinker_path),
+        )
+
+    def get_weights_info_by_tinker_path(self, tinker_path: str) -> APIFuture[WeightsInfoResponse]:
+        """Base model and LoRA rank of a checkpoint (own, or anyone's published one)."""
+        path = parse_tinker_path(tinker_path).tinker_path
+        return self._future(self._get_weights_info(path))
+
+    async def get_weights_info_by_tinker_path_async(self, tinker_path: str) -> WeightsInfoResponse:
+        path = parse_tinker_path(tinker_path).tinker_path
+        return await self._run(self._get_weights_info(path))
+
+    async def _list_checkpoints(self, training_run_id: str) -> CheckpointsListResponse:
+        return await self._send(
+            "list_checkpoints",
+            list_checkpoints,
+            lambda r: parsed("list_checkpoints", r, CheckpointsListResponse),
+            training_run_id=training_run_id,
+        )
+
+    def list_checkpoints(self, training_run_id: str) -> APIFuture[CheckpointsListResponse]:
+        """Every checkpoint (training and sampler) of one of the caller's training runs."""
+        run_id = _check_id(training_run_id, "training_run_id")
+        return self._future(self._list_checkpoints(run_id))
+
+    async def list_checkpoints_async(self, training_run_id: str) -> CheckpointsListResponse:
+        run_id = _check_id(training_run_id, "training_run_id")
+        return await self._run(self._list_checkpoints(run_id))
+
+    async def _list_user_checkpoints(self, limit: int, offset: int) -> CheckpointsListResponse:
+        return await self._send(
+            "list_user_checkpoints",
+            list_user_checkpoints,
+            lambda r: parsed("list_user_checkpoints", r, CheckpointsListResponse),
+            limit=limit,
+            offset=offset,
+        )
+
+    def list_user_checkpoints(
+        self, limit: int = 100, offset: int = 0
+    ) -> APIFuture[CheckpointsListResponse]:
+        """One page of the caller's checkpoints across all training runs, newest first.
+        `iter_user_checkpoints()` walks every page."""
+        limit, offset = _check_page(limit, offset)
+        return self._future(self._list_user_checkpoints(limit, offset))
+
+    async def list_user_checkpoints_async(
+        self, limit: int = 100, offset: int = 0
+    ) -> CheckpointsListResponse:
+        limit, offset = _check_page(limit, offset)
+        return await self._run(self._list_user_checkpoints(limit, offset))
+
+    async def _get_archive_url(
+        self, training_run_id: str, kind: str, name: str
+    ) -> CheckpointArchiveUrlResponse:
+        base_url = self.holder.base_url
+
+        def decode(response: Any) -> CheckpointArchiveUrlResponse:
+            location = response.headers.get("location")
+            if not location:
+                raise APIResponseValidationError(
+                    "get_checkpoint_archive_url: the 302 answer has no Location header"
+                )
+            return CheckpointArchiveUrlResponse(
+                url=urljoin(base_url + "/", location),
+                expires=_rfc3339(response.headers.get("expires")),
+            )
+
+        return await self._send(
+            "get_checkpoint_archive_url",
+            get_checkpoint_archive_url,
+            decode,
+            ok=(302,),
+            training_run_id=training_run_id,
+            checkpoint_kind=kind,
+            checkpoint_name=name,
+        )
+
+    def get_checkpoint_archive_url(
+        self, training_run_id: str, checkpoint_id: str
+    ) -> APIFuture[CheckpointArchiveUrlResponse]:
+        """A signed, time-limited URL of the checkpoint's tar archive (`url`, and `expires` as
+        RFC 3339). `checkpoint_id` is `weights/<name>` or `sampler_weights/<name>`."""
+        parts = _checkpoint_parts(training_run_id, checkpoint_id)
+        return self._future(self._get_archive_url(*parts))
+
+    async def get_checkpoint_archive_url_async(
+        self, training_run_id: str, checkpoint_id: str
+    ) -> CheckpointArchiveUrlResponse:
+        parts = _checkpoint_parts(training_run_id, checkpoint_id)
+        return await self._run(self._get_archive_url(*parts))
+
+    def get_checkpoint_archive_url_from_tinker_path(
+        self, tinker_path: str
+    ) -> APIFuture[CheckpointArchiveUrlResponse]:
+        """`get_checkpoint_archive_url` for a `tinker://` path."""
+        return self._future(self._get_archive_url(*_path_parts(tinker_path)))
+
+    async def get_checkpoint_archive_url_from_tinker_path_async(
+        self, tinker_path: str
+    ) -> CheckpointArchiveUrlResponse:
+        return await self._run(self._get_archive_url(*_path_parts(tinker_path)))
+
+    async def _checkpoint_action(
+        self, operation: str, endpoint: Endpoint, run_id: str, kind: str, name: str
+    ) -> None:
+        await self._send(
+            operation,
+            endpoint,
+            lambda r: None,
+            ok=(200, 204),
+            training_run_id=run_id,
+            checkpoint_kind=kind,
+            checkpoint_name=name,
+        )
+
+    def _delete(self, parts: tuple[str, str, str]) -> Coroutine[Any, Any, None]:
+        return self._checkpoint_action("delete_checkpoint", delete_checkpoint, *parts)
+
+    def delete_checkpoint(self, training_run_id: str, checkpoint_id: str) -> APIFuture[None]:
+        """Delete one of the caller's checkpoints (permanently)."""
+        return self._future(self._delete(_checkpoint_parts(training_run_id, checkpoint_id)))
+
+    async def delete_checkpoint_async(self, training_run_id: str, checkpoint_id: str) -> None:
+        await self._run(self._delete(_checkpoint_parts(training_run_id, checkpoint_id)))
+
+    def delete_checkpoint_from_tinker_path(self, tinker_path: str) -> APIFuture[None]:
+        """`delete_checkpoint` for a `tinker://` path."""
+        return self._future(self._delete(_path_parts(tinker_path)))
+
+    async def delete_checkpoint_from_tinker_path_async(self, tinker_path: str) -> None:
+        await self._run(self._delete(_path_parts(tinker_path)))
+
+    def publish_checkpoint_from_tinker_path(self, tinker_path: str) -> APIFuture[None]:
+        """Make one of the caller's checkpoints readable by every user (ConflictError if it
+        already is)."""
+        parts = _path_parts(tinker_path)
+        return self._future(
+            self._checkpoint_action("publish_checkpoint", publish_checkpoint, *parts)
+        )
+
+    async def publish_checkpoint_from_tinker_path_async(self, tinker_path: str) -> None:
+        parts = _path_parts(tinker_path)
+        await self._run(self._checkpoint_action("publish_checkpoint", publish_checkpoint, *parts))
+
+    def unpublish_checkpoint_from_tinker_path(self, tinker_path: str) -> APIFuture[None]:
+        """Make a published checkpoint private again (ConflictError if it is not public)."""
+        parts = _path_parts(tinker_path)
+        return self._future(
+            self._checkpoint_action("unpublish_checkpoint", unpublish_checkpoint, *parts)
+        )
+
+    async def unpublish_checkpoint_from_tinker_path_async(self, tinker_path: str) -> None:
+        parts = _path_parts(tinker_path)
+        await self._run(
+            self._checkpoint_action("unpublish_checkpoint", unpublish_checkpoint, *parts)
+        )
+
+    # ----- sessions and samplers ---------------------------------------------------------
+    async def _get_session(self, session_id: str) -> GetSessionResponse:
+        return await self._send(
+            "get_session",
+            get_session,
+            lambda r: parsed("get_session", r, GetSessionResponse),
+            session_id=session_id,
+        )
+
+    def get_session(self, session_id: str) -> APIFuture[GetSessionResponse]:
+        """The training runs and samplers created in one of the caller's sessions."""
+        return self._future(self._get_session(_check_id(session_id, "session_id")))
+
+    async def get_session_async(self, session_id: str) -> GetSessionResponse:
+        return await self._run(self._get_session(_check_id(session_id, "session_id")))
+
+    async def _list_sessions(self, limit: int, offset: int) -> ListSessionsResponse:
+        return await self._send(
+            "list_sessions",
+            list_sessions,
+            lambda r: parsed("list_sessions", r, ListSessionsResponse),
+            limit=limit,
+            offset=offset,
+        )
+
+    def list_sessions(self, limit: int = 20, offset: int = 0) -> APIFuture[ListSessionsResponse]:
+        """One page of the caller's session ids, newest first. `iter_sessions()` walks every
+        page."""
+        limit, offset = _check_page(limit, offset)
+        return self._future(self._list_sessions(limit, offset))
+
+    async def list_sessions_async(self, limit: int = 20, offset: int = 0) -> ListSessionsResponse:
+        limit, offset = _check_page(limit, offset)
+        return await self._run(self._list_sessions(limit, offset))
+
+    async def _get_sampler(self, sampler_id: str) -> GetSamplerResponse:
+        return await self._send(
+            "get_sampler",
+            get_sampler,
+            lambda r: parsed("get_sampler", r, GetSamplerResponse),
+            sampler_id=sampler_id,
+        )
+
+    def get_sampler(self, sampler_id: str) -> APIFuture[GetSamplerResponse]:
+        """A sampler (sampling session): its base model and the weights it samples from."""
+        return self._future(self._get_sampler(_check_id(sampler_id, "sampler_id")))
+
+    async def get_sampler_async(self, sampler_id: str) -> GetSamplerResponse:
+        return await self._run(self._get_sampler(_check_id(sampler_id, "sampler_id")))
+
+    def get_telemetry(self) -> Any:
+        """The telemetry reporter of the ServiceClient this client came from (None for a
+        standalone client)."""
+        return self.holder.telemetry
+
+    # ----- extras ------------------------------------------------------------------------
+    async def _capabilities(self) -> GetServerCapabilitiesResponse:
+        return await self._send(
+            "get_server_capabilities",
+            get_server_capabilities,
+            lambda r: parsed("get_server_capabilities", r, GetServerCapabilitiesResponse),
+        )
+
+    def get_server_capabilities(self) -> APIFuture[GetServerCapabilitiesResponse]:
+        """The models the service supports (as `ServiceClient.get_server_capabilities`)."""
+        return self._future(self._capabilities())
+
+    async def get_server_capabilities_async(self) -> GetServerCapabilitiesResponse:
+        return await self._run(self._capabilities())
+
+    def iter_training_runs(self, page_size: int = 100) -> Iterator[TrainingRun]:
+        """Every training run of the caller, newest first, fetched `page_size` at a time."""
+        page_size = _check_int(page_size, "page_size", 1, MAX_PAGE_SIZE)
+
+        def fetch(offset: int) -> tuple[list[TrainingRun], int | None]:
+            page = self.list_training_runs(page_size, offset).result()
+            return list(page.training_runs), page.cursor.total_count
+
+        return _paginate(fetch, page_size, lambda run: run.training_run_id)
+
+    def iter_user_checkpoints(self, page_size: int = 100) -> Iterator[Checkpoint]:
+        """Every checkpoint of the caller across training runs, newest first."""
+        page_size = _check_int(page_size, "page_size", 1, MAX_PAGE_SIZE)
+
+        def fetch(offset: int) -> tuple[list[Checkpoint], int | None]:
+            page = self.list_user_checkpoints(page_size, offset).result()
+            cursor = page.cursor
+            total = getattr(cursor, "total_count", None)
+            return list(page.checkpoints), total if isinstance(total, int) else None
+
+        return _paginate(fetch, page_size, lambda c: c.tinker_path)
+
+    def iter_sessions(self, page_size: int = 100) -> Iterator[str]:
+        """Every session id of the caller, newest first."""
+        page_size = _check_int(page_size, "page_size", 1, MAX_PAGE_SIZE)
+
+        def fetch(offset: int) -> tuple[list[str], int | None]:
+            return list(self.list_sessions(page_size, offset).result().sessions), None
+
+        return _paginate(fetch, page_size, lambda s: s)
+
+    def download_checkpoint_archive(
+        self,
+        tinker_path: str,
+        dest: str | os.PathLike[str],
+        progress: ProgressCallback | None = None,
+        *,
+        overwrite: bool = False,
+    ) -> Path:
+        """Download a checkpoint's tar archive; return the file's path.
+
+        `dest` is a file path, or an existing folder (the file is then named
+        `<run-id>_<kind>_<name>.tar`). The archive streams to a temporary file in constant
+        memory, is verified to be a readable tar, then renamed into place, so `dest` never
+        holds a partial download. `progress(bytes_written, total_or_None)` is called as it
+        advances. An existing file is only replaced with `overwrite=True`.
+        """
+        target = _archive_target(tinker_path, dest, overwrite)
+        url = self.get_checkpoint_archive_url_from_tinker_path(tinker_path).result()
+        return _stream_archive(url.url, target, progress, self._download_timeout(), self._verify)
+
+    async def download_checkpoint_archive_async(
+        self,
+        tinker_path: str,
+        dest: str | os.PathLike[str],
+        progress: ProgressCallback | None = None,
+        *,
+        overwrite: bool = False,
+    ) -> Path:
+        target = _archive_target(tinker_path, dest, overwrite)
+        url = await self.get_checkpoint_archive_url_from_tinker_path_async(tinker_path)
+        return await asyncio.to_thread(
+            _stream_archive, url.url, target, progress, self._download_timeout(), self._verify
+        )
+
+    def _download_timeout(self) -> httpx.Timeout:
+        timeout = getattr(self.holder, "_timeout", None)
+        return timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(60.0, connect=5.0)
+
+    @property
+    def _verify(self) -> bool:
+        return bool(getattr(self.holder, "_verify", True))
+
+
+# ----- helpers ------------------------------------------------------------------------------
+def _rfc3339(http_date: str | None) -> str:
+    """An HTTP-date `Expires` header as RFC 3339 (UTC); "" when absent."""
+    if not http_date:
+        return ""
+    try:
+        when = email.utils.parsedate_to_datetime(http_date)
+    except (TypeError, ValueError):
+        return http_date
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _paginate(
+    fetch: Callable[[int], tuple[list[T], int | None]],
+    page_size: int,
+    key: Callable[[T], object],
+) -> Iterator[T]:
+    """Walk pages until a short or empty page, or `total` items. Items that shift onto the
+    next page while iterating (a new item was created) are not yielded twice."""
+    seen: set[object] = set()
+    offset = 0
+    while True:
+        items, total = fetch(offset)
+        for item in items:
+            k = key(item)
+            if k not in seen:
+                seen.add(k)
+                yield item
+        offset += len(items)
+        if len(items) < page_size or (total is not None and offset >= total):
+            return
+
+
+def archive_file_name(tinker_path: str) -> str:
+    """`tinker://run/weights/step-1` -> `run_weights_step-1.tar`."""
+    run_id, kind, name = _path_parts(tinker_path)
+    return f"{run_id}_{kind}_{name}.tar"
+
+
+def _archive_target(tinker_path: str, dest: str | os.PathLike[str], overwrite: bool) -> Path:
+    if not isinstance(dest, str | os.PathLike):
+        raise ValidationError("dest", f"expected a path, got {type(dest).__name__}")
+    target = Path(dest)
+    if target.is_dir():
+        target = target / archive_file_name(tinker_path)
+    else:
+        parse_tinker_path(tinker_path)
+        if not target.parent.is_dir():
+            raise ValidationError("dest", f"folder {str(target.parent)!r} does not exist")
+    if target.exists() and not overwrite:
+        raise ValidationError("dest", f"{str(target)!r} already exists (pass overwrite=True)")
+    return target
+
+
+def _stream_archive(
+    url: str,
+    target: Path,
+    progress: ProgressCallback | None,
+    timeout: httpx.Timeout,
+    verify: bool,
+) -> Path:
+    """GET `url` (no API key: the URL is signed) into a temp file beside `target`, verify the
+    tar, rename it into place."""
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    tmp = Path(tmp_name)
+    try:
+        with (
+            os.fdopen(fd, "wb") as out,
+            httpx.Client(timeout=timeout, verify=verify, follow_redirects=True) as http,
+            http.stream("GET", url) as response,
+        ):
+            if response.status_code != 200:
+                response.read()
+                raise _download_error(response)
+            length = response.headers.get("content-length")
+            total = int(length) if length and length.isdigit() else None
+            written = 0
+            if progress is not None:
+                progress(0, total)
+            for chunk in response.iter_bytes(_CHUNK_SIZE):
+                out.write(chunk)
+                written += len(chunk)
+                if progress is not None:
+                    progress(written, total)
+        _verify_tar(tmp, url_hint=target.name)
+        os.replace(tmp, target)
+        return target
+    except httpx.TransportError as exc:
+        raise APIConnectionError(
+            f"download_checkpoint_archive: {type(exc).__name__}: {exc}"
+        ) from exc
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+def _download_error(response: httpx.Response) -> TinkerError:
+    return status_error_for(
+        "download_checkpoint_archive",
+        response.status_code,
+        decode_json(response.content),
+        dict(response.headers.items()),
+    )
+
+
+def _verify_tar(path: Path, url_hint: str) -> None:
+    """Read every member header (and stream every member's data) of the archive."""
+    try:
+        with tarfile.open(path, "r:*") as tar:
+            members = 0
+            for member in tar:
+                members += 1
+                if member.isfile():
+                    data = tar.extractfile(member)
+                    if data is not None:
+                        while data.read(_CHUNK_SIZE):
+                            pass
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        raise APIResponseValidationError(
+            f"download_checkpoint_archive: {url_hint} is not a readable tar archive: {exc}"
+        ) from exc
+    if members == 0:
+        raise APIResponseValidationError(
+            f"download_checkpoint_archive: {url_hint} is an empty archive"
+        )
+
+
+__all__ = ["MAX_PAGE_SIZE", "ProgressCallback", "RestClient", "archive_file_name"]
