@@ -1,0 +1,257 @@
+"""Start the local backend: in this process (a uvicorn thread) or as a subprocess, or as the CLI.
+
+with serve_local(api_keys=["tml-a", "tml-b"]) as server:
+    client = tinker.ServiceClient(api_key=server.api_key, base_url=server.url)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from tinker_local.server.config import ServerConfig, generate_dev_key
+
+if TYPE_CHECKING:
+    from tinker_local.server.state import Backend
+    from tinker_local.server.store import Store
+
+DEV_KEY_FILE = "dev_api_key"
+_START_TIMEOUT_S = 120.0
+
+
+@dataclass
+class LocalServer:
+    """A running local backend. `api_key` is the first of `api_keys`."""
+
+    url: str
+    api_key: str
+    api_keys: list[str]
+    data_dir: Path
+    config: ServerConfig
+    process: subprocess.Popen[bytes] | None = None
+    backend: Backend | None = field(default=None, repr=False)
+
+    @property
+    def store(self) -> Store:
+        """The server's metadata store (in-process servers only)."""
+        if self.backend is None:
+            raise RuntimeError("store access needs an in-process server (in_process=True)")
+        return self.backend.store
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # proto=IPPROTO_TCP matters: asyncio only sets TCP_NODELAY on accepted sockets whose
+    # proto says TCP, and without it every response waits ~40 ms for a delayed ACK.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _url(host: str, port: int) -> str:
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}"
+
+
+def _wait_healthy(url: str, alive: Any, timeout_s: float = _START_TIMEOUT_S) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if not alive():
+            raise RuntimeError("the local backend exited during start-up")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{url}/api/v1/healthz", timeout=2.0).status_code == 200:
+                return
+        time.sleep(0.05)
+    raise TimeoutError(f"the local backend at {url} did not become healthy in {timeout_s:.0f} s")
+
+
+def _make_config(
+    data_dir: Path, api_keys: list[str], host: str, port: int, config: dict[str, Any]
+) -> ServerConfig:
+    known = {f.name for f in dataclasses.fields(ServerConfig)}
+    unknown = sorted(set(config) - known)
+    if unknown:
+        raise TypeError(f"unknown server option(s): {unknown}; known: {sorted(known)}")
+    return ServerConfig(data_dir=data_dir, api_keys=api_keys, host=host, port=port, **config)
+
+
+@contextlib.contextmanager
+def serve_local(
+    data_dir: str | Path | None = None,
+    *,
+    api_keys: Sequence[str] | None = None,
+    port: int = 0,
+    in_process: bool = True,
+    host: str = "127.0.0.1",
+    **config: Any,
+) -> Iterator[LocalServer]:
+    """Run a local backend for the duration of the `with` block.
+
+    data_dir None uses a temporary folder (deleted afterwards). Without api_keys a fresh
+    `tml-dev-...` key is generated. port 0 picks a free port. Extra keyword arguments are
+    ServerConfig fields (long_poll_s, compute, session_ttl_s, result_ttl_s, ...).
+    """
+    keys = list(api_keys) if api_keys else [generate_dev_key()]
+    with contextlib.ExitStack() as stack:
+        if data_dir is None:
+            data_dir = stack.enter_context(tempfile.TemporaryDirectory(prefix="tinker-local-"))
+        folder = Path(data_dir)
+        if in_process:
+            yield stack.enter_context(_serve_in_process(folder, keys, host, port, config))
+        else:
+            yield stack.enter_context(_serve_subprocess(folder, keys, host, port, config))
+
+
+@contextlib.contextmanager
+def _serve_in_process(
+    data_dir: Path, keys: list[str], host: str, port: int, config: dict[str, Any]
+) -> Iterator[LocalServer]:
+    import uvicorn
+
+    from tinker_local.server.app import create_app
+
+    sock = _bind(host, port)
+    actual_port = sock.getsockname()[1]
+    cfg = _make_config(data_dir, keys, host, actual_port, config)
+    try:
+        app = create_app(cfg)
+    except BaseException:
+        sock.close()
+        raise
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            log_level="warning",
+            access_log=False,
+            lifespan="on",
+            timeout_graceful_shutdown=10,
+        )
+    )
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, name="tinker-local-server", daemon=True
+    )
+    thread.start()
+    url = _url(host, actual_port)
+    try:
+        _wait_healthy(url, thread.is_alive)
+        yield LocalServer(
+            url=url,
+            api_key=keys[0],
+            api_keys=keys,
+            data_dir=data_dir,
+            config=cfg,
+            backend=app.state.backend,
+        )
+    finally:
+        server.should_exit = True
+        thread.join(timeout=60)
+        sock.close()
+
+
+@contextlib.contextmanager
+def _serve_subprocess(
+    data_dir: Path, keys: list[str], host: str, port: int, config: dict[str, Any]
+) -> Iterator[LocalServer]:
+    if port == 0:
+        probe = _bind(host, 0)
+        port = probe.getsockname()[1]
+        probe.close()
+    cfg = _make_config(data_dir, keys, host, port, config)
+    cmd = [sys.executable, "-m", "tinker_local", "serve", "--host", host, "--port", str(port)]
+    cmd += ["--data-dir", str(data_dir)]
+    for key in keys:
+        cmd += ["--api-key", key]
+    for name, value in config.items():
+        cmd += [f"--{name.replace('_', '-')}", str(value)]
+    repo = Path(__file__).resolve().parent.parent
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(repo), str(repo / "generated"), env.get("PYTHONPATH", "")) if p
+    )
+    data_dir.mkdir(parents=True, exist_ok=True)
+    url = _url(host, port)
+    with (data_dir / "server.log").open("ab") as log:
+        process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
+    try:
+        _wait_healthy(url, lambda: process.poll() is None)
+        yield LocalServer(
+            url=url, api_key=keys[0], api_keys=keys, data_dir=data_dir, config=cfg, process=process
+        )
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def default_data_dir() -> Path:
+    return Path(os.environ.get("TINKER_LOCAL_DATA_DIR", Path.home() / ".tinker-local"))
+
+
+def _dev_key(data_dir: Path) -> str:
+    """The data folder's development key (created once, so restarts keep ownership)."""
+    path = data_dir / DEV_KEY_FILE
+    if path.is_file():
+        key = path.read_text().strip()
+        if key.startswith("tml-"):
+            return key
+    key = generate_dev_key()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text(key + "\n")
+    path.chmod(0o600)
+    return key
+
+
+def run_server(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    data_dir: str | Path | None = None,
+    api_keys: Sequence[str] | None = None,
+    *,
+    log_level: str = "info",
+    **config: Any,
+) -> None:
+    """Serve until interrupted (the CLI). Prints the URL, and the development key if the
+    key was generated (stored in the data folder so a restart keeps the same owner)."""
+    import uvicorn
+
+    from tinker_local.server.app import create_app
+
+    folder = Path(data_dir) if data_dir is not None else default_data_dir()
+    keys = list(api_keys) if api_keys else [_dev_key(folder)]
+    sock = _bind(host, port)
+    actual_port = sock.getsockname()[1]
+    cfg = _make_config(folder, keys, host, actual_port, config)
+    app = create_app(cfg)
+    url = _url(host, actual_port)
+    print(f"Tinker local backend listening on {url} (data: {folder})", flush=True)
+    if not api_keys:
+        print(f"Development API key: {keys[0]}", flush=True)
+        print(f"  export TINKER_BASE_URL={url} TINKER_API_KEY={keys[0]}", flush=True)
+    server = uvicorn.Server(uvicorn.Config(app, log_level=log_level, lifespan="on"))
+    try:
+        server.run(sockets=[sock])
+    finally:
+        sock.close()
+
+
+__all__ = ["LocalServer", "default_data_dir", "run_server", "serve_local"]

@@ -1,0 +1,139 @@
+"""Sampling endpoints: create_sampling_session and asample."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+from starlette.requests import Request
+from starlette.routing import Route
+from tinker_api_client.models import (
+    CreateSamplingSessionRequest,
+    CreateSamplingSessionResponse,
+    SampleRequest,
+)
+
+from .compute import SampleArgs
+from .endpoint import endpoint, future_response, parse_model, read_body
+from .errors import bad_request
+from .samplers import SamplerTarget
+from .state import Backend
+from .store import SamplerRow
+from .wire import opt, opt_none, sample_output, tokens_from_model_input
+
+
+def _check_base_model(name: str, field: str) -> None:
+    from tinker_local.engine.presets import PRESETS
+
+    if name not in PRESETS:
+        known = ", ".join(sorted(PRESETS))
+        raise bad_request(f"{field}: unknown model {name!r}; known models: {known}", field)
+
+
+async def create_sampling_session(request: Request, backend: Backend, user: str) -> dict[str, Any]:
+    body = parse_model(
+        CreateSamplingSessionRequest, await read_body(request, "CreateSamplingSessionRequest")
+    )
+    session = backend.own_session(user, body.session_id)
+    existing = backend.store.find_sampler(session.session_id, body.sampling_session_seq_id)
+    if existing is not None:  # a retried creation: the same sampler
+        return CreateSamplingSessionResponse(
+            sampling_session_id=existing.sampler_id, type_="create_sampling_session"
+        ).to_dict()
+    model_path, base_model = opt_none(body.model_path), opt_none(body.base_model)
+    if model_path is not None:
+        ckpt = backend.checkpoint_by_path(user, model_path, "model_path")
+        run = backend.store.get_run(ckpt.run_id)
+        if run is None:  # pragma: no cover - a checkpoint always has its run
+            raise bad_request("model_path: the checkpoint's training run no longer exists")
+        base_model = run.base_model
+    elif base_model is not None:
+        _check_base_model(base_model, "base_model")
+    else:
+        raise bad_request("base_model: required unless model_path is given", "base_model")
+    row = SamplerRow(
+        sampler_id=str(uuid.uuid4()),
+        user=user,
+        session_id=session.session_id,
+        sampling_session_seq_id=body.sampling_session_seq_id,
+        base_model=base_model,
+        model_path=model_path,
+        weights_dir=None,
+        created_at=time.time(),
+    )
+    backend.store.create_sampler(row)
+    return CreateSamplingSessionResponse(
+        sampling_session_id=row.sampler_id, type_="create_sampling_session"
+    ).to_dict()
+
+
+def _sample_args(body: SampleRequest, prompt: list[int]) -> SampleArgs:
+    params = body.sampling_params
+    stop = opt_none(params.stop)
+    return SampleArgs(
+        prompt=prompt,
+        num_samples=opt(body.num_samples, 1),
+        max_tokens=opt_none(params.max_tokens),
+        temperature=float(opt(params.temperature, 1.0)),
+        top_k=opt(params.top_k, -1),
+        top_p=float(opt(params.top_p, 1.0)),
+        seed=opt_none(params.seed),
+        stop=list(stop) if isinstance(stop, list) else stop,
+        include_prompt_logprobs=bool(opt(body.prompt_logprobs, False)),
+        topk_prompt_logprobs=opt(body.topk_prompt_logprobs, 0),
+    )
+
+
+async def asample(request: Request, backend: Backend, user: str) -> dict[str, Any]:
+    body = parse_model(SampleRequest, await read_body(request, "SampleRequest"))
+    sampler_id = opt_none(body.sampling_session_id)
+    model_path, base_model = opt_none(body.model_path), opt_none(body.base_model)
+    seq_id = opt_none(body.seq_id)
+    idem = None
+    row: SamplerRow | None = None
+    target: SamplerTarget | None = None
+    if sampler_id is not None:
+        row = backend.own_sampler(user, sampler_id)
+        if seq_id is not None:
+            idem = ("sample", sampler_id, seq_id)
+            if (done := backend.registry.find(idem)) is not None:
+                return future_response(done)
+    elif model_path is not None:
+        ckpt = backend.checkpoint_by_path(user, model_path, "model_path")
+        run = backend.store.get_run(ckpt.run_id)
+        base = run.base_model if run is not None else ""
+        target = SamplerTarget(f"path:{ckpt.tinker_path}", base, backend.checkpoint_dir(ckpt))
+    elif base_model is not None:
+        _check_base_model(base_model, "base_model")
+        target = SamplerTarget(f"base:{base_model}", base_model)
+    else:
+        raise bad_request(
+            "sampling_session_id: one of sampling_session_id, model_path or base_model is required",
+            "sampling_session_id",
+        )
+
+    def job() -> dict[str, Any]:
+        if target is not None:
+            resolved = target
+        else:
+            assert row is not None
+            resolved = backend.sampler_target(row)
+        prompt = tokens_from_model_input(body.prompt, "prompt")
+        args = _sample_args(body, prompt)
+        sampler = backend.build_sampler(resolved)
+        return sample_output(backend.compute.sample(sampler, args))
+
+    record = backend.registry.submit(user=user, request_type="sample", fn=job, idem_key=idem)
+    return future_response(record)
+
+
+def routes() -> list[Route]:
+    return [
+        Route(
+            "/api/v1/create_sampling_session",
+            endpoint(create_sampling_session),
+            methods=["POST"],
+        ),
+        Route("/api/v1/asample", endpoint(asample), methods=["POST"]),
+    ]

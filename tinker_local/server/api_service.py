@@ -1,0 +1,87 @@
+"""Service endpoints: health, capabilities, sessions, heartbeats, telemetry."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+from starlette.requests import Request
+from starlette.routing import Route
+from tinker_api_client.models import (
+    CreateSessionRequest,
+    CreateSessionResponse,
+    GetServerCapabilitiesResponse,
+    HealthResponse,
+    SessionHeartbeatRequest,
+    SessionHeartbeatResponse,
+    SupportedModel,
+    TelemetryResponse,
+    TelemetrySendRequest,
+)
+
+from .endpoint import endpoint, parse_model, read_body
+from .state import Backend
+from .store import SessionRow
+
+
+def preset_names() -> list[str]:
+    from tinker_local.engine.presets import PRESETS
+
+    return list(PRESETS)
+
+
+async def healthz(request: Request, backend: Backend, user: str) -> dict[str, Any]:
+    return HealthResponse(status="ok").to_dict()
+
+
+async def get_server_capabilities(request: Request, backend: Backend, user: str) -> dict[str, Any]:
+    models = [SupportedModel(model_name=name) for name in preset_names()]
+    return GetServerCapabilitiesResponse(supported_models=models).to_dict()
+
+
+async def create_session(request: Request, backend: Backend, user: str) -> dict[str, Any]:
+    body = parse_model(CreateSessionRequest, await read_body(request, "CreateSessionRequest"))
+    now = time.time()
+    meta = body.user_metadata
+    row = SessionRow(
+        session_id=str(uuid.uuid4()),
+        user=user,
+        created_at=now,
+        last_heartbeat=now,
+        tags=list(body.tags),
+        user_metadata=None if meta is None else meta.to_dict(),
+        sdk_version=body.sdk_version,
+    )
+    backend.store.create_session(row)
+    return CreateSessionResponse(session_id=row.session_id, type_="create_session").to_dict()
+
+
+async def session_heartbeat(request: Request, backend: Backend, user: str) -> dict[str, Any]:
+    body = parse_model(SessionHeartbeatRequest, await read_body(request, "SessionHeartbeatRequest"))
+    backend.own_session(user, body.session_id)
+    backend.store.heartbeat(body.session_id)
+    return SessionHeartbeatResponse(type_="session_heartbeat").to_dict()
+
+
+async def send_telemetry(request: Request, backend: Backend, user: str) -> dict[str, Any]:
+    raw = await read_body(request, "TelemetrySendRequest")
+    body = parse_model(TelemetrySendRequest, raw)
+    backend.store.add_telemetry(
+        user, body.session_id, body.platform, body.sdk_version, list(raw["events"])
+    )
+    return TelemetryResponse(status="accepted").to_dict()
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/api/v1/healthz", endpoint(healthz, auth=False), methods=["GET"]),
+        Route(
+            "/api/v1/get_server_capabilities",
+            endpoint(get_server_capabilities),
+            methods=["GET"],
+        ),
+        Route("/api/v1/create_session", endpoint(create_session), methods=["POST"]),
+        Route("/api/v1/session_heartbeat", endpoint(session_heartbeat), methods=["POST"]),
+        Route("/api/v1/telemetry", endpoint(send_telemetry), methods=["POST"]),
+    ]

@@ -1,0 +1,449 @@
+"""Model and training endpoints: create/get_info/unload, forward(_backward), optim_step, and the
+weights endpoints (save, save for sampler, load, weights_info).
+
+Every submitting endpoint answers an UntypedAPIFuture at once and queues a job on the model's
+queue (ordered by seq_id). A resubmission with the same (model_id, seq_id) returns the same
+request id. A rejected request whose model_id/seq_id could be read consumes its seq id.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from starlette.requests import Request
+from starlette.routing import Route
+from tinker_api_client.models import (
+    CreateModelRequest,
+    CreateModelResponse,
+    ForwardBackwardInput,
+    ForwardBackwardRequest,
+    ForwardRequest,
+    GetInfoRequest,
+    GetInfoResponse,
+    LoadWeightsRequest,
+    LoadWeightsResponse,
+    ModelData,
+    OptimStepRequest,
+    OptimStepResponse,
+    SaveWeightsForSamplerRequest,
+    SaveWeightsForSamplerResponseInternal,
+    SaveWeightsRequest,
+    SaveWeightsResponse,
+    UnloadModelRequest,
+    UnloadModelResponse,
+    WeightsInfoRequest,
+    WeightsInfoResponse,
+)
+
+from .checkpoint_files import validate_checkpoint_name
+from .compute import LoraArgs
+from .endpoint import (
+    check_body,
+    endpoint,
+    future_response,
+    parse_model,
+    read_body,
+    read_raw_json,
+)
+from .errors import ApiError, UserError, bad_request
+from .futures import JobFn
+from .models import ModelHandle
+from .state import Backend
+from .store import RunRow, SamplerRow
+from .wire import data_from_wire, forward_output, metrics_to_wire, opt, opt_none
+
+JobBuilder = Callable[[Backend, ModelHandle, Any], JobFn]
+
+
+def _consume_seq(backend: Backend, user: str, body: Any) -> None:
+    """Let the model's queue skip a seq id whose request was rejected at submission."""
+    if not isinstance(body, dict):
+        return
+    model_id, seq_id = body.get("model_id"), body.get("seq_id")
+    if isinstance(model_id, str) and type(seq_id) is int:
+        handle = backend.models.get(model_id)
+        if handle is not None and handle.user == user:
+            backend.registry.consume_seq(model_id, seq_id)
+
+
+async def _submit_training(
+    request: Request,
+    backend: Backend,
+    user: str,
+    schema: str,
+    model_cls: Any,
+    request_type: str,
+    build: JobBuilder,
+) -> dict[str, Any]:
+    raw, size = await read_raw_json(request)
+    try:
+        await check_body(schema, raw, size)
+    except ApiError:
+        _consume_seq(backend, user, raw)
+        raise
+    body = parse_model(model_cls, raw)
+    model_id: str = body.model_id
+    seq_id = opt_none(getattr(body, "seq_id", None))
+    idem = ("train", model_id, seq_id) if seq_id is not None else None
+    if idem is not None and (done := backend.registry.find(idem)) is not None and done.user == user:
+        return future_response(done)
+    try:
+        handle = backend.live_model(user, model_id)
+        job = build(backend, handle, body)
+    except ApiError:
+        _consume_seq(backend, user, raw)
+        raise
+    backend.touch_run(model_id)
+    record = backend.registry.submit(
+        user=user,
+        request_type=request_type,
+        fn=job,
+        model_id=model_id,
+        queue=model_id,
+        seq_id=seq_id,
+        idem_key=idem,
+    )
+    return future_response(record)
+
+
+# -- models -------------------------------------------------------------------------------------
+async def create_model(request: Request, backend: Backend, user: str) -> dict[str, Any]:
+    body = parse_model(CreateModelRequest, await read_body(request, "CreateModelRequest"))
+    session = backend.own_session(user, body.session_id)
+    idem = ("create_model", user, session.session_id, body.model_seq_id)
+    if (done := backend.registry.find(idem)) is not None:
+        return future_response(done)
+
+    from tinker_local.engine.presets import PRESETS
+
+    lora_cfg = opt_none(body.lora_config)
+    problem = None
+    if body.base_model not in PRESETS:
+        known = ", ".join(sorted(PRESETS))
+        problem = f"base_model: unknown model {body.base_model!r}; known models: {known}"
+    elif lora_cfg is None:
+        problem = "lora_config: required; the local backend only trains LoRA adapters"
+    if problem is not None:
+        record = backend.registry.fail_now(
+            user=user, request_type="create_model", message=problem, idem_key=idem
+        )
+        return future_response(record)
+
+    assert lora_cfg is not None
+    lora = LoraArgs(
+        rank=lora_cfg.rank,
+        seed=opt_none(lora_cfg.seed),
+        train_mlp=opt(lora_cfg.train_mlp, True),
+        train_attn=opt(lora_cfg.train_attn, True),
+        train_unembed=opt(lora_cfg.train_unembed, True),
+    )
+    meta = opt_none(body.user_metadata)
+    handle = ModelHandle(
+        model_id=str(uuid.uuid4()),
+        user=user,
+        base_model=body.base_model,
+        lora=lora,
+        session_id=session.session_id,
+        user_metadata=None if meta is None else meta.to_dict(),
+    )
+
+    def job() -> dict[str, Any]:
+        try:
+            trainer = backend.compute.new_trainer(handle.base_model, lora)
+            now = time.time()
+            backend.store.create_run(
+                RunRow(
+                    run_id=handle.model_id,
+                    user=user,
+                    session_id=handle.session_id,
+                    base_model=handle.base_model,
+                    lora_rank=lora.rank,
+                    seed=lora.seed,
+                    train_mlp=lora.train_mlp,
+                    train_attn=lora.train_attn,
+                    train_unembed=lora.train_unembed,
+                    user_metadata=handle.user_metadata,
+                    created_at=now,
+                    last_request_time=now,
+                )
+            )
+        except Exception as e:
+            handle.status, handle.failure = "failed", str(e)
+            raise
+        handle.trainer, handle.status = trainer, "ready"
+        return CreateModelResponse(model_id=handle.model_id, type_="create_model").to_dict()
+
+    backend.models[handle.model_id] = handle
+    backend.registry.open_queue(handle.model_id, first_seq=0)
+    record = backend.registry.submit(
+        user=user,
+        request_type="create_model",
+        fn=job,
+        model_id=handle.model_id,
+        queue=handle.model_id,
+        seq_id=0,
+        idem_key=idem,
+    )
+    return future_response(record)
+
+
+async def get_info(request: Request, backend: Backend, user: str) -> dict[str, Any]:
+    body = parse_model(GetInfoRequest, await read_body(request, "GetInfoRequest"))
+    found = backend.own_model(user, body.model_id)
+    base_model = found.base_model
+    rank = found.lora.rank if isinstance(found, ModelHandle) and found.lora else None
+    if isinstance(found, RunRow):
+        rank = found.lora_rank
+
+    from tinker_local.engine.presets import PRESETS
+
+    preset = PRESETS.get(base_model)
+    data = ModelData(
+        arch=None if preset is None else preset.arch,
+        model_name=base_model,
+        tokenizer_id=None if preset is None else preset.tokenizer_id,
+    )
+    return GetInfoResponse(
+        model_data=data,
+        model_id=body.model_id,
+        type_="get_info",
+        is_lora=rank is not None,
+        lora_rank=rank,
+        model_name=base_model,
+    ).to_dict()
+
+
+def _unload_job(backend: Backend, handle: ModelHandle, body: UnloadModelRequest) -> JobFn:
+    def job() -> dict[str, Any]:
+        if handle.status == "ready":
+            handle.status, handle.trainer = "unloaded", None
+        return UnloadModelResponse(model_id=handle.model_id, type_="unload_model").to_dict()
+
+    return job
+
+
+async def unload_model(request: Request, backend: Backend, user: str) -> dict[str, Any]:
+    return await _submit_training(
+        request,
+        backend,
+        user,
+        "UnloadModelRequest",
+        UnloadModelRequest,
+        "unload_model",
+        _unload_job,
+    )
+
+
+# -- training -----------------------------------------------------------------------------------
+def _forward_job(fb: ForwardBackwardInput, field: str, backward: bool) -> JobBuilder:
+    def build(backend: Backend, handle: ModelHandle, body: Any) -> JobFn:
+        def job() -> dict[str, Any]:
+            trainer = backend.require_trainer(handle)
+            data = data_from_wire(fb.data, f"{field}.data")
+            config = opt_none(fb.loss_fn_config)
+            cfg = None if config is None else dict(config.additional_properties)
+            outputs, metrics = backend.compute.forward(
+                trainer, data, str(fb.loss_fn), cfg, backward
+            )
+            return forward_output(outputs, metrics)
+
+        return job
+
+    return build
+
+
+async def forward(request: Request, backend: Backend, user: str) -> dict[str, Any]:
+    def build(backend: Backend, handle: ModelHandle, body: ForwardRequest) -> JobFn:
+        return _forward_job(body.forward_input, "forward_input", False)(backend, handle, body)
+
+    return await _submit_training(
+        request, backend, user, "ForwardRequest", ForwardRequest, "forward", build
+    )
+
+
+async def forward_backward(request: Request, backend: Backend, user: str) -> dict[str, Any]:
+    def build(backend: Backend, handle: ModelHandle, body: ForwardBackwardRequest) -> JobFn:
+        fb = body.forward_backward_input
+        return _forward_job(fb, "forward_backward_input", True)(backend, handle, body)
+
+    return await _submit_training(
+        request,
+        backend,
+        user,
+        "ForwardBackwardRequest",
+        ForwardBackwardRequest,
+        "forward_backward",
+        build,
+    )
+
+
+def _optim_job(backend: Backend, handle: ModelHandle, body: OptimStepRequest) -> JobFn:
+    p = body.adam_params
+    adam = {
+        "learning_rate": float(opt(p.learning_rate, 1e-4)),
+        "beta1": float(opt(p.beta1, 0.9)),
+        "beta2": float(opt(p.beta2, 0.95)),
+        "eps": float(opt(p.eps, 1e-12)),
+        "weight_decay": float(opt(p.weight_decay, 0.0)),
+        "grad_clip_norm": float(opt(p.grad_clip_norm, 0.0)),
+    }
+
+    def job() -> dict[str, Any]:
+        metrics = backend.compute.optim_step(backend.require_trainer(handle), adam)
+        return OptimStepResponse(metrics=metrics_to_wire(metrics)).to_dict()
+
+    return job
+
+
+async def optim_step(request: Request, backend: Backend, user: str) -> dict[str, Any]:
+    return await _submit_training(
+        request, backend, user, "OptimStepRequest", OptimStepRequest, "optim_step", _optim_job
+    )
+
+
+# -- weights ------------------------------------------------------------------------------------
+def _save_job(backend: Backend, handle: ModelHandle, body: SaveWeightsRequest) -> JobFn:
+    requested = opt_none(body.path)
+
+    def job() -> dict[str, Any]:
+        trainer = backend.require_trainer(handle)
+        name = requested or backend.default_checkpoint_name(handle.model_id, "weights")
+        validate_checkpoint_name(name)
+        row = backend.write_checkpoint(
+            handle,
+            "weights",
+            name,
+            lambda folder: backend.compute.save_training_state(trainer, folder),
+        )
+        return SaveWeightsResponse(path=row.tinker_path, type_="save_weights").to_dict()
+
+    return job
+
+
+async def save_weights(request: Request, backend: Backend, user: str) -> dict[str, Any]:
+    return await _submit_training(
+        request, backend, user, "SaveWeightsRequest", SaveWeightsRequest, "save_weights", _save_job
+    )
+
+
+def _save_for_sampler_job(
+    backend: Backend, handle: ModelHandle, body: SaveWeightsForSamplerRequest
+) -> JobFn:
+    requested = opt_none(body.path)
+    sampling_seq = opt_none(body.sampling_session_seq_id)
+
+    def save_named(trainer: Any, name: str) -> dict[str, Any]:
+        validate_checkpoint_name(name)
+        row = backend.write_checkpoint(
+            handle,
+            "sampler_weights",
+            name,
+            lambda folder: backend.compute.save_sampler_weights(trainer, folder),
+        )
+        return SaveWeightsForSamplerResponseInternal(
+            path=row.tinker_path, type_="save_weights_for_sampler"
+        ).to_dict()
+
+    def save_ephemeral(trainer: Any) -> dict[str, Any]:
+        sampler_id = str(uuid.uuid4())
+        files = backend.files
+        staging = files.new_staging_dir(files.sampler_root)
+        try:
+            backend.compute.save_sampler_weights(trainer, staging)
+        except BaseException:
+            files.remove_dir(staging)
+            raise
+        files.commit_dir(staging, files.sampler_dir(sampler_id))
+        backend.store.create_sampler(
+            SamplerRow(
+                sampler_id=sampler_id,
+                user=handle.user,
+                session_id=handle.session_id,
+                sampling_session_seq_id=sampling_seq,
+                base_model=handle.base_model,
+                model_path=None,
+                weights_dir=str(Path("samplers") / sampler_id),
+                created_at=time.time(),
+            )
+        )
+        return SaveWeightsForSamplerResponseInternal(
+            sampling_session_id=sampler_id, type_="save_weights_for_sampler"
+        ).to_dict()
+
+    def job() -> dict[str, Any]:
+        trainer = backend.require_trainer(handle)
+        if requested is not None:
+            return save_named(trainer, requested)
+        return save_ephemeral(trainer)
+
+    return job
+
+
+async def save_weights_for_sampler(request: Request, backend: Backend, user: str) -> dict[str, Any]:
+    return await _submit_training(
+        request,
+        backend,
+        user,
+        "SaveWeightsForSamplerRequest",
+        SaveWeightsForSamplerRequest,
+        "save_weights_for_sampler",
+        _save_for_sampler_job,
+    )
+
+
+def _load_job(backend: Backend, handle: ModelHandle, body: LoadWeightsRequest) -> JobFn:
+    ckpt = backend.checkpoint_by_path(handle.user, body.path, "path")
+    if ckpt.kind != "weights":
+        raise bad_request(
+            "path: expected a training checkpoint (tinker://<run>/weights/<name>); sampler "
+            "weights cannot be loaded into a training client",
+            "path",
+        )
+    optimizer = body.optimizer
+
+    def job() -> dict[str, Any]:
+        trainer = backend.require_trainer(handle)
+        folder = backend.checkpoint_dir(ckpt)
+        if backend.store.get_checkpoint(ckpt.run_id, ckpt.kind, ckpt.name) is None:
+            raise UserError(f"path: checkpoint {ckpt.tinker_path} was deleted")
+        backend.compute.load_training_state(trainer, folder, optimizer)
+        return LoadWeightsResponse(path=body.path, type_="load_weights").to_dict()
+
+    return job
+
+
+async def load_weights(request: Request, backend: Backend, user: str) -> dict[str, Any]:
+    return await _submit_training(
+        request, backend, user, "LoadWeightsRequest", LoadWeightsRequest, "load_weights", _load_job
+    )
+
+
+async def weights_info(request: Request, backend: Backend, user: str) -> dict[str, Any]:
+    body = parse_model(WeightsInfoRequest, await read_body(request, "WeightsInfoRequest"))
+    ckpt = backend.checkpoint_by_path(user, body.tinker_path, "tinker_path")
+    run = backend.store.get_run(ckpt.run_id)
+    if run is None:  # pragma: no cover - a checkpoint always has its run
+        raise bad_request("tinker_path: the checkpoint's training run no longer exists")
+    return WeightsInfoResponse(
+        base_model=run.base_model, is_lora=run.lora_rank is not None, lora_rank=run.lora_rank
+    ).to_dict()
+
+
+def routes() -> list[Route]:
+    post = ["POST"]
+    return [
+        Route("/api/v1/create_model", endpoint(create_model), methods=post),
+        Route("/api/v1/get_info", endpoint(get_info), methods=post),
+        Route("/api/v1/unload_model", endpoint(unload_model), methods=post),
+        Route("/api/v1/forward", endpoint(forward), methods=post),
+        Route("/api/v1/forward_backward", endpoint(forward_backward), methods=post),
+        Route("/api/v1/optim_step", endpoint(optim_step), methods=post),
+        Route("/api/v1/load_weights", endpoint(load_weights), methods=post),
+        Route("/api/v1/save_weights", endpoint(save_weights), methods=post),
+        Route("/api/v1/save_weights_for_sampler", endpoint(save_weights_for_sampler), methods=post),
+        Route("/api/v1/weights_info", endpoint(weights_info), methods=post),
+    ]

@@ -1,0 +1,52 @@
+"""The Starlette application: every path of openapi.yaml, plus the signed archive downloads."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from . import api_futures, api_rest, api_sampling, api_service, api_training
+from .config import ServerConfig
+from .jsonio import JSONResponse
+from .state import Backend
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """404/405 from routing, as ErrorResponse bodies."""
+    assert isinstance(exc, HTTPException)
+    return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+
+def create_app(config: ServerConfig) -> Starlette:
+    """Build the app. The store is opened (and checkpoints reconciled) right away, so
+    `app.state.backend.store` is usable before the server starts; compute starts with the
+    ASGI lifespan and stops with it."""
+    backend = Backend(config)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await backend.start()
+        try:
+            yield
+        finally:
+            await backend.stop()
+
+    routes = [
+        *api_service.routes(),
+        *api_training.routes(),
+        *api_sampling.routes(),
+        *api_futures.routes(),
+        *api_rest.routes(),
+    ]
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={HTTPException: _http_error},
+    )
+    app.state.backend = backend
+    return app

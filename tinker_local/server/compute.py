@@ -1,0 +1,272 @@
+"""Compute backends: the torch engine, or "none" (instant, correctly shaped, no model at all).
+
+Everything here runs in the compute thread. Inputs and outputs are plain Python / numpy; the
+wire format lives in `wire.py`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from .errors import UserError
+
+STATE_FILE = "state.safetensors"  # training checkpoint: adapter + optimizer state
+ADAPTER_FILE = "adapter.safetensors"  # sampler checkpoint: adapter weights only
+NULL_FILE = "checkpoint.json"  # what compute="none" writes instead
+
+
+@dataclass(frozen=True)
+class LoraArgs:
+    rank: int
+    seed: int | None = None
+    train_mlp: bool = True
+    train_attn: bool = True
+    train_unembed: bool = True
+
+
+@dataclass
+class WireDatum:
+    """One datum as decoded from the wire: input tokens and loss inputs as numpy arrays."""
+
+    tokens: list[int]
+    loss_fn_inputs: dict[str, np.ndarray]
+
+
+@dataclass(frozen=True)
+class SampleArgs:
+    prompt: list[int]
+    num_samples: int = 1
+    max_tokens: int | None = None
+    temperature: float = 1.0
+    top_k: int = -1
+    top_p: float = 1.0
+    seed: int | None = None
+    stop: str | list[str] | list[int] | None = None
+    include_prompt_logprobs: bool = False
+    topk_prompt_logprobs: int = 0
+
+
+@dataclass
+class SampleOut:
+    sequences: list[tuple[list[int], list[float], str]]
+    prompt_logprobs: list[float | None] | None = None
+    topk_prompt_logprobs: list[list[tuple[int, float]] | None] | None = None
+
+
+ForwardOut = tuple[list[dict[str, np.ndarray]], dict[str, float]]
+
+
+class ComputeBackend(Protocol):
+    def new_trainer(self, base_model: str, lora: LoraArgs) -> Any: ...
+
+    def forward(
+        self,
+        trainer: Any,
+        data: list[WireDatum],
+        loss_fn: str,
+        loss_fn_config: Mapping[str, float] | None,
+        backward: bool,
+    ) -> ForwardOut: ...
+
+    def optim_step(self, trainer: Any, adam: Mapping[str, float]) -> dict[str, float]: ...
+
+    def save_training_state(self, trainer: Any, folder: Path) -> None: ...
+
+    def save_sampler_weights(self, trainer: Any, folder: Path) -> None: ...
+
+    def load_training_state(self, trainer: Any, folder: Path, optimizer: bool) -> None: ...
+
+    def new_sampler(self, base_model: str, folder: Path | None) -> Any: ...
+
+    def sample(self, sampler: Any, args: SampleArgs) -> SampleOut: ...
+
+
+class TorchCompute:
+    """The real thing: `tinker_local.engine` (LoRA on small torch models)."""
+
+    def new_trainer(self, base_model: str, lora: LoraArgs) -> Any:
+        from tinker_local.engine import LoraTrainer
+
+        return LoraTrainer(
+            base_model,
+            lora.rank,
+            seed=lora.seed,
+            train_mlp=lora.train_mlp,
+            train_attn=lora.train_attn,
+            train_unembed=lora.train_unembed,
+        )
+
+    def forward(
+        self,
+        trainer: Any,
+        data: list[WireDatum],
+        loss_fn: str,
+        loss_fn_config: Mapping[str, float] | None,
+        backward: bool,
+    ) -> ForwardOut:
+        from tinker_local.engine import DatumArrays
+
+        batch = [DatumArrays(tokens=d.tokens, loss_fn_inputs=d.loss_fn_inputs) for d in data]
+        result = trainer.forward(batch, loss_fn, loss_fn_config, backward=backward)
+        return result.loss_fn_outputs, result.metrics
+
+    def optim_step(self, trainer: Any, adam: Mapping[str, float]) -> dict[str, float]:
+        metrics: dict[str, float] = trainer.optim_step(**adam)
+        return metrics
+
+    def save_training_state(self, trainer: Any, folder: Path) -> None:
+        from tinker_local.engine import save_lora_checkpoint
+
+        tensors = trainer.state_tensors(include_optimizer=True)
+        save_lora_checkpoint(folder / STATE_FILE, trainer.lora_spec, tensors, "state")
+
+    def save_sampler_weights(self, trainer: Any, folder: Path) -> None:
+        from tinker_local.engine import save_lora_checkpoint
+
+        save_lora_checkpoint(
+            folder / ADAPTER_FILE, trainer.lora_spec, trainer.adapter_tensors(), "adapter"
+        )
+
+    def load_training_state(self, trainer: Any, folder: Path, optimizer: bool) -> None:
+        from tinker_local.engine import load_lora_checkpoint
+
+        spec, tensors, _ = load_lora_checkpoint(folder / STATE_FILE, "state")
+        if spec != trainer.lora_spec:
+            raise UserError(
+                f"path: the checkpoint was trained on {spec.base_model} with LoRA rank "
+                f"{spec.rank} (train_mlp={spec.train_mlp}, train_attn={spec.train_attn}, "
+                f"train_unembed={spec.train_unembed}); this model is {trainer.base_model} with "
+                f"rank {trainer.rank} and other settings: they must match"
+            )
+        trainer.load_state_tensors(tensors, load_optimizer=optimizer)
+
+    def new_sampler(self, base_model: str, folder: Path | None) -> Any:
+        from tinker_local.engine import LoraTrainer, Sampler, load_lora_checkpoint
+
+        if folder is None:
+            return Sampler(base_model)
+        if (folder / ADAPTER_FILE).is_file():
+            spec, tensors, _ = load_lora_checkpoint(folder / ADAPTER_FILE, "adapter")
+            return Sampler(spec.base_model, tensors, spec)
+        # A training checkpoint: rebuild its adapter and snapshot it.
+        spec, tensors, _ = load_lora_checkpoint(folder / STATE_FILE, "state")
+        trainer = LoraTrainer(
+            spec.base_model,
+            spec.rank,
+            train_mlp=spec.train_mlp,
+            train_attn=spec.train_attn,
+            train_unembed=spec.train_unembed,
+        )
+        trainer.load_state_tensors(tensors, load_optimizer=False)
+        return Sampler.from_trainer(trainer)
+
+    def sample(self, sampler: Any, args: SampleArgs) -> SampleOut:
+        result = sampler.sample(
+            args.prompt,
+            num_samples=args.num_samples,
+            max_tokens=args.max_tokens,
+            temperature=args.temperature,
+            top_k=args.top_k,
+            top_p=args.top_p,
+            seed=args.seed,
+            stop=args.stop,
+            include_prompt_logprobs=args.include_prompt_logprobs,
+            topk_prompt_logprobs=args.topk_prompt_logprobs,
+        )
+        return SampleOut(
+            sequences=[(s.tokens, s.logprobs, s.stop_reason) for s in result.sequences],
+            prompt_logprobs=result.prompt_logprobs,
+            topk_prompt_logprobs=result.topk_prompt_logprobs,
+        )
+
+
+@dataclass
+class _NullModel:
+    base_model: str
+    lora: LoraArgs | None
+    steps: int = 0
+
+
+class NullCompute:
+    """compute="none": no torch work at all; results have the right shapes, values are zeros.
+
+    For benchmarking the protocol and the server itself. Checkpoints are small JSON files.
+    """
+
+    DEFAULT_MAX_TOKENS = 16
+
+    def new_trainer(self, base_model: str, lora: LoraArgs) -> Any:
+        return _NullModel(base_model, lora)
+
+    def forward(
+        self,
+        trainer: Any,
+        data: list[WireDatum],
+        loss_fn: str,
+        loss_fn_config: Mapping[str, float] | None,
+        backward: bool,
+    ) -> ForwardOut:
+        if not data:
+            raise UserError("forward_backward_input.data: expected at least one datum")
+        outputs = []
+        for d in data:
+            n = len(d.tokens)
+            zeros = np.zeros(n, dtype=np.float32)
+            outputs.append({"logprobs": zeros, "elementwise_loss": zeros})
+        total = float(sum(len(d.tokens) for d in data))
+        metrics = {"loss:sum": 0.0, "num_tokens:sum": total, "num_sequences:sum": float(len(data))}
+        return outputs, metrics
+
+    def optim_step(self, trainer: Any, adam: Mapping[str, float]) -> dict[str, float]:
+        trainer.steps += 1
+        return {
+            "grad_norm:mean": 0.0,
+            "learning_rate:mean": float(adam.get("learning_rate", 0.0)),
+            "optim_step:max": float(trainer.steps),
+        }
+
+    def _write(self, trainer: Any, folder: Path, kind: str) -> None:
+        lora = trainer.lora
+        meta = {
+            "kind": kind,
+            "base_model": trainer.base_model,
+            "lora_rank": lora.rank if lora else None,
+        }
+        (folder / NULL_FILE).write_text(json.dumps(meta))
+
+    def save_training_state(self, trainer: Any, folder: Path) -> None:
+        self._write(trainer, folder, "state")
+
+    def save_sampler_weights(self, trainer: Any, folder: Path) -> None:
+        self._write(trainer, folder, "adapter")
+
+    def load_training_state(self, trainer: Any, folder: Path, optimizer: bool) -> None:
+        if not (folder / NULL_FILE).is_file():
+            raise UserError("path: the checkpoint holds no state this server can load")
+
+    def new_sampler(self, base_model: str, folder: Path | None) -> Any:
+        return _NullModel(base_model, None)
+
+    def sample(self, sampler: Any, args: SampleArgs) -> SampleOut:
+        if args.num_samples < 1:
+            raise UserError(f"num_samples: expected an integer >= 1, got {args.num_samples}")
+        n = self.DEFAULT_MAX_TOKENS if args.max_tokens is None else args.max_tokens
+        seqs = [([0] * n, [0.0] * n, "length") for _ in range(args.num_samples)]
+        out = SampleOut(sequences=seqs)
+        rest = max(len(args.prompt) - 1, 0)
+        if args.include_prompt_logprobs:
+            out.prompt_logprobs = [None, *([0.0] * rest)]
+        if args.topk_prompt_logprobs > 0:
+            row = [(0, 0.0)] * args.topk_prompt_logprobs
+            out.topk_prompt_logprobs = [None, *([list(row)] * rest)]
+        return out
+
+
+def make_compute(mode: str) -> ComputeBackend:
+    return NullCompute() if mode == "none" else TorchCompute()

@@ -1,0 +1,58 @@
+"""Server configuration and the API-key -> user mapping."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+API_KEY_PREFIX = "tml-"
+ComputeMode = Literal["torch", "none"]
+
+
+def generate_dev_key() -> str:
+    """A fresh development API key (`tml-dev-...`)."""
+    return f"{API_KEY_PREFIX}dev-{secrets.token_hex(16)}"
+
+
+def user_id_for_key(api_key: str) -> str:
+    """The stable user id that owns everything created with `api_key` (same key => same user)."""
+    return "user-" + hashlib.sha256(api_key.encode()).hexdigest()[:16]
+
+
+@dataclass
+class ServerConfig:
+    """Everything `create_app` needs. Times are in seconds."""
+
+    data_dir: Path
+    api_keys: list[str] = field(default_factory=list)
+    host: str = "127.0.0.1"
+    port: int = 8000
+    session_ttl_s: float = 120.0
+    long_poll_s: float = 5.0
+    compute: ComputeMode = "torch"
+    result_ttl_s: float = 600.0
+    # Undelivered results are dropped after this long (a client that never polls again).
+    undelivered_ttl_s: float = 24 * 3600.0
+    # How long a model's queue waits for a missing seq_id before running the next one.
+    seq_gap_timeout_s: float = 120.0
+    # Samplers (built models) kept in memory, least recently used evicted first.
+    sampler_cache_size: int = 4
+    # Lifetime of a signed archive download URL.
+    archive_url_ttl_s: float = 15 * 60.0
+
+    def __post_init__(self) -> None:
+        self.data_dir = Path(self.data_dir)
+        self.api_keys = list(self.api_keys)
+        for key in self.api_keys:
+            if not key.startswith(API_KEY_PREFIX) or len(key) <= len(API_KEY_PREFIX):
+                raise ValueError(f"API keys must start with {API_KEY_PREFIX!r}: got {key[:8]!r}...")
+        if self.compute not in ("torch", "none"):
+            raise ValueError(f"compute must be 'torch' or 'none', got {self.compute!r}")
+        if self.long_poll_s <= 0:
+            raise ValueError("long_poll_s must be positive")
+
+    def users_by_key(self) -> dict[str, str]:
+        return {key: user_id_for_key(key) for key in self.api_keys}

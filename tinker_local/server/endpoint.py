@@ -1,0 +1,113 @@
+"""Endpoint plumbing: auth, error answers, body parsing/validation, pagination, futures."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol, TypeVar
+
+from starlette.requests import Request
+from starlette.responses import Response
+from tinker_api_client.models import UntypedAPIFuture
+
+from .errors import ApiError, bad_request
+from .futures import RequestRecord
+from .jsonio import JSONResponse, error_response, parse_json
+from .state import Backend
+from .validation import validate
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Request, Backend, str], Awaitable[Any]]
+# Bodies larger than this are decoded and validated off the event loop.
+_OFFLOAD_BYTES = 256 * 1024
+
+
+class _FromDict(Protocol):
+    @classmethod
+    def from_dict(cls, src_dict: Any) -> Any: ...
+
+
+M = TypeVar("M", bound=_FromDict)
+
+
+def endpoint(handler: Handler, *, auth: bool = True) -> Callable[[Request], Awaitable[Response]]:
+    """Wrap `handler(request, backend, user)`: dict results become JSON; errors ErrorResponse."""
+
+    async def wrapped(request: Request) -> Response:
+        backend: Backend = request.app.state.backend
+        try:
+            user = backend.authenticate(request) if auth else ""
+            result = await handler(request, backend, user)
+        except ApiError as e:
+            return error_response(e)
+        except Exception:
+            log.exception("unhandled error in %s %s", request.method, request.url.path)
+            return JSONResponse({"error": "internal server error"}, status_code=500)
+        if isinstance(result, Response):
+            return result
+        return JSONResponse(result)
+
+    wrapped.__name__ = handler.__name__
+    return wrapped
+
+
+async def read_raw_json(request: Request) -> tuple[Any, int]:
+    """(decoded JSON body, its size in bytes); malformed JSON is a 400."""
+    raw = await request.body()
+    if len(raw) > _OFFLOAD_BYTES:
+        return await asyncio.to_thread(parse_json, raw), len(raw)
+    return parse_json(raw), len(raw)
+
+
+async def check_body(schema: str, body: Any, size: int) -> None:
+    """Validate against the named component schema (off the event loop for big bodies)."""
+    if size > _OFFLOAD_BYTES:
+        await asyncio.to_thread(validate, schema, body)
+    else:
+        validate(schema, body)
+
+
+async def read_body(request: Request, schema: str) -> Any:
+    """The JSON body, validated against the named component schema (400 otherwise)."""
+    body, size = await read_raw_json(request)
+    await check_body(schema, body, size)
+    return body
+
+
+def parse_model(cls: type[M], body: Any) -> M:
+    """Build the generated model from a body that already passed validation."""
+    try:
+        return cls.from_dict(body)
+    except (TypeError, ValueError, KeyError, AttributeError) as e:  # pragma: no cover - defensive
+        raise bad_request(f"request body: could not be decoded ({e})") from None
+
+
+def query_int(request: Request, name: str, default: int, low: int, high: int | None) -> int:
+    text = request.query_params.get(name)
+    if text is None:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise bad_request(f"{name}: expected an integer, got {text[:40]!r}", name) from None
+    if value < low or (high is not None and value > high):
+        bound = f"between {low} and {high}" if high is not None else f">= {low}"
+        raise bad_request(f"{name}: expected an integer {bound}, got {value}", name)
+    return value
+
+
+MAX_OFFSET = 2**62  # beyond any real listing; keeps SQLite's 64-bit integers happy
+
+
+def pagination(request: Request) -> tuple[int, int]:
+    """(limit, offset) from the query string, per the spec's Limit/Offset parameters (an
+    offset past the end just gives an empty page)."""
+    limit = query_int(request, "limit", 20, 1, 1000)
+    return limit, min(query_int(request, "offset", 0, 0, None), MAX_OFFSET)
+
+
+def future_response(record: RequestRecord) -> dict[str, Any]:
+    """UntypedAPIFuture for a submitted request."""
+    return UntypedAPIFuture(request_id=record.request_id, model_id=record.model_id).to_dict()

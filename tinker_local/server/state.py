@@ -1,0 +1,230 @@
+"""The server's state: configuration, store, files, futures, compute, and the lookups that
+enforce ownership (another user's object answers exactly like an unknown one)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from starlette.requests import Request
+
+from .archive_tokens import ArchiveSigner
+from .checkpoint_files import CheckpointFiles
+from .compute import ComputeBackend, make_compute
+from .config import API_KEY_PREFIX, ServerConfig
+from .errors import ApiError, UserError, bad_request, not_found, unauthorized
+from .futures import FutureRegistry
+from .models import ModelHandle
+from .samplers import SamplerCache, SamplerTarget
+from .store import CHECKPOINT_KINDS, CheckpointRow, RunRow, SamplerRow, SessionRow, Store
+
+log = logging.getLogger(__name__)
+
+DB_NAME = "tinker_local.sqlite"
+
+
+def parse_tinker_path(path: str, field: str) -> tuple[str, str, str]:
+    """`tinker://<run_id>/<weights|sampler_weights>/<name>` -> (run_id, kind, name); else 400."""
+    prefix = "tinker://"
+    parts = path[len(prefix) :].split("/") if path.startswith(prefix) else []
+    if len(parts) != 3 or not all(parts) or parts[1] not in CHECKPOINT_KINDS:
+        raise bad_request(
+            f"{field}: expected tinker://<training_run_id>/<weights|sampler_weights>/<name>, "
+            f"got {path[:100]!r}",
+            field,
+        )
+    return parts[0], parts[1], parts[2]
+
+
+class Backend:
+    def __init__(self, config: ServerConfig) -> None:
+        self.config = config
+        self.users = config.users_by_key()
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        self.store = Store(config.data_dir / DB_NAME)
+        self.files = CheckpointFiles(config.data_dir)
+        dropped, removed = self.files.reconcile(self.store)
+        if dropped or removed:
+            log.warning("start-up: dropped %d checkpoint row(s), %d folder(s)", dropped, removed)
+        self.registry = FutureRegistry(
+            result_ttl_s=config.result_ttl_s,
+            undelivered_ttl_s=config.undelivered_ttl_s,
+            seq_gap_timeout_s=config.seq_gap_timeout_s,
+        )
+        self.compute: ComputeBackend = make_compute(config.compute)
+        self.signer = ArchiveSigner()
+        self.samplers = SamplerCache(config.sampler_cache_size)
+        self.models: dict[str, ModelHandle] = {}
+        self._last_touch: dict[str, float] = {}
+
+    async def start(self) -> None:
+        await self.registry.start()
+
+    async def stop(self) -> None:
+        await self.registry.stop()
+        self.store.close()
+
+    def touch_run(self, run_id: str, min_interval_s: float = 1.0) -> None:
+        """Record a request to the run (at most one write per `min_interval_s`)."""
+        now = time.time()
+        if now - self._last_touch.get(run_id, 0.0) >= min_interval_s:
+            self._last_touch[run_id] = now
+            self.store.touch_run(run_id, now)
+
+    # -- auth ----------------------------------------------------------------------------------
+    def authenticate(self, request: Request) -> str:
+        key = request.headers.get("x-api-key")
+        if not key:
+            raise unauthorized("missing X-API-Key header")
+        if not key.startswith(API_KEY_PREFIX):
+            raise unauthorized(f"invalid API key: keys start with {API_KEY_PREFIX!r}")
+        user = self.users.get(key)
+        if user is None:
+            raise unauthorized("invalid API key")
+        return user
+
+    # -- ownership lookups (404 for unknown and foreign alike) ----------------------------------
+    def own_session(self, user: str, session_id: str) -> SessionRow:
+        row = self.store.get_session(session_id)
+        if row is None or row.user != user:
+            raise not_found(f"session {session_id!r} not found")
+        return row
+
+    def session_expired(self, row: SessionRow, now: float | None = None) -> bool:
+        now = time.time() if now is None else now
+        return now - row.last_heartbeat > self.config.session_ttl_s
+
+    def own_run(self, user: str, run_id: str) -> RunRow:
+        row = self.store.get_run(run_id)
+        if row is None or row.user != user:
+            raise not_found(f"training run {run_id!r} not found")
+        return row
+
+    def own_model(self, user: str, model_id: str) -> ModelHandle | RunRow:
+        """A model this process knows (any status), else its stored training run."""
+        handle = self.models.get(model_id)
+        if handle is not None:
+            if handle.user != user:
+                raise not_found(f"model {model_id!r} not found")
+            return handle
+        return self.own_run(user, model_id)
+
+    def live_model(self, user: str, model_id: str) -> ModelHandle:
+        """A model that can take training requests in this process."""
+        found = self.own_model(user, model_id)
+        if isinstance(found, RunRow):
+            raise not_found(
+                f"model {model_id!r} is not loaded (the server restarted since it was created); "
+                "create a new training client from one of its checkpoints"
+            )
+        if found.status == "unloaded":
+            raise not_found(f"model {model_id!r} was unloaded")
+        if found.status == "failed":
+            raise not_found(f"model {model_id!r} failed to be created: {found.failure}")
+        return found
+
+    def own_sampler(self, user: str, sampler_id: str) -> SamplerRow:
+        row = self.store.get_sampler(sampler_id)
+        if row is None or row.user != user:
+            raise not_found(f"sampler {sampler_id!r} not found")
+        return row
+
+    def own_checkpoint(self, user: str, run_id: str, kind: str, name: str) -> CheckpointRow:
+        self.own_run(user, run_id)
+        row = self.store.get_checkpoint(run_id, kind, name)
+        if row is None:
+            raise not_found(f"checkpoint {kind}/{name} of training run {run_id!r} not found")
+        return row
+
+    def readable_checkpoint(self, user: str, run_id: str, kind: str, name: str) -> CheckpointRow:
+        """A checkpoint the user owns, or anyone's once published."""
+        row = self.store.get_checkpoint(run_id, kind, name)
+        if row is None or not (row.user == user or row.public):
+            raise not_found(f"checkpoint tinker://{run_id}/{kind}/{name} not found")
+        return row
+
+    def checkpoint_by_path(self, user: str, path: str, field: str) -> CheckpointRow:
+        run_id, kind, name = parse_tinker_path(path, field)
+        return self.readable_checkpoint(user, run_id, kind, name)
+
+    def checkpoint_dir(self, row: CheckpointRow) -> Path:
+        return self.files.final_dir(row.run_id, row.kind, row.name)
+
+    # -- compute-thread helpers ------------------------------------------------------------------
+    @staticmethod
+    def require_trainer(handle: ModelHandle) -> object:
+        if handle.status == "unloaded":
+            raise UserError(f"model {handle.model_id!r} was unloaded")
+        if handle.status != "ready" or handle.trainer is None:
+            raise UserError(
+                f"model {handle.model_id!r} is not available: {handle.failure or handle.status}"
+            )
+        return handle.trainer
+
+    def write_checkpoint(
+        self, handle: ModelHandle, kind: str, name: str, write: Callable[[Path], None]
+    ) -> CheckpointRow:
+        """Write a checkpoint folder atomically, then commit its row (the order matters)."""
+        if self.store.get_checkpoint(handle.model_id, kind, name) is not None:
+            raise UserError(
+                f"path: training run {handle.model_id!r} already has a checkpoint {kind}/{name}; "
+                "choose another name (checkpoints are never overwritten)"
+            )
+        final = self.files.final_dir(handle.model_id, kind, name)
+        staging = self.files.new_staging_dir(final.parent)
+        try:
+            write(staging)
+        except BaseException:
+            self.files.remove_dir(staging)
+            raise
+        size = self.files.commit_dir(staging, final)
+        row = CheckpointRow(
+            run_id=handle.model_id,
+            kind=kind,
+            name=name,
+            user=handle.user,
+            created_at=time.time(),
+            size_bytes=size,
+        )
+        try:
+            self.store.add_checkpoint(row)
+        except BaseException:
+            self.files.remove_dir(final)
+            raise
+        return row
+
+    def default_checkpoint_name(self, run_id: str, kind: str) -> str:
+        n = self.store.count_checkpoints(run_id, kind)
+        while True:
+            name = f"{n:06d}"
+            if self.store.get_checkpoint(run_id, kind, name) is None:
+                return name
+            n += 1
+
+    def sampler_target(self, row: SamplerRow) -> SamplerTarget:
+        """Resolve a sampling session's weights (in the compute thread, at sampling time)."""
+        if row.weights_dir is not None:
+            return SamplerTarget(
+                f"sampler:{row.sampler_id}", row.base_model, self.config.data_dir / row.weights_dir
+            )
+        if row.model_path is not None:
+            return self.checkpoint_target(row.user, row.model_path)
+        return SamplerTarget(f"base:{row.base_model}", row.base_model)
+
+    def checkpoint_target(self, user: str, path: str) -> SamplerTarget:
+        try:
+            ckpt = self.checkpoint_by_path(user, path, "model_path")
+        except ApiError as e:
+            raise UserError(f"model_path: {e.message}") from None
+        run = self.store.get_run(ckpt.run_id)
+        if run is None:
+            raise UserError(f"model_path: training run of {path!r} no longer exists")
+        return SamplerTarget(f"path:{ckpt.tinker_path}", run.base_model, self.checkpoint_dir(ckpt))
+
+    def build_sampler(self, target: SamplerTarget) -> object:
+        return self.samplers.get_or_build(
+            target.cache_key,
+            lambda: self.compute.new_sampler(target.base_model, target.weights_dir),
+        )

@@ -1,0 +1,186 @@
+"""Conversions between the generated wire models and the compute layer's plain values."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeVar
+
+import numpy as np
+from tinker_api_client.models import (
+    Checkpoint,
+    Cursor,
+    Datum,
+    EncodedTextChunk,
+    ForwardBackwardOutput,
+    LossFnOutput,
+    Metrics,
+    ModelInput,
+    SampledSequence,
+    SampleResponse,
+    TensorData,
+    TrainingRun,
+    TrainingRunUserMetadataType0,
+)
+from tinker_api_client.types import Unset
+
+from .compute import SampleOut, WireDatum
+from .errors import UserError
+from .store import CheckpointRow, RunRow
+
+T = TypeVar("T")
+
+_DTYPES: dict[str, Any] = {"int64": np.int64, "float32": np.float32}
+
+
+def opt(value: T | Unset | None, default: T) -> T:
+    """A generated model's optional field, with UNSET and null replaced by `default`."""
+    return default if value is None or isinstance(value, Unset) else value
+
+
+def opt_none(value: T | Unset | None) -> T | None:
+    return None if isinstance(value, Unset) else value
+
+
+def rfc3339(ts: float) -> str:
+    return dt.datetime.fromtimestamp(ts, tz=dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+# -- inputs -----------------------------------------------------------------------------------
+def tokens_from_model_input(model_input: ModelInput, field: str) -> list[int]:
+    """Concatenate the text chunks' tokens; images are not supported locally."""
+    tokens: list[int] = []
+    for j, chunk in enumerate(model_input.chunks):
+        if not isinstance(chunk, EncodedTextChunk):
+            raise UserError(
+                f"{field}.chunks.{j}: image inputs are not supported by the local backend"
+            )
+        tokens.extend(chunk.tokens)
+    return tokens
+
+
+def tensor_from_wire(tensor: TensorData, field: str) -> np.ndarray:
+    dtype = _DTYPES[str(tensor.dtype)]
+    values = tensor.data
+    if dtype is np.int64 and not all(
+        type(v) is int or (isinstance(v, float) and v.is_integer()) for v in values
+    ):
+        raise UserError(f"{field}.data: dtype int64 needs integer values")
+    if dtype is np.float32 and not all(math.isfinite(v) for v in values):
+        raise UserError(f"{field}.data: contains NaN or infinite values")
+    array = np.asarray(values, dtype=dtype)
+    shape = opt_none(tensor.shape)
+    if shape is not None:
+        if any(s < 0 for s in shape) or math.prod(shape) != array.size:
+            raise UserError(
+                f"{field}.shape: shape {list(shape)} does not fit {array.size} value(s)"
+            )
+        array = array.reshape(shape)
+    return array
+
+
+def datum_from_wire(datum: Datum, field: str) -> WireDatum:
+    tokens = tokens_from_model_input(datum.model_input, f"{field}.model_input")
+    inputs = {
+        name: tensor_from_wire(tensor, f"{field}.loss_fn_inputs.{name}")
+        for name, tensor in datum.loss_fn_inputs.additional_properties.items()
+    }
+    return WireDatum(tokens=tokens, loss_fn_inputs=inputs)
+
+
+def data_from_wire(data: Sequence[Datum], field: str) -> list[WireDatum]:
+    return [datum_from_wire(d, f"{field}.{i}") for i, d in enumerate(data)]
+
+
+# -- outputs ----------------------------------------------------------------------------------
+def tensor_to_wire(array: np.ndarray) -> TensorData:
+    array = np.asarray(array)
+    if array.dtype.kind in "iub":
+        return TensorData(
+            data=array.astype(np.int64).ravel().tolist(), dtype="int64", shape=list(array.shape)
+        )
+    values = array.astype(np.float32).ravel()
+    return TensorData(data=values.tolist(), dtype="float32", shape=list(array.shape))
+
+
+def metrics_to_wire(metrics: Mapping[str, float]) -> Metrics:
+    out = Metrics()
+    out.additional_properties = {k: float(v) for k, v in metrics.items()}
+    return out
+
+
+def forward_output(
+    outputs: list[dict[str, np.ndarray]], metrics: Mapping[str, float]
+) -> dict[str, Any]:
+    loss_fn_outputs = []
+    for per_datum in outputs:
+        item = LossFnOutput()
+        item.additional_properties = {k: tensor_to_wire(v) for k, v in per_datum.items()}
+        loss_fn_outputs.append(item)
+    return ForwardBackwardOutput(
+        loss_fn_output_type="TorchLossReturn",
+        loss_fn_outputs=loss_fn_outputs,
+        metrics=metrics_to_wire(metrics),
+    ).to_dict()
+
+
+def sample_output(out: SampleOut) -> dict[str, Any]:
+    response = SampleResponse(
+        sequences=[
+            SampledSequence(stop_reason=reason, tokens=list(tokens), logprobs=list(logprobs))
+            for tokens, logprobs, reason in out.sequences
+        ],
+        type_="sample",
+    )
+    if out.prompt_logprobs is not None:
+        response.prompt_logprobs = list(out.prompt_logprobs)
+    if out.topk_prompt_logprobs is not None:
+        response.topk_prompt_logprobs = [
+            None if row is None else [[int(t), float(lp)] for t, lp in row]
+            for row in out.topk_prompt_logprobs
+        ]
+    return response.to_dict()
+
+
+def checkpoint_to_wire(row: CheckpointRow) -> Checkpoint:
+    return Checkpoint(
+        checkpoint_id=row.checkpoint_id,
+        checkpoint_type="training" if row.kind == "weights" else "sampler",
+        time=rfc3339(row.created_at),
+        tinker_path=row.tinker_path,
+        size_bytes=row.size_bytes,
+        public=row.public,
+    )
+
+
+def _string_metadata(meta: Mapping[str, Any]) -> dict[str, str]:
+    return {k: v if isinstance(v, str) else json.dumps(v) for k, v in meta.items()}
+
+
+def training_run_to_wire(
+    run: RunRow, last: CheckpointRow | None, last_sampler: CheckpointRow | None
+) -> TrainingRun:
+    out = TrainingRun(
+        training_run_id=run.run_id,
+        base_model=run.base_model,
+        model_owner=run.user,
+        is_lora=run.lora_rank is not None,
+        last_request_time=rfc3339(run.last_request_time),
+        corrupted=run.corrupted,
+        lora_rank=run.lora_rank,
+        last_checkpoint=None if last is None else checkpoint_to_wire(last),
+        last_sampler_checkpoint=None if last_sampler is None else checkpoint_to_wire(last_sampler),
+    )
+    if run.user_metadata is not None:
+        meta = TrainingRunUserMetadataType0()
+        meta.additional_properties = _string_metadata(run.user_metadata)
+        out.user_metadata = meta
+    else:
+        out.user_metadata = None
+    return out
+
+
+def cursor(offset: int, limit: int, total: int) -> Cursor:
+    return Cursor(offset=offset, limit=limit, total_count=total)
