@@ -48,7 +48,7 @@ def sample_text(sampler: tinker.SamplingClient, tokenizer: object, prompt: str) 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=30)
+    parser.add_argument("--steps", type=int, default=60)
     parser.add_argument("--model", default="local/tiny-llama")
     parser.add_argument("--out", default="demo-output")
     args = parser.parse_args()
@@ -64,7 +64,7 @@ def main() -> None:
         with tinker.ServiceClient(api_key=server.api_key, base_url=server.url) as service:
             models = [m.model_name for m in service.get_server_capabilities().supported_models]
             console.print(f"models served: {', '.join(str(m) for m in models)}")
-            training = service.create_lora_training_client(args.model, rank=8, seed=0)
+            training = service.create_lora_training_client(args.model, rank=16, seed=0)
             tokenizer = training.get_tokenizer()
             datum = make_datum(tokenizer, TEXT)
 
@@ -72,7 +72,7 @@ def main() -> None:
             console.print(f"before training: {sample_text(before, tokenizer, PROMPT)!r}")
 
             losses: list[float] = []
-            adam = types.AdamParams(learning_rate=3e-2)
+            adam = types.AdamParams(learning_rate=5e-3)
             started = time.monotonic()
             with Progress(
                 TextColumn("fine-tuning"),

@@ -621,6 +621,48 @@ def checkpoints_download(
             click.echo(f"Extracted into {unpacked}")
 
 
+@checkpoints.command("export")
+@click.argument("tinker_path")
+@click.argument("out", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--merge",
+    is_flag=True,
+    help="Write a merged transformers model instead of a peft adapter folder.",
+)
+@_json_flag
+@click.pass_context
+def checkpoints_export(ctx: click.Context, tinker_path: str, out: Path, merge: bool) -> None:
+    """Export a checkpoint of a local-backend model as a peft adapter folder (or, with
+    --merge, a merged model that AutoModelForCausalLM.from_pretrained loads)."""
+    import tempfile
+
+    from ._rest_client import archive_file_name
+
+    archive_file_name(tinker_path)  # validates the path before any request
+    if out.exists() and any(out.iterdir()):
+        raise click.ClickException(f"{out} exists and is not empty")
+    try:
+        from tinker_local.export import ExportError, export_checkpoint
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise click.ClickException(
+            f"export needs the local backend's dependencies (pip install 'tinker-hl[local]'): {exc}"
+        ) from exc
+    state = _state(ctx)
+    rest = state.rest(ctx)
+    with tempfile.TemporaryDirectory() as tmp:
+        archive = _download_with_progress(rest, tinker_path, Path(tmp), show=not state.json)
+        try:
+            written = export_checkpoint(archive, out, merge=merge)
+        except ExportError as exc:
+            raise click.ClickException(str(exc)) from exc
+    data = {"tinker_path": tinker_path, "path": str(written), "merged": merge}
+    if state.json:
+        _print_json(data)
+    else:
+        kind = "merged model" if merge else "peft adapter"
+        click.echo(f"Exported {tinker_path} as a {kind} to {written}")
+
+
 def _download_with_progress(rest: RestClient, tinker_path: str, folder: Path, show: bool) -> Path:
     from rich.progress import (
         BarColumn,

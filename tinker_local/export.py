@@ -42,7 +42,7 @@ def _safe_extract(archive: Path, dest: Path) -> None:
 
 def load_checkpoint_adapter(source: str | Path) -> tuple[Any, dict[str, Any]]:
     """(LoraSpec, adapter tensors keyed like a peft adapter file) from an archive or folder."""
-    from .engine import load_lora_checkpoint
+    from .engine import UserInputError, load_lora_checkpoint
 
     source = Path(source)
     if not source.exists():
@@ -56,7 +56,10 @@ def load_checkpoint_adapter(source: str | Path) -> tuple[Any, dict[str, Any]]:
                 raise ExportError(f"{source}: not a checkpoint archive ({exc})") from exc
             folder = Path(tmp)
         path = _find_checkpoint_file(folder)
-        spec, tensors, _ = load_lora_checkpoint(path)
+        try:
+            spec, tensors, _ = load_lora_checkpoint(path)
+        except UserInputError as exc:
+            raise ExportError(str(exc)) from exc
     if path.name == STATE_FILE:
         tensors = {
             k[len(_ADAPTER_PREFIX) :]: v

@@ -76,6 +76,30 @@ def test_merged_model_loads_with_from_pretrained(
     assert _logprobs(model, PROMPT) == pytest.approx(expected[1:], abs=1e-4)
 
 
+def test_cli_export_command(
+    service: tinker.ServiceClient, local_server: object, owner_key: str, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from tinker_hl.cli import cli
+
+    client = service.create_lora_training_client("local/tiny-llama", rank=2, seed=0)
+    path = client.save_state("cli-export").result().path
+    env = {"TINKER_API_KEY": owner_key, "TINKER_BASE_URL": local_server.url}  # type: ignore[attr-defined]
+    runner = CliRunner()
+    adapter = runner.invoke(cli, ["checkpoints", "export", path, str(tmp_path / "a")], env=env)
+    assert adapter.exit_code == 0, adapter.output
+    assert (tmp_path / "a" / "adapter_config.json").is_file()
+    merged = runner.invoke(
+        cli, ["--json", "checkpoints", "export", path, str(tmp_path / "m"), "--merge"], env=env
+    )
+    assert merged.exit_code == 0, merged.output
+    assert (tmp_path / "m" / "config.json").is_file()
+    assert owner_key not in adapter.output + merged.output
+    again = runner.invoke(cli, ["checkpoints", "export", path, str(tmp_path / "a")], env=env)
+    assert again.exit_code == 1 and "not empty" in again.output
+
+
 def test_export_refuses_bad_sources(tmp_path: Path) -> None:
     with pytest.raises(ExportError, match="no such"):
         export_checkpoint(tmp_path / "missing.tar", tmp_path / "out")
