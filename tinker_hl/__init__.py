@@ -5,6 +5,8 @@ Scripts written for the official SDK run with `import tinker_hl as tinker`.
 
 __version__ = "0.1.0"
 
+import logging as _logging
+
 from . import types
 from ._exceptions import (
     APIConnectionError,
@@ -51,6 +53,9 @@ from .types import (
     TensorDtype,
     TrainingRun,
 )
+
+# One logger namespace, silent unless the application configures logging.
+_logging.getLogger("tinker_hl").addHandler(_logging.NullHandler())
 
 
 def __getattr__(name: str) -> object:
