@@ -19,10 +19,9 @@ from pathlib import Path
 
 os.environ.setdefault("TINKER_TELEMETRY", "1")
 
-from tinker_local.launcher import serve_local
-
 import tinker_hl as tinker
 from tinker_hl import types
+from tinker_local.launcher import serve_local
 
 TEXT = "The quick brown fox jumps over the lazy dog."
 PROMPT = "The quick brown"

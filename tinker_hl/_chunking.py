@@ -41,9 +41,12 @@ def estimate_datum_bytes(datum: Datum) -> int:
 
 def chunk_datums(
     data: Sequence[Datum],
-    max_len: int = MAX_CHUNK_LEN,
-    max_bytes: int = MAX_CHUNK_BYTES_COUNT,
+    max_len: int | None = None,
+    max_bytes: int | None = None,
 ) -> Iterator[list[Datum]]:
+    # Limits are read at call time, so that tests (and users) can change the module values.
+    max_len = MAX_CHUNK_LEN if max_len is None else max_len
+    max_bytes = MAX_CHUNK_BYTES_COUNT if max_bytes is None else max_bytes
     current: list[Datum] = []
     current_bytes = 0
     for datum in data:

@@ -127,6 +127,17 @@ def combine_futures(
     return APIFuture(holder.loop_thread.submit(gather()), holder)
 
 
+def report_failure(holder: ClientHolder, exc: BaseException) -> None:
+    """Tell telemetry about a request that failed (after its retries); never raises."""
+    telemetry = getattr(holder, "telemetry", None)
+    if telemetry is None:
+        return
+    try:
+        telemetry.log_exception(exc, fatal=False)
+    except Exception:  # telemetry must never disturb training
+        logger.debug("telemetry failed", exc_info=True)
+
+
 async def poll_until_done(
     holder: ClientHolder,
     request_id: str,

@@ -17,7 +17,7 @@ from tinker_api_client.models import (
     UntypedAPIFuture,
 )
 
-from ._futures import APIFuture, QueueState, poll_until_done
+from ._futures import APIFuture, QueueState, poll_until_done, report_failure
 from ._http import parsed
 from ._retry import RetryConfig
 from .types import validate_model_input, validate_sampling_params
@@ -161,16 +161,20 @@ class SamplingClient:
             response = await holder.call("asample", asample, body=request)
             return parsed("asample", response, UntypedAPIFuture)
 
-        async with holder.sampling_limiter.slot(_estimate_prompt_bytes(request.prompt)):
-            untyped = await self.retry_handler.execute(send, "asample")
-            return await poll_until_done(
-                holder,
-                untyped.request_id,
-                SampleResponse.from_dict,
-                request_type="sample",
-                submitted_at=submitted_at,
-                observer=self,
-            )
+        try:
+            async with holder.sampling_limiter.slot(_estimate_prompt_bytes(request.prompt)):
+                untyped = await self.retry_handler.execute(send, "asample")
+                return await poll_until_done(
+                    holder,
+                    untyped.request_id,
+                    SampleResponse.from_dict,
+                    request_type="sample",
+                    submitted_at=submitted_at,
+                    observer=self,
+                )
+        except Exception as exc:
+            report_failure(holder, exc)
+            raise
 
     async def sample_async(
         self,

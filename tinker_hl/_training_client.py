@@ -41,7 +41,7 @@ from tinker_api_client.models import (
 
 from ._chunking import chunk_datums, combine_forward_backward_outputs
 from ._exceptions import ValidationError
-from ._futures import APIFuture, QueueState, combine_futures, poll_until_done
+from ._futures import APIFuture, QueueState, combine_futures, poll_until_done, report_failure
 from ._http import Endpoint, parsed
 from ._retry import RetryConfig
 from .types import validate_adam_params, validate_datums
@@ -119,16 +119,23 @@ class TrainingClient:
                     return parsed(request_type, response, UntypedAPIFuture)
 
                 untyped = await holder.retry_handler.execute(send, request_type)
+            except Exception as exc:
+                report_failure(holder, exc)
+                raise
             finally:
                 self._end_turn(seq_id)
-            return await poll_until_done(
-                holder,
-                untyped.request_id,
-                decode,
-                request_type=request_type,
-                submitted_at=submitted_at,
-                observer=self,
-            )
+            try:
+                return await poll_until_done(
+                    holder,
+                    untyped.request_id,
+                    decode,
+                    request_type=request_type,
+                    submitted_at=submitted_at,
+                    observer=self,
+                )
+            except Exception as exc:
+                report_failure(holder, exc)
+                raise
 
         return APIFuture(holder.submit(run()), holder)
 
