@@ -5,6 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 HANDWRITTEN := tinker_hl tinker_local
+LINT_PATHS := $(wildcard tinker_hl tinker_local tests codegen bench examples)
 
 .PHONY: install generate check-generated lint format typecheck test test-fast demo bench soak cassettes clean
 
@@ -23,12 +24,12 @@ check-generated: $(STAMP)
 	$(PY) codegen/generate.py --check
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check $(HANDWRITTEN) tests codegen bench examples
-	$(VENV)/bin/ruff format --check $(HANDWRITTEN) tests codegen bench examples
+	$(VENV)/bin/ruff check $(LINT_PATHS)
+	$(VENV)/bin/ruff format --check $(LINT_PATHS)
 
 format: $(STAMP)
-	$(VENV)/bin/ruff check --fix $(HANDWRITTEN) tests codegen bench examples
-	$(VENV)/bin/ruff format $(HANDWRITTEN) tests codegen bench examples
+	$(VENV)/bin/ruff check --fix $(LINT_PATHS)
+	$(VENV)/bin/ruff format $(LINT_PATHS)
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy $(HANDWRITTEN)
