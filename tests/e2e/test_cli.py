@@ -25,7 +25,11 @@ from tinker_hl.cli import cli
 OWNER_KEY = "tml-cli-owner-secret"
 OTHER_KEY = "tml-cli-other-secret"
 MODEL = "local/tiny-llama"
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "cli.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
+# The README's "RestClient and CLI" section: its examples are run here.
+DOCS_TEXT = (
+    README.read_text().split("<!-- rest-and-cli:begin -->")[1].split("<!-- rest-and-cli:end -->")[0]
+)
 SCRIPT = Path(sys.executable).parent / "tinker-hl"
 SECRETS = (OWNER_KEY, OTHER_KEY, "tml-wrong-secret")
 
@@ -348,7 +352,7 @@ def test_serve_runs_a_real_backend(tmp_path: Path) -> None:
 # ----- the documentation's examples -----------------------------------------------------------
 def _doc_commands() -> list[str]:
     commands = []
-    for block in re.findall(r"```console\n(.*?)```", DOCS.read_text(), flags=re.S):
+    for block in re.findall(r"```console\n(.*?)```", DOCS_TEXT, flags=re.S):
         for line in block.splitlines():
             line = line.strip()
             if line.startswith("$ tinker-hl ") and " serve" not in line:
@@ -359,7 +363,7 @@ def _doc_commands() -> list[str]:
 def test_docs_cli_examples_run(
     world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Every `$ tinker-hl ...` line of docs/cli.md (but serve) runs with exit status 0."""
+    """Every `$ tinker-hl ...` line of the README's CLI section (but serve) exits with 0."""
     monkeypatch.chdir(tmp_path)
     checkpoint = world.training.save_state("from-the-docs").result().path
     values = {

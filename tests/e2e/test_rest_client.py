@@ -1,6 +1,6 @@
 """RestClient end to end against a real local backend: every method, sync and async, the error
 paths (unknown ids, malformed paths, other users' checkpoints, publish state), the pagination
-helpers, archive downloads, and the examples of docs/cli.md."""
+helpers, archive downloads, and the examples of the README's RestClient/CLI section."""
 
 from __future__ import annotations
 
@@ -19,7 +19,11 @@ from tinker_hl._rest_client import RestClient
 OWNER_KEY = "tml-rest-owner-key"
 OTHER_KEY = "tml-rest-other-key"
 MODEL = "local/tiny-llama"
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "cli.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
+# The README's "RestClient and CLI" section: its examples are run here.
+DOCS_TEXT = (
+    README.read_text().split("<!-- rest-and-cli:begin -->")[1].split("<!-- rest-and-cli:end -->")[0]
+)
 UNREACHABLE = "http://127.0.0.1:9"  # nothing listens there: a request would fail to connect
 
 
@@ -407,12 +411,12 @@ def test_wrong_key_is_an_authentication_error(world: World) -> None:
 def test_docs_python_examples_run(
     world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Every ```python block of docs/cli.md runs as written against the local backend."""
+    """Every ```python block of the README's RestClient section runs against the backend."""
     monkeypatch.setenv("TINKER_API_KEY", OWNER_KEY)
     monkeypatch.setenv("TINKER_BASE_URL", world.url)
     monkeypatch.chdir(tmp_path)
-    blocks = re.findall(r"```python\n(.*?)```", DOCS.read_text(), flags=re.S)
+    blocks = re.findall(r"```python\n(.*?)```", DOCS_TEXT, flags=re.S)
     assert len(blocks) >= 3
     namespace: dict[str, object] = {}
     for block in blocks:  # in order, sharing names, like a notebook
-        exec(compile(block, str(DOCS), "exec"), namespace)
+        exec(compile(block, str(README), "exec"), namespace)
