@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
+import time
+from pathlib import Path
 
 import pytest
 
@@ -53,3 +56,31 @@ def test_create_lora_validates_arguments(service: tinker.ServiceClient) -> None:
 def test_unknown_keyword_is_a_type_error() -> None:
     with pytest.raises(TypeError, match="bogus"):
         tinker.ServiceClient(api_key="tml-x", base_url="http://127.0.0.1:9", bogus=1)
+
+
+def test_heartbeats_keep_the_session_alive_and_warn_when_failing(
+    tmp_path: Path,
+    owner_key: str,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import tinker_hl._holder as holder_module
+    from tinker_local.launcher import serve_local
+
+    monkeypatch.setattr(holder_module, "HEARTBEAT_WARN_AFTER_S", 0.3)
+    caplog.set_level(logging.DEBUG, logger="tinker_hl")
+    with serve_local(tmp_path, api_keys=[owner_key]) as server:
+        holder = holder_module.ClientHolder(
+            api_key=owner_key, base_url=server.url, heartbeat_interval=0.05
+        )
+        time.sleep(0.3)
+        assert holder.heartbeat_failures == 0
+        last_seen = server.store.get_session(holder.session_id).last_heartbeat  # type: ignore[union-attr]
+        assert last_seen > time.time() - 1.0
+    try:
+        time.sleep(1.0)  # the server is gone: heartbeats fail
+        assert holder.heartbeat_failures >= 3
+        warnings = [r for r in caplog.records if "heartbeats failing" in r.getMessage()]
+        assert len(warnings) == 1  # rate limited: one warning a minute at most
+    finally:
+        holder.close()
