@@ -51,14 +51,13 @@ from tinker_api_client.models import (
     LossFnInputs,
     Metrics,
     TensorData,
-    UntypedAPIFuture,
 )
 from tinker_api_client.types import Unset
 
 from . import _chunking
 from ._exceptions import ValidationError
-from ._futures import APIFuture, poll_until_done
-from ._http import Endpoint, parsed
+from ._futures import APIFuture
+from ._http import Endpoint
 from .types import validate_datums
 
 if TYPE_CHECKING:
@@ -343,25 +342,8 @@ async def _submit_reserved(
     submitted_at: float,
 ) -> ForwardBackwardOutput:
     """Submit with a sequence number taken earlier (TrainingClient._submit takes its own)."""
-    holder = training_client.holder
-    await training_client._wait_turn(seq_id)
-    try:
-        body = make_body(seq_id)
-
-        async def send() -> UntypedAPIFuture:
-            response = await holder.call(request_type, endpoint, body=body)
-            return parsed(request_type, response, UntypedAPIFuture)
-
-        untyped = await holder.retry_handler.execute(send, request_type)
-    finally:
-        training_client._end_turn(seq_id)
-    return await poll_until_done(
-        holder,
-        untyped.request_id,
-        ForwardBackwardOutput.from_dict,
-        request_type=request_type,
-        submitted_at=submitted_at,
-        observer=training_client,
+    return await training_client._send_in_turn(
+        seq_id, request_type, endpoint, make_body, ForwardBackwardOutput.from_dict, submitted_at
     )
 
 

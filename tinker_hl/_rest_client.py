@@ -21,7 +21,6 @@ import tempfile
 from collections.abc import Callable, Coroutine, Iterator
 from datetime import UTC
 from pathlib import Path
-from types import TracebackType
 from typing import Any, TypeVar
 from urllib.parse import urljoin
 
@@ -66,6 +65,7 @@ from ._exceptions import (
 from ._futures import APIFuture
 from ._holder import ClientHolder
 from ._http import Endpoint, decode_json, parsed
+from ._lifecycle import ClosingContext
 from ._retry import RetryConfig
 from ._training_client import _on_holder_loop
 from .types import parse_tinker_path, split_checkpoint_id
@@ -123,7 +123,7 @@ class _Final(Exception):
         self.error = error
 
 
-class RestClient:
+class RestClient(ClosingContext):
     """Client for the REST endpoints: training runs, checkpoints, sessions and samplers.
 
     Get one from `service_client.create_rest_client()`, or standalone (no session, no
@@ -179,28 +179,6 @@ class RestClient:
         which closes with it)."""
         if self._owns_holder:
             self.holder.close()
-
-    def __enter__(self) -> RestClient:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    async def __aenter__(self) -> RestClient:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # ----- plumbing ----------------------------------------------------------------------
     async def _send(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import time
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -28,6 +27,7 @@ from ._exceptions import ValidationError
 from ._futures import APIFuture, poll_until_done
 from ._holder import ClientHolder
 from ._http import parsed
+from ._lifecycle import ClosingContext
 from ._retry import RetryConfig
 from ._sampling_client import SamplingClient
 from ._training_client import TrainingClient, _on_holder_loop
@@ -43,7 +43,7 @@ _ACCEPTED_AND_IGNORED = frozenset(
 )
 
 
-class ServiceClient:
+class ServiceClient(ClosingContext):
     """Connects to a Tinker service (the local backend, or any Tinker-compatible server).
 
     `api_key` and `base_url` default to `TINKER_API_KEY` and `TINKER_BASE_URL`. Use it as a
@@ -102,29 +102,9 @@ class ServiceClient:
         snapshot["circuit_breakers"] = self.holder.breakers.states()
         return snapshot
 
-    def __enter__(self) -> ServiceClient:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if exc is not None and self.holder.telemetry is not None:
+    def _on_error(self, exc: BaseException) -> None:
+        if self.holder.telemetry is not None:
             self.holder.telemetry.log_exception(exc, fatal=True)
-        self.close()
-
-    async def __aenter__(self) -> ServiceClient:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.__exit__(exc_type, exc, tb)
 
     # ----- capabilities ------------------------------------------------------------------
     async def _capabilities(self) -> GetServerCapabilitiesResponse:

@@ -106,38 +106,46 @@ class TrainingClient:
     ) -> APIFuture[T]:
         """Take a sequence number now; submit in turn; poll for the outcome."""
         seq_id = self._take_seq_id()
-        submitted_at = time.time()
+        run = self._send_in_turn(seq_id, request_type, endpoint, make_body, decode, time.time())
+        return APIFuture(self.holder.submit(run), self.holder)
+
+    async def _send_in_turn(
+        self,
+        seq_id: int,
+        request_type: str,
+        endpoint: Endpoint,
+        make_body: Callable[[int], Any],
+        decode: Callable[[dict[str, Any]], T],
+        submitted_at: float,
+    ) -> T:
+        """Submit the request numbered `seq_id` once all earlier ones went out; poll for it."""
         holder = self.holder
+        await self._wait_turn(seq_id)
+        try:
+            body = make_body(seq_id)
 
-        async def run() -> T:
-            await self._wait_turn(seq_id)
-            try:
-                body = make_body(seq_id)
+            async def send() -> UntypedAPIFuture:
+                response = await holder.call(request_type, endpoint, body=body)
+                return parsed(request_type, response, UntypedAPIFuture)
 
-                async def send() -> UntypedAPIFuture:
-                    response = await holder.call(request_type, endpoint, body=body)
-                    return parsed(request_type, response, UntypedAPIFuture)
-
-                untyped = await holder.retry_handler.execute(send, request_type)
-            except Exception as exc:
-                report_failure(holder, exc)
-                raise
-            finally:
-                self._end_turn(seq_id)
-            try:
-                return await poll_until_done(
-                    holder,
-                    untyped.request_id,
-                    decode,
-                    request_type=request_type,
-                    submitted_at=submitted_at,
-                    observer=self,
-                )
-            except Exception as exc:
-                report_failure(holder, exc)
-                raise
-
-        return APIFuture(holder.submit(run()), holder)
+            untyped = await holder.retry_handler.execute(send, request_type)
+        except Exception as exc:
+            report_failure(holder, exc)
+            raise
+        finally:
+            self._end_turn(seq_id)
+        try:
+            return await poll_until_done(
+                holder,
+                untyped.request_id,
+                decode,
+                request_type=request_type,
+                submitted_at=submitted_at,
+                observer=self,
+            )
+        except Exception as exc:
+            report_failure(holder, exc)
+            raise
 
     # ----- training ----------------------------------------------------------------------
     def _forward_impl(
