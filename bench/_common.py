@@ -1,0 +1,126 @@
+"""Shared by the orchestrator (`run.py`) and the workers: inputs, sizes, the result protocol."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import sys
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+MODEL = "local/tiny-llama"
+RESULT_MARKER = "BENCH_RESULT "
+# The official SDK reads TINKER_TELEMETRY; tinker_hl's reporter honours the same variable.
+QUIET_ENV = {
+    "TINKER_TELEMETRY": "0",
+    "TOKENIZERS_PARALLELISM": "false",
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+}
+# Token ids sent to the local backend stay inside the byte-level vocabulary (259 ids).
+LOCAL_VOCAB = 256
+# Encoding-only inputs use the id range of a real tokenizer (Llama 3: 128k), since the number
+# of digits per id is what JSON encoding pays for.
+REAL_VOCAB = 128_000
+
+# The clients compared in the overhead runs, in table order.
+OVERHEAD_CLIENTS = ("tinker_hl", "official", "official_aiohttp", "bare_aiohttp")
+ENCODE_CLIENTS = ("tinker_hl", "official", "official_aiohttp", "bare_orjson")
+
+
+@dataclass
+class Sizes:
+    """Every knob of one run; `quick()` is the smoke-test version."""
+
+    overhead_rounds: int = 2
+    sample_calls: int = 2000
+    sample_concurrency: int = 64
+    sample_warmup: int = 64
+    sample_prompt_tokens: int = 32
+    sample_max_tokens: int = 16
+    train_pairs: int = 200
+    train_batch: int = 4
+    train_seq: int = 128
+    encode_datums: int = 64
+    encode_seq: int = 4096
+    encode_repeats: int = 5
+    step_batch: int = 8
+    step_seq: int = 256
+    step_rounds: int = 10
+    step_block: int = 3
+    step_warmup: int = 3
+    pipeline_depth: int = 10
+    gen_prompt_tokens: int = 16
+    gen_max_tokens: int = 64
+    gen_num_samples: int = 4
+    gen_requests: int = 20
+    gen_block: int = 5
+    scaling_batches: list[int] = field(default_factory=lambda: [2, 8, 32])
+    scaling_batch_seq: int = 128
+    scaling_seqs: list[int] = field(default_factory=lambda: [128, 256, 512, 1024])
+    scaling_seq_batch: int = 4
+    scaling_steps: int = 5
+    scaling_rounds: int = 4
+    scaling_client_repeats: int = 5
+    profile_sample_calls: int = 1000
+
+    @classmethod
+    def quick(cls) -> Sizes:
+        return cls(
+            overhead_rounds=1,
+            sample_calls=200,
+            sample_warmup=16,
+            train_pairs=20,
+            encode_datums=16,
+            encode_repeats=2,
+            step_rounds=2,
+            step_block=3,
+            step_warmup=2,
+            pipeline_depth=4,
+            gen_requests=4,
+            gen_block=2,
+            gen_max_tokens=32,
+            scaling_batches=[2, 4, 8],
+            scaling_seqs=[64, 128, 256],
+            scaling_steps=3,
+            scaling_rounds=1,
+            scaling_client_repeats=2,
+            profile_sample_calls=200,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def tokens(n: int, vocab: int, seed: int) -> list[int]:
+    rng = random.Random(seed)
+    return [rng.randrange(vocab) for _ in range(n)]
+
+
+def sft_rows(batch: int, seq: int, vocab: int, seed: int = 0) -> list[dict[str, list[Any]]]:
+    """Plain-list supervised examples, as research code holds them before building Datums:
+    inputs, next-token targets, and weights (0.0 over the first quarter -- the prompt -- then
+    1.0)."""
+    rows = []
+    prompt = seq // 4
+    weights = [0.0] * prompt + [1.0] * (seq - prompt)
+    for i in range(batch):
+        toks = tokens(seq + 1, vocab, seed * 100_003 + i)
+        rows.append({"tokens": toks[:-1], "targets": toks[1:], "weights": list(weights)})
+    return rows
+
+
+def emit(result: dict[str, Any]) -> None:
+    """A worker's answer: one marked JSON line on stdout (everything else is progress)."""
+    sys.stdout.write(RESULT_MARKER + json.dumps(result) + "\n")
+    sys.stdout.flush()
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def apply_quiet_env() -> None:
+    for key, value in QUIET_ENV.items():
+        os.environ.setdefault(key, value)
