@@ -62,7 +62,11 @@ def make_client(
     from httpx_aiohttp import AiohttpTransport
 
     transport = AiohttpTransport(
-        limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=100),
+        # Expire idle connections before the server's keep-alive timeout (uvicorn: 5 s) does,
+        # so that a request never races the server closing its connection.
+        limits=httpx.Limits(
+            max_connections=max_connections, max_keepalive_connections=100, keepalive_expiry=4.0
+        ),
         verify=verify,
     )
     client = AuthenticatedClient(

@@ -135,6 +135,21 @@ class RetryHandler:
             async with self._sem():
                 return await fn()
         config = self.config
+        # Fast path: most calls succeed at once, so the backoff machinery is only built after
+        # a first retryable failure (building it costs more than a loopback request).
+        try:
+            async with self._sem():
+                result = await fn()
+            self._last_progress = time.monotonic()
+            return result
+        except Exception as exc:
+            if self._giveup(exc):
+                raise
+            waits = _retry_after_aware(config)
+            next(waits)
+            delay = waits.send(exc)
+            self._record_retry(operation, {"exception": exc, "wait": delay})
+            await asyncio.sleep(delay)
 
         async def attempt() -> T:
             async with self._sem():
@@ -150,7 +165,7 @@ class RetryHandler:
             raise_on_giveup=True,
         )(attempt)
         try:
-            result: T = await retrying()
+            result = await retrying()
         except Exception as exc:
             if config.should_retry(exc):
                 raise APITimeoutError(
