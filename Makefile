@@ -38,7 +38,7 @@ test: $(STAMP) check-generated lint typecheck
 	$(PY) -m pytest -q
 
 test-fast: $(STAMP)
-	$(PY) -m pytest -q -m "not slow"
+	$(PY) -m pytest -q -m "not slow and not soak"
 
 demo: $(STAMP)
 	$(PY) examples/demo.py
@@ -47,7 +47,7 @@ bench: $(STAMP)
 	$(PY) bench/run.py
 
 soak: $(STAMP)
-	TINKER_HL_SOAK=1 $(PY) -m pytest -q -m soak
+	$(PY) -m pytest -q -m soak
 
 cassettes: $(STAMP)
 	TINKER_HL_RECORD_CASSETTES=1 $(PY) -m pytest -q tests/contract/test_cassettes.py

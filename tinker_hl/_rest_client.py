@@ -57,6 +57,7 @@ from tinker_api_client.models import (
 from ._exceptions import (
     APIConnectionError,
     APIResponseValidationError,
+    APIStatusError,
     ConflictError,
     TinkerError,
     ValidationError,
@@ -188,17 +189,33 @@ class RestClient(ClosingContext):
         decode: Callable[[Any], T],
         *,
         ok: tuple[int, ...] = (200,),
+        done_if_retried: tuple[int, ...] = (),
         **kwargs: Any,
     ) -> T:
         """One REST call with retries. A 409 is final here: on these endpoints it reports the
-        checkpoint's state (already public / not public), which no retry changes."""
+        checkpoint's state (already public / not public), which no retry changes.
+
+        `done_if_retried`: statuses that mean "already done" once an earlier attempt's outcome
+        is unknown (its answer was lost): a retried delete that gets 404, or a retried publish
+        that gets 409, had in fact succeeded the first time.
+        """
         holder = self.holder
+        uncertain = False
 
         async def send() -> T:
+            nonlocal uncertain
             try:
                 response = await holder.call(operation, endpoint, ok=ok, **kwargs)
-            except ConflictError as exc:
-                raise _Final(exc) from exc
+            except APIStatusError as exc:
+                if uncertain and exc.status_code in done_if_retried:
+                    return decode(None)
+                if isinstance(exc, ConflictError):
+                    raise _Final(exc) from exc
+                uncertain = uncertain or holder.retry_config.should_retry(exc)
+                raise
+            except Exception as exc:
+                uncertain = uncertain or holder.retry_config.should_retry(exc)
+                raise
             return decode(response)
 
         try:
@@ -379,6 +396,7 @@ class RestClient(ClosingContext):
             endpoint,
             lambda r: None,
             ok=(200, 204),
+            done_if_retried=(404,) if operation == "delete_checkpoint" else (409,),
             training_run_id=run_id,
             checkpoint_kind=kind,
             checkpoint_name=name,

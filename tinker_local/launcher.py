@@ -25,10 +25,14 @@ import httpx
 from tinker_local.server.config import ServerConfig, generate_dev_key
 
 if TYPE_CHECKING:
+    from tinker_local.server.faults import FaultInjector
     from tinker_local.server.state import Backend
     from tinker_local.server.store import Store
 
 DEV_KEY_FILE = "dev_api_key"
+# Idle connections stay open longer than clients keep them (tinker_hl: 4 s), so a client never
+# sends a request on a connection the server is closing.
+KEEP_ALIVE_S = 30
 _START_TIMEOUT_S = 120.0
 
 
@@ -43,6 +47,8 @@ class LocalServer:
     config: ServerConfig
     process: subprocess.Popen[bytes] | None = None
     backend: Backend | None = field(default=None, repr=False)
+    # The fault injector (in-process servers only): counts of injected faults, reconfigurable.
+    faults: FaultInjector | None = field(default=None, repr=False)
 
     @property
     def store(self) -> Store:
@@ -141,6 +147,7 @@ def _serve_in_process(
             access_log=False,
             lifespan="on",
             timeout_graceful_shutdown=10,
+            timeout_keep_alive=KEEP_ALIVE_S,
         )
     )
     thread = threading.Thread(
@@ -157,6 +164,7 @@ def _serve_in_process(
             data_dir=data_dir,
             config=cfg,
             backend=app.state.backend,
+            faults=app.state.faults,
         )
     finally:
         server.should_exit = True
@@ -174,6 +182,7 @@ def _serve_subprocess(
         probe.close()
     cfg = _make_config(data_dir, keys, host, port, config)
     cmd = [sys.executable, "-m", "tinker_local", "serve", "--host", host, "--port", str(port)]
+    cmd += ["--log-level", "warning"]  # no access-log line per request in tests and benches
     cmd += ["--data-dir", str(data_dir)]
     for key in keys:
         cmd += ["--api-key", key]
@@ -247,7 +256,9 @@ def run_server(
     if not api_keys:
         print(f"Development API key: {keys[0]}", flush=True)
         print(f"  export TINKER_BASE_URL={url} TINKER_API_KEY={keys[0]}", flush=True)
-    server = uvicorn.Server(uvicorn.Config(app, log_level=log_level, lifespan="on"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, log_level=log_level, lifespan="on", timeout_keep_alive=KEEP_ALIVE_S)
+    )
     try:
         server.run(sockets=[sock])
     finally:

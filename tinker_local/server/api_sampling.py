@@ -16,7 +16,7 @@ from tinker_api_client.models import (
 
 from .compute import SampleArgs
 from .endpoint import endpoint, future_response, parse_model, read_body
-from .errors import bad_request
+from .errors import UserError, bad_request
 from .samplers import SamplerTarget
 from .state import Backend
 from .store import SamplerRow
@@ -68,14 +68,26 @@ async def create_sampling_session(request: Request, backend: Backend, user: str)
     ).to_dict()
 
 
+# One request's samples share a KV cache: bounded so that no request can exhaust memory.
+MAX_NUM_SAMPLES = 128
+# Below this, logits / temperature overflow float32; the limit of sampling as T -> 0 is greedy.
+MIN_TEMPERATURE = 1e-30
+
+
 def _sample_args(body: SampleRequest, prompt: list[int]) -> SampleArgs:
     params = body.sampling_params
     stop = opt_none(params.stop)
+    num_samples = opt(body.num_samples, 1)
+    if num_samples > MAX_NUM_SAMPLES:
+        raise UserError(f"num_samples: at most {MAX_NUM_SAMPLES} per request, got {num_samples}")
+    temperature = float(opt(params.temperature, 1.0))
+    if 0.0 < temperature < MIN_TEMPERATURE:
+        temperature = 0.0
     return SampleArgs(
         prompt=prompt,
-        num_samples=opt(body.num_samples, 1),
+        num_samples=num_samples,
         max_tokens=opt_none(params.max_tokens),
-        temperature=float(opt(params.temperature, 1.0)),
+        temperature=temperature,
         top_k=opt(params.top_k, -1),
         top_p=float(opt(params.top_p, 1.0)),
         seed=opt_none(params.seed),

@@ -57,6 +57,8 @@ from .store import RunRow, SamplerRow
 from .wire import data_from_wire, forward_output, metrics_to_wire, opt, opt_none
 
 JobBuilder = Callable[[Backend, ModelHandle, Any], JobFn]
+# Larger ranks are pointless on the local presets and can exhaust memory.
+MAX_LORA_RANK = 1024
 
 
 def _consume_seq(backend: Backend, user: str, body: Any) -> None:
@@ -127,6 +129,10 @@ async def create_model(request: Request, backend: Backend, user: str) -> dict[st
         problem = f"base_model: unknown model {body.base_model!r}; known models: {known}"
     elif lora_cfg is None:
         problem = "lora_config: required; the local backend only trains LoRA adapters"
+    elif lora_cfg.rank > MAX_LORA_RANK:
+        problem = f"lora_config.rank: at most {MAX_LORA_RANK} on the local backend"
+    elif not _seed_ok(opt_none(lora_cfg.seed)):
+        problem = "lora_config.seed: expected null or an integer in [-2**63, 2**64)"
     if problem is not None:
         record = backend.registry.fail_now(
             user=user, request_type="create_model", message=problem, idem_key=idem
@@ -189,6 +195,11 @@ async def create_model(request: Request, backend: Backend, user: str) -> dict[st
         idem_key=idem,
     )
     return future_response(record)
+
+
+def _seed_ok(seed: object) -> bool:
+    """What torch.manual_seed accepts."""
+    return seed is None or (type(seed) is int and -(2**63) <= seed < 2**64)
 
 
 async def get_info(request: Request, backend: Backend, user: str) -> dict[str, Any]:

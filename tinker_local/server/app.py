@@ -7,11 +7,13 @@ from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 
 from . import api_futures, api_rest, api_sampling, api_service, api_training
 from .config import ServerConfig
+from .faults import DelayedCheckpointFiles, FaultInjector, FaultMiddleware, FaultSettings
 from .jsonio import JSONResponse
 from .state import Backend
 
@@ -27,6 +29,10 @@ def create_app(config: ServerConfig) -> Starlette:
     `app.state.backend.store` is usable before the server starts; compute starts with the
     ASGI lifespan and stops with it."""
     backend = Backend(config)
+    if config.checkpoint_write_delay_s > 0:  # test only
+        backend.files = DelayedCheckpointFiles(config.data_dir, config.checkpoint_write_delay_s)
+    # Fault injection (off unless configured): a pass-through when its rate is 0.
+    faults = FaultInjector(FaultSettings.from_config(config))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -47,6 +53,8 @@ def create_app(config: ServerConfig) -> Starlette:
         routes=routes,
         lifespan=lifespan,
         exception_handlers={HTTPException: _http_error},
+        middleware=[Middleware(FaultMiddleware, injector=faults)],
     )
     app.state.backend = backend
+    app.state.faults = faults
     return app

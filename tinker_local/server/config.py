@@ -42,6 +42,17 @@ class ServerConfig:
     sampler_cache_size: int = 4
     # Lifetime of a signed archive download URL.
     archive_url_ttl_s: float = 15 * 60.0
+    # Fault injection (tests and chaos drills; off by default): see faults.py. `fault_kinds`
+    # and `fault_paths` are comma-separated ("" = all kinds / all paths but /healthz).
+    fault_rate: float = 0.0
+    fault_kinds: str = ""
+    fault_seed: int = 0
+    fault_paths: str = ""
+    fault_delay_s: float = 1.0
+    fault_retry_after_s: float = 1.0
+    fault_limit: int = 0
+    # Test only: sleep between writing a checkpoint's staging folder and renaming it into place.
+    checkpoint_write_delay_s: float = 0.0
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir)
@@ -53,6 +64,11 @@ class ServerConfig:
             raise ValueError(f"compute must be 'torch' or 'none', got {self.compute!r}")
         if self.long_poll_s <= 0:
             raise ValueError("long_poll_s must be positive")
+        if self.checkpoint_write_delay_s < 0:
+            raise ValueError("checkpoint_write_delay_s must be >= 0")
+        from .faults import FaultSettings
+
+        FaultSettings.from_fields(self)  # raises ValueError on bad fault_* values
 
     def users_by_key(self) -> dict[str, str]:
         return {key: user_id_for_key(key) for key in self.api_keys}

@@ -33,6 +33,7 @@ from .store import CheckpointRow, RunRow
 T = TypeVar("T")
 
 _DTYPES: dict[str, Any] = {"int64": np.int64, "float32": np.float32}
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
 def opt(value: T | Unset | None, default: T) -> T:
@@ -68,9 +69,14 @@ def tensor_from_wire(tensor: TensorData, field: str) -> np.ndarray:
         type(v) is int or (isinstance(v, float) and v.is_integer()) for v in values
     ):
         raise UserError(f"{field}.data: dtype int64 needs integer values")
+    if dtype is np.int64 and not all(_INT64_MIN <= v <= _INT64_MAX for v in values):
+        raise UserError(f"{field}.data: dtype int64 values must fit in 64 bits")
     if dtype is np.float32 and not all(math.isfinite(v) for v in values):
         raise UserError(f"{field}.data: contains NaN or infinite values")
-    array = np.asarray(values, dtype=dtype)
+    with np.errstate(over="ignore"):  # a finite float64 may overflow float32: checked below
+        array = np.asarray(values, dtype=dtype)
+    if dtype is np.float32 and not np.isfinite(array).all():
+        raise UserError(f"{field}.data: contains values outside the float32 range")
     shape = opt_none(tensor.shape)
     if shape is not None:
         if any(s < 0 for s in shape) or math.prod(shape) != array.size:
@@ -95,6 +101,15 @@ def data_from_wire(data: Sequence[Datum], field: str) -> list[WireDatum]:
 
 
 # -- outputs ----------------------------------------------------------------------------------
+def _check_finite(ok: bool, what: str) -> None:
+    """JSON numbers cannot be NaN or infinite: such a result fails as the caller's problem."""
+    if not ok:
+        raise UserError(
+            f"{what}: the result contains NaN or infinite values, which cannot be sent as JSON "
+            "(inputs such as weights, advantages or logprobs made the computation overflow)"
+        )
+
+
 def tensor_to_wire(array: np.ndarray) -> TensorData:
     array = np.asarray(array)
     if array.dtype.kind in "iub":
@@ -102,12 +117,14 @@ def tensor_to_wire(array: np.ndarray) -> TensorData:
             data=array.astype(np.int64).ravel().tolist(), dtype="int64", shape=list(array.shape)
         )
     values = array.astype(np.float32).ravel()
+    _check_finite(bool(np.isfinite(values).all()), "loss_fn_outputs")
     return TensorData(data=values.tolist(), dtype="float32", shape=list(array.shape))
 
 
 def metrics_to_wire(metrics: Mapping[str, float]) -> Metrics:
     out = Metrics()
     out.additional_properties = {k: float(v) for k, v in metrics.items()}
+    _check_finite(all(map(math.isfinite, out.additional_properties.values())), "metrics")
     return out
 
 
@@ -127,6 +144,10 @@ def forward_output(
 
 
 def sample_output(out: SampleOut) -> dict[str, Any]:
+    values = [lp for _, seq_lps, _ in out.sequences for lp in seq_lps]
+    values += [lp for lp in out.prompt_logprobs or [] if lp is not None]
+    values += [lp for row in out.topk_prompt_logprobs or [] if row for _, lp in row]
+    _check_finite(all(math.isfinite(v) for v in values), "logprobs")
     response = SampleResponse(
         sequences=[
             SampledSequence(stop_reason=reason, tokens=list(tokens), logprobs=list(logprobs))

@@ -1,0 +1,231 @@
+"""Bad input: schemathesis generates requests for every operation of openapi.yaml (valid and
+invalid, positive and negative modes) against a real local backend.
+
+For every generated request: no 5xx, a documented status code, a documented content type, and a
+body that conforms to the spec's schema for that status. positive_data_acceptance is not
+checked: some rules (a known base model, an existing session) are not expressible in a schema.
+
+Generated ids rarely exist, so two cases in three get real ids (session, model, sampler,
+checkpoint, request) substituted, which drives the requests past the lookups into the handlers
+and the compute thread. Submitted work is also checked: no request may fail with category
+"server" (an internal error), only "user".
+
+Bounded: TINKER_HL_FUZZ_EXAMPLES (default 20) examples per operation and generation phase.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+import tinker_hl as tinker
+from tinker_hl import types
+
+SPEC = Path(__file__).resolve().parents[2] / "openapi.yaml"
+KEY = "tml-schemathesis-fuzz-key"
+MAX_EXAMPLES = int(os.environ.get("TINKER_HL_FUZZ_EXAMPLES", "20"))
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
+# Operations that would destroy the shared fixtures if they got the real ids.
+NO_REAL_IDS = ("/api/v1/unload_model",)
+
+schema = schemathesis.openapi.from_path(SPEC)
+schema.config.generation.update(
+    max_examples=MAX_EXAMPLES, modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE]
+)
+
+
+@pytest.fixture(scope="module")
+def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    from tinker_local.launcher import serve_local
+
+    data_dir = tmp_path_factory.mktemp("fuzz")
+    with serve_local(data_dir, api_keys=[KEY], long_poll_s=0.2) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def real_ids(fuzz_server: Any) -> Iterator[dict[str, str]]:
+    """Real objects of the fuzzing user, to substitute for generated ids."""
+    with tinker.ServiceClient(api_key=KEY, base_url=fuzz_server.url) as service:
+        training = service.create_lora_training_client("local/tiny-llama", rank=2, seed=0)
+        tokens = list(b"fuzz me")
+        datum = types.Datum(
+            model_input=types.ModelInput.from_ints(tokens[:-1]),
+            loss_fn_inputs={"target_tokens": tokens[1:]},
+        )
+        training.forward_backward([datum], "cross_entropy").result()
+        path = training.save_state("fuzz").result().path
+        sampler_path = training.save_weights_for_sampler("fuzz-sampler").result().path
+        sampler = service.create_sampling_client(model_path=sampler_path)
+        request_id = next(iter(fuzz_server.backend.registry._records))
+        yield {
+            "session_id": service.holder.session_id,
+            "model_id": training.model_id,
+            "training_run_id": training.model_id,
+            "sampling_session_id": sampler.sampling_session_id,
+            "sampler_id": sampler.sampling_session_id,
+            "checkpoint_kind": "weights",
+            "checkpoint_name": "fuzz",
+            "path": path,
+            "tinker_path": path,
+            "model_path": sampler_path,
+            "request_id": request_id,
+        }
+
+
+def _substitute(case: Any, ids: dict[str, str]) -> None:
+    """Put real ids into two cases in three (chosen by the case's content: reproducible)."""
+    if case.path in NO_REAL_IDS:
+        return
+    content = repr((case.method, case.body, case.path_parameters, case.query)).encode()
+    if zlib.crc32(content) % 3 == 0:
+        return
+    if isinstance(case.body, dict):
+        for name, value in list(case.body.items()):
+            if name in ids and isinstance(value, str):
+                case.body[name] = ids[name]
+    if case.path_parameters:
+        for name in list(case.path_parameters):
+            if name in ids:
+                case.path_parameters[name] = ids[name]
+
+
+@schema.parametrize()
+@settings(deadline=None, suppress_health_check=list(HealthCheck))
+def test_generated_requests_get_documented_answers_and_never_a_5xx(
+    case: Any, fuzz_server: Any, real_ids: dict[str, str]
+) -> None:
+    _substitute(case, real_ids)
+    case.call_and_validate(
+        base_url=fuzz_server.url, headers={"X-API-Key": KEY}, checks=CHECKS, timeout=30
+    )
+
+
+_RESULT_SCHEMAS = {
+    "create_model": "CreateModelResponse",
+    "forward": "ForwardBackwardOutput",
+    "forward_backward": "ForwardBackwardOutput",
+    "optim_step": "OptimStepResponse",
+    "save_weights": "SaveWeightsResponse",
+    "save_weights_for_sampler": "SaveWeightsForSamplerResponseInternal",
+    "load_weights": "LoadWeightsResponse",
+    "unload_model": "UnloadModelResponse",
+    "sample": "SampleResponse",
+}
+
+
+def test_submitted_work_failed_only_as_user_errors_and_its_outcomes_conform(
+    fuzz_server: Any,
+) -> None:
+    """Runs after the fuzzing above (file order): every request it got accepted either
+    succeeded or failed as a "user" error, never as an internal one, and its outcome, as
+    retrieve_future answers it, matches the spec's schema for that request type."""
+    import httpx
+
+    from tinker_local.server.validation import validate
+
+    time.sleep(0.5)  # let the last submissions run
+    records = [r for r in fuzz_server.backend.registry._records.values() if r.done.is_set()]
+    assert records
+    internal = [(r.request_type, r.error) for r in records if r.category == "server"]
+    assert internal == []
+    with httpx.Client(base_url=fuzz_server.url, headers={"X-API-Key": KEY}, timeout=30) as http:
+        for record in records:
+            body = http.post("/api/v1/retrieve_future", json={"request_id": record.request_id})
+            assert body.status_code == 200
+            name = "RequestFailedResponse" if record.error else _RESULT_SCHEMAS[record.request_type]
+            validate(name, body.json())  # raises on a mismatch
+
+
+# -- what fuzzing found, pinned ----------------------------------------------------------------
+def _tensor(data: list[Any], dtype: str) -> dict[str, Any]:
+    return {"data": data, "dtype": dtype}
+
+
+def _forward(model_id: str, target: list[Any], weights: list[Any] | None = None) -> dict[str, Any]:
+    inputs = {"target_tokens": _tensor(target, "int64")}
+    if weights is not None:
+        inputs["weights"] = _tensor(weights, "float32")
+    datum = {"model_input": {"chunks": [{"tokens": [1, 2]}]}, "loss_fn_inputs": inputs}
+    return {"model_id": model_id, "forward_input": {"data": [datum], "loss_fn": "cross_entropy"}}
+
+
+def _sample(**params: Any) -> dict[str, Any]:
+    num_samples = params.pop("num_samples", 1)
+    return {
+        "base_model": "local/tiny-llama",
+        "prompt": {"chunks": [{"tokens": [1, 2, 3]}]},
+        "num_samples": num_samples,
+        "sampling_params": {"max_tokens": 2, **params},
+    }
+
+
+def _create_model(session_id: str, **lora: Any) -> dict[str, Any]:
+    return {
+        "session_id": session_id,
+        "model_seq_id": 10_000 + len(repr(lora)),
+        "base_model": "local/tiny-llama",
+        "lora_config": {"rank": 2, **lora},
+    }
+
+
+@pytest.mark.parametrize(
+    ("path", "make_body", "message"),
+    [
+        ("forward", lambda ids: _forward(ids["model_id"], [2**70, 1]), "fit in 64 bits"),
+        ("forward", lambda ids: _forward(ids["model_id"], [1e300, 1.0]), "fit in 64 bits"),
+        ("forward", lambda ids: _forward(ids["model_id"], [1, 2], [1e300, 1]), "float32 range"),
+        ("forward", lambda ids: _forward(ids["model_id"], [1, 2], [1e38, 1e38]), "NaN or inf"),
+        ("asample", lambda ids: _sample(num_samples=2**40), "num_samples: at most"),
+        ("create_model", lambda ids: _create_model(ids["session_id"], rank=2**40), "rank"),
+        ("create_model", lambda ids: _create_model(ids["session_id"], seed=2**70), "seed"),
+        ("asample", lambda ids: _sample(temperature=1e-300), None),  # greedy, not a crash
+    ],
+    ids=[
+        "int64-overflow",
+        "int64-from-huge-float",
+        "float32-overflow",
+        "non-finite-loss",
+        "huge-num-samples",
+        "huge-lora-rank",
+        "huge-lora-seed",
+        "tiny-temperature",
+    ],
+)
+def test_inputs_that_once_caused_internal_errors(
+    fuzz_server: Any, real_ids: dict[str, str], path: str, make_body: Any, message: str | None
+) -> None:
+    import httpx
+
+    with httpx.Client(base_url=fuzz_server.url, headers={"X-API-Key": KEY}, timeout=30) as http:
+        submitted = http.post(f"/api/v1/{path}", json=make_body(real_ids))
+        assert submitted.status_code == 200, submitted.text
+        request_id = submitted.json()["request_id"]
+        while (
+            outcome := http.post("/api/v1/retrieve_future", json={"request_id": request_id}).json()
+        ).get("type") == "try_again":
+            pass
+    if message is None:
+        assert "error" not in outcome, outcome
+    else:
+        assert outcome["category"] == "user" and message in outcome["error"], outcome
