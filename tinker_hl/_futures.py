@@ -55,6 +55,22 @@ class QueueStateObserver(Protocol):
     ) -> None: ...
 
 
+class QueueStateWarnings:
+    """Warn that requests are waiting (rate limit, capacity), at most once a minute."""
+
+    def __init__(self, what: str, interval_s: float = 60.0) -> None:
+        self.what = what
+        self.interval_s = interval_s
+        self._last = float("-inf")
+
+    def __call__(self, queue_state: QueueState, queue_state_reason: str | None) -> None:
+        if queue_state is QueueState.ACTIVE or time.monotonic() - self._last < self.interval_s:
+            return
+        self._last = time.monotonic()
+        reason = f" ({queue_state_reason})" if queue_state_reason else ""
+        logger.warning("%s are waiting: %s%s", self.what, queue_state.value, reason)
+
+
 class APIFuture(Generic[T]):
     """The outcome of a request: `result()` blocks, `await future` / `result_async()` don't.
 

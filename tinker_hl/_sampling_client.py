@@ -17,7 +17,7 @@ from tinker_api_client.models import (
     UntypedAPIFuture,
 )
 
-from ._futures import APIFuture, QueueState, poll_until_done, report_failure
+from ._futures import APIFuture, QueueState, QueueStateWarnings, poll_until_done, report_failure
 from ._http import parsed
 from ._retry import RetryConfig
 from .types import validate_model_input, validate_sampling_params
@@ -48,7 +48,7 @@ class SamplingClient:
         )
         self._seq = itertools.count(1)
         self._seq_lock = threading.Lock()
-        self._last_queue_log = 0.0
+        self._queue_warnings = QueueStateWarnings("sampling requests")
 
     def __repr__(self) -> str:
         return f"SamplingClient(sampling_session_id={self.sampling_session_id!r})"
@@ -210,14 +210,7 @@ class SamplingClient:
     def on_queue_state_change(
         self, queue_state: QueueState, queue_state_reason: str | None
     ) -> None:
-        if queue_state is QueueState.ACTIVE or time.monotonic() - self._last_queue_log < 60:
-            return
-        self._last_queue_log = time.monotonic()
-        logger.warning(
-            "sampling requests are waiting: %s%s",
-            queue_state.value,
-            f" ({queue_state_reason})" if queue_state_reason else "",
-        )
+        self._queue_warnings(queue_state, queue_state_reason)
 
 
 def _estimate_prompt_bytes(prompt: ModelInput) -> int:

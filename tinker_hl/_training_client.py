@@ -41,7 +41,14 @@ from tinker_api_client.models import (
 
 from ._chunking import chunk_datums, combine_forward_backward_outputs
 from ._exceptions import ValidationError
-from ._futures import APIFuture, QueueState, combine_futures, poll_until_done, report_failure
+from ._futures import (
+    APIFuture,
+    QueueState,
+    QueueStateWarnings,
+    combine_futures,
+    poll_until_done,
+    report_failure,
+)
 from ._http import Endpoint, parsed
 from ._retry import RetryConfig
 from .types import validate_adam_params, validate_datums
@@ -73,7 +80,7 @@ class TrainingClient:
         self._turn_events: dict[int, asyncio.Event] = {}
         self._tokenizer: PreTrainedTokenizerBase | None = None
         self._info: GetInfoResponse | None = None
-        self._last_queue_log = 0.0
+        self._queue_warnings = QueueStateWarnings(f"training requests for {model_id}")
 
     def __repr__(self) -> str:
         return f"TrainingClient(model_id={self.model_id!r})"
@@ -418,15 +425,7 @@ class TrainingClient:
     def on_queue_state_change(
         self, queue_state: QueueState, queue_state_reason: str | None
     ) -> None:
-        if queue_state is QueueState.ACTIVE or time.monotonic() - self._last_queue_log < 60:
-            return
-        self._last_queue_log = time.monotonic()
-        logger.warning(
-            "training requests for %s are waiting: %s%s",
-            self.model_id,
-            queue_state.value,
-            f" ({queue_state_reason})" if queue_state_reason else "",
-        )
+        self._queue_warnings(queue_state, queue_state_reason)
 
 
 def _loss_fn_config(config: dict[str, float] | None) -> LossFnConfig | None:

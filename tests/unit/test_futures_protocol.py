@@ -142,3 +142,15 @@ def test_a_wait_without_progress_logs_and_ends_with_a_clear_error(
     assert "paused_capacity" in str(info.value)
     assert "still waiting for forward req-1" in caplog.text
     assert "queue state paused_capacity" in caplog.text
+
+
+def test_queue_state_warnings_are_rate_limited(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="tinker_hl.futures")
+    warn = futures.QueueStateWarnings("sampling requests", interval_s=3600)
+    warn(QueueState.ACTIVE, None)  # active is not worth a warning
+    warn(QueueState.PAUSED_RATE_LIMIT, "concurrent sampler limit")
+    warn(QueueState.PAUSED_CAPACITY, None)  # within the interval: silent
+    messages = [r.getMessage() for r in caplog.records]
+    assert messages == [
+        "sampling requests are waiting: paused_rate_limit (concurrent sampler limit)"
+    ]

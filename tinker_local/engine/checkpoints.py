@@ -46,14 +46,15 @@ def save_tensors(
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
         raise
-    _fsync_dir(path.parent)
+    fsync_path(path.parent)
     return path
 
 
-def _fsync_dir(directory: pathlib.Path) -> None:
-    """Make the rename itself durable (best effort: not every platform can open a dir)."""
+def fsync_path(path: pathlib.Path) -> None:
+    """fsync a file or (best effort) a directory."""
+    flags = os.O_RDONLY | (os.O_DIRECTORY if path.is_dir() and hasattr(os, "O_DIRECTORY") else 0)
     try:
-        fd = os.open(directory, os.O_RDONLY)
+        fd = os.open(path, flags)
     except OSError:
         return
     try:

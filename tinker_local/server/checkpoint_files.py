@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+from ..engine.checkpoints import fsync_path
 from .errors import UserError
 from .store import CHECKPOINT_KINDS, Store
 
@@ -39,21 +40,6 @@ def validate_checkpoint_name(name: str, field: str = "path") -> str:
             "'.', '_' or '-', starting with a letter or digit"
         )
     return name
-
-
-def _fsync_path(path: Path) -> None:
-    """fsync a file or (best effort) a directory."""
-    flags = os.O_RDONLY | (os.O_DIRECTORY if path.is_dir() and hasattr(os, "O_DIRECTORY") else 0)
-    try:
-        fd = os.open(path, flags)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _dir_size(path: Path) -> int:
@@ -85,15 +71,15 @@ class CheckpointFiles:
         try:
             for path in staging.rglob("*"):
                 if path.is_file():
-                    _fsync_path(path)
-            _fsync_path(staging)
+                    fsync_path(path)
+            fsync_path(staging)
             if final.exists():
                 raise UserError(f"path: a checkpoint named {final.name!r} already exists")
             os.rename(staging, final)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
-        _fsync_path(final.parent)
+        fsync_path(final.parent)
         return _dir_size(final)
 
     def remove_dir(self, path: Path) -> None:
@@ -102,7 +88,7 @@ class CheckpointFiles:
             return
         trash = path.parent / f".trash-{uuid.uuid4().hex}"
         os.rename(path, trash)
-        _fsync_path(path.parent)
+        fsync_path(path.parent)
         shutil.rmtree(trash, ignore_errors=True)
 
     def reconcile(self, store: Store) -> tuple[int, int]:
