@@ -17,6 +17,7 @@ from tinker_api_client.models import (
     ImageAssetPointerChunk,
     ImageChunk,
     Metrics,
+    ModelInput,
 )
 
 logger = logging.getLogger("tinker_hl.chunking")
@@ -25,15 +26,21 @@ MAX_CHUNK_LEN = 1024
 MAX_CHUNK_BYTES_COUNT = 5_000_000
 
 
-def estimate_datum_bytes(datum: Datum) -> int:
+def estimate_model_input_bytes(model_input: ModelInput) -> int:
+    """Rough wire size: 10 bytes a token, the raw size of images."""
     total = 0
-    for chunk in datum.model_input.chunks:
+    for chunk in model_input.chunks:
         if isinstance(chunk, ImageChunk):
             total += len(chunk.data)
         elif isinstance(chunk, ImageAssetPointerChunk):
             total += len(chunk.location)
         elif isinstance(chunk, EncodedTextChunk):
             total += len(chunk.tokens) * 10
+    return total
+
+
+def estimate_datum_bytes(datum: Datum) -> int:
+    total = estimate_model_input_bytes(datum.model_input)
     for value in datum.loss_fn_inputs.additional_properties.values():
         total += len(value.data) * 10
     return total

@@ -41,13 +41,10 @@ import time
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-from tinker_api_client.api.training import forward, forward_backward
 from tinker_api_client.models import (
     Datum,
     ForwardBackwardInput,
     ForwardBackwardOutput,
-    ForwardBackwardRequest,
-    ForwardRequest,
     LossFnInputs,
     Metrics,
     TensorData,
@@ -57,7 +54,6 @@ from tinker_api_client.types import Unset
 from . import _chunking
 from ._exceptions import ValidationError
 from ._futures import APIFuture
-from ._http import Endpoint
 from .types import validate_datums
 
 if TYPE_CHECKING:
@@ -155,13 +151,8 @@ async def _finish(
     surrogate = [_surrogate_datum(d, w) for d, w in zip(data, weights, strict=True)]
     results = await asyncio.gather(
         *(
-            _submit_reserved(
-                training_client,
-                seq_id,
-                "forward_backward",
-                forward_backward,
-                _body_maker(training_client, surrogate[lo:hi], backward=True),
-                submitted_at,
+            training_client._send_forward_chunk(
+                seq_id, _cross_entropy_input(surrogate[lo:hi]), True, submitted_at
             )
             for seq_id, (lo, hi) in zip(seq_ids, chunk_bounds, strict=True)
         )
@@ -316,35 +307,8 @@ def _chunk_bounds(data: list[Datum]) -> list[tuple[int, int]]:
     return bounds
 
 
-def _body_maker(
-    training_client: TrainingClient, chunk: list[Datum], *, backward: bool
-) -> Callable[[int], Any]:
-    fb_input = ForwardBackwardInput(data=chunk, loss_fn="cross_entropy")
-
-    def make_body(seq_id: int) -> Any:
-        if backward:
-            return ForwardBackwardRequest(
-                forward_backward_input=fb_input, model_id=training_client.model_id, seq_id=seq_id
-            )
-        return ForwardRequest(
-            forward_input=fb_input, model_id=training_client.model_id, seq_id=seq_id
-        )
-
-    return make_body
-
-
-async def _submit_reserved(
-    training_client: TrainingClient,
-    seq_id: int,
-    request_type: str,
-    endpoint: Endpoint,
-    make_body: Callable[[int], Any],
-    submitted_at: float,
-) -> ForwardBackwardOutput:
-    """Submit with a sequence number taken earlier (TrainingClient._submit takes its own)."""
-    return await training_client._send_in_turn(
-        seq_id, request_type, endpoint, make_body, ForwardBackwardOutput.from_dict, submitted_at
-    )
+def _cross_entropy_input(chunk: list[Datum]) -> ForwardBackwardInput:
+    return ForwardBackwardInput(data=chunk, loss_fn="cross_entropy")
 
 
 async def _release(
@@ -359,13 +323,8 @@ async def _release(
 
     async def release_one(seq_id: int, lo: int, hi: int) -> None:
         try:
-            await _submit_reserved(
-                training_client,
-                seq_id,
-                "forward",
-                forward,
-                _body_maker(training_client, placeholders[lo:hi], backward=False),
-                submitted_at,
+            await training_client._send_forward_chunk(
+                seq_id, _cross_entropy_input(placeholders[lo:hi]), False, submitted_at
             )
         except Exception:
             logger.debug("releasing sequence number %d failed", seq_id, exc_info=True)

@@ -129,11 +129,9 @@ class ClientHolder:
             tags=sorted(set(tags)), user_metadata=metadata, sdk_version=f"tinker-hl/{__version__}"
         )
 
-        async def send() -> CreateSessionResponse:
-            response = await self.call("create_session", create_session, body=request)
-            return parsed("create_session", response, CreateSessionResponse)
-
-        result = await self.retry_handler.execute(send, "create_session")
+        result = await self.request(
+            "create_session", create_session, CreateSessionResponse, body=request
+        )
         for level, message in (
             (logging.INFO, result.info_message),
             (logging.WARNING, result.warning_message),
@@ -231,8 +229,22 @@ class ClientHolder:
 
     def metrics_queue_state(self, request_id: str, state: QueueState | None) -> None:
         self.metrics.record_queue_state(request_id, state.value if state is not None else None)
-        if state is not None and state is not QueueState.ACTIVE:
-            self.sampling_limiter.signal_rate_limited(state.value)
+
+    async def request(
+        self,
+        operation: str,
+        endpoint: Endpoint,
+        model: type[T],
+        *,
+        retry_handler: RetryHandler | None = None,
+        **kwargs: Any,
+    ) -> T:
+        """`call()` with retries, the 200 body decoded as `model`."""
+
+        async def send() -> T:
+            return parsed(operation, await self.call(operation, endpoint, **kwargs), model)
+
+        return await (retry_handler or self.retry_handler).execute(send, operation)
 
     async def call(
         self, operation: str, endpoint: Endpoint, *, ok: tuple[int, ...] = (200,), **kwargs: Any
@@ -275,15 +287,13 @@ class ClientHolder:
         if base_model is not None:
             request.base_model = base_model
 
-        async def send() -> str:
-            response = await self.call(
-                "create_sampling_session", create_sampling_session, body=request
-            )
-            return parsed(
-                "create_sampling_session", response, CreateSamplingSessionResponse
-            ).sampling_session_id
-
-        return await self.retry_handler.execute(send, "create_sampling_session")
+        created = await self.request(
+            "create_sampling_session",
+            create_sampling_session,
+            CreateSamplingSessionResponse,
+            body=request,
+        )
+        return created.sampling_session_id
 
     @staticmethod
     def platform_name() -> str:

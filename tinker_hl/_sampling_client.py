@@ -17,8 +17,8 @@ from tinker_api_client.models import (
     UntypedAPIFuture,
 )
 
+from ._chunking import estimate_model_input_bytes
 from ._futures import APIFuture, QueueState, QueueStateWarnings, poll_until_done, report_failure
-from ._http import parsed
 from ._retry import RetryConfig
 from .types import validate_model_input, validate_sampling_params
 
@@ -157,13 +157,15 @@ class SamplingClient:
         holder = self.holder
         submitted_at = time.time()
 
-        async def send() -> UntypedAPIFuture:
-            response = await holder.call("asample", asample, body=request)
-            return parsed("asample", response, UntypedAPIFuture)
-
         try:
-            async with holder.sampling_limiter.slot(_estimate_prompt_bytes(request.prompt)):
-                untyped = await self.retry_handler.execute(send, "asample")
+            async with holder.sampling_limiter.slot(estimate_model_input_bytes(request.prompt)):
+                untyped = await holder.request(
+                    "asample",
+                    asample,
+                    UntypedAPIFuture,
+                    retry_handler=self.retry_handler,
+                    body=request,
+                )
                 return await poll_until_done(
                     holder,
                     untyped.request_id,
@@ -210,17 +212,6 @@ class SamplingClient:
     def on_queue_state_change(
         self, queue_state: QueueState, queue_state_reason: str | None
     ) -> None:
+        if queue_state is not QueueState.ACTIVE:  # the server paused sampling: slow down
+            self.holder.sampling_limiter.signal_rate_limited(queue_state.value)
         self._queue_warnings(queue_state, queue_state_reason)
-
-
-def _estimate_prompt_bytes(prompt: ModelInput) -> int:
-    """Rough wire size of a prompt (10 bytes a token, raw size for images), for back-pressure."""
-    total = 0
-    for chunk in prompt.chunks:
-        tokens = getattr(chunk, "tokens", None)
-        if isinstance(tokens, list):
-            total += len(tokens) * 10
-        else:
-            data = getattr(chunk, "data", None) or getattr(chunk, "location", "")
-            total += len(data) if isinstance(data, str | bytes) else 0
-    return total

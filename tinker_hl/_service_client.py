@@ -26,11 +26,11 @@ from ._circuit import CircuitBreakerConfig
 from ._exceptions import ValidationError
 from ._futures import APIFuture, poll_until_done
 from ._holder import ClientHolder
-from ._http import parsed
 from ._lifecycle import ClosingContext
 from ._retry import RetryConfig
 from ._sampling_client import SamplingClient
 from ._training_client import TrainingClient, _on_holder_loop
+from .types import validate_lora
 
 if TYPE_CHECKING:
     from ._rest_client import RestClient
@@ -108,11 +108,9 @@ class ServiceClient(ClosingContext):
 
     # ----- capabilities ------------------------------------------------------------------
     async def _capabilities(self) -> GetServerCapabilitiesResponse:
-        async def send() -> GetServerCapabilitiesResponse:
-            response = await self.holder.call("get_server_capabilities", get_server_capabilities)
-            return parsed("get_server_capabilities", response, GetServerCapabilitiesResponse)
-
-        return await self.holder.retry_handler.execute(send, "get_server_capabilities")
+        return await self.holder.request(
+            "get_server_capabilities", get_server_capabilities, GetServerCapabilitiesResponse
+        )
 
     def get_server_capabilities(self) -> GetServerCapabilitiesResponse:
         return self.holder.loop_thread.run(self._capabilities())
@@ -150,11 +148,7 @@ class ServiceClient(ClosingContext):
             )
         submitted_at = time.time()
 
-        async def send() -> UntypedAPIFuture:
-            response = await holder.call("create_model", create_model, body=request)
-            return parsed("create_model", response, UntypedAPIFuture)
-
-        untyped = await holder.retry_handler.execute(send, "create_model")
+        untyped = await holder.request("create_model", create_model, UntypedAPIFuture, body=request)
         created = await poll_until_done(
             holder,
             untyped.request_id,
@@ -168,14 +162,9 @@ class ServiceClient(ClosingContext):
         base_model, rank, seed, train_mlp, train_attn, train_unembed, _ = args
         if not isinstance(base_model, str) or not base_model:
             raise ValidationError("base_model", f"expected a model name, got {base_model!r}")
-        if isinstance(rank, bool) or not isinstance(rank, int) or rank < 1:
-            raise ValidationError("rank", f"expected an integer >= 1, got {rank!r}")
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-            raise ValidationError("seed", f"expected an integer or None, got {seed!r}")
-        if not (train_mlp or train_attn or train_unembed):
-            raise ValidationError(
-                "train_mlp", "at least one of train_mlp, train_attn, train_unembed must be True"
-            )
+        validate_lora(
+            rank, seed=seed, train_mlp=train_mlp, train_attn=train_attn, train_unembed=train_unembed
+        )
         return self._create_lora(*args)
 
     def create_lora_training_client(
@@ -214,15 +203,12 @@ class ServiceClient(ClosingContext):
 
         parse_tinker_path(path)
 
-        async def send() -> WeightsInfoResponse:
-            response = await self.holder.call(
-                "weights_info",
-                weights_info,
-                body=WeightsInfoRequest(tinker_path=path),
-            )
-            return parsed("weights_info", response, WeightsInfoResponse)
-
-        return await self.holder.retry_handler.execute(send, "weights_info")
+        return await self.holder.request(
+            "weights_info",
+            weights_info,
+            WeightsInfoResponse,
+            body=WeightsInfoRequest(tinker_path=path),
+        )
 
     async def _from_state(
         self, path: str, user_metadata: dict[str, str] | None, optimizer: bool

@@ -27,13 +27,16 @@ def enabled() -> bool:
     return _otel() is not None
 
 
-@contextlib.contextmanager
-def span(operation: str, **attributes: Any) -> Iterator[None]:
+def span(operation: str, **attributes: Any) -> contextlib.AbstractContextManager[None]:
+    """A span around one request; a free no-op without opentelemetry (this is a hot path)."""
     otel = _otel()
     if otel is None:
-        yield
-        return
-    tracer, _ = otel
+        return contextlib.nullcontext()
+    return _span(otel[0], operation, attributes)
+
+
+@contextlib.contextmanager
+def _span(tracer: Any, operation: str, attributes: dict[str, Any]) -> Iterator[None]:
     with tracer.start_as_current_span(f"tinker {operation}") as current:
         for key, value in attributes.items():
             current.set_attribute(f"tinker.{key}", value)

@@ -49,7 +49,7 @@ from ._futures import (
     poll_until_done,
     report_failure,
 )
-from ._http import Endpoint, parsed
+from ._http import Endpoint
 from ._retry import RetryConfig
 from .types import validate_adam_params, validate_datums
 
@@ -62,8 +62,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 logger = logging.getLogger("tinker_hl")
-
-LOSS_FNS = ("cross_entropy", "importance_sampling", "ppo", "cispo", "dro")
 
 
 class TrainingClient:
@@ -129,13 +127,9 @@ class TrainingClient:
         holder = self.holder
         await self._wait_turn(seq_id)
         try:
-            body = make_body(seq_id)
-
-            async def send() -> UntypedAPIFuture:
-                response = await holder.call(request_type, endpoint, body=body)
-                return parsed(request_type, response, UntypedAPIFuture)
-
-            untyped = await holder.retry_handler.execute(send, request_type)
+            untyped = await holder.request(
+                request_type, endpoint, UntypedAPIFuture, body=make_body(seq_id)
+            )
         except Exception as exc:
             report_failure(holder, exc)
             raise
@@ -162,36 +156,40 @@ class TrainingClient:
         loss_fn_config: dict[str, float] | None,
         backward: bool,
     ) -> APIFuture[ForwardBackwardOutput]:
-        if loss_fn not in LOSS_FNS:
-            raise ValidationError(
-                "loss_fn", f"expected one of {', '.join(LOSS_FNS)}, got {loss_fn!r}"
-            )
-        data = validate_datums(data, loss_fn=loss_fn)
+        data = validate_datums(data, loss_fn=loss_fn)  # checks loss_fn first
         config = _loss_fn_config(loss_fn_config)
         futures: list[APIFuture[ForwardBackwardOutput]] = []
         for chunk in chunk_datums(data):
             fb_input = ForwardBackwardInput(data=chunk, loss_fn=loss_fn)
             if config is not None:
                 fb_input.loss_fn_config = config
-
-            def make_body(seq_id: int, fb_input: ForwardBackwardInput = fb_input) -> Any:
-                if backward:
-                    return ForwardBackwardRequest(
-                        forward_backward_input=fb_input, model_id=self.model_id, seq_id=seq_id
-                    )
-                return ForwardRequest(forward_input=fb_input, model_id=self.model_id, seq_id=seq_id)
-
-            futures.append(
-                self._submit(
-                    "forward_backward" if backward else "forward",
-                    forward_backward if backward else forward,
-                    make_body,
-                    ForwardBackwardOutput.from_dict,
-                )
-            )
+            seq_id = self._take_seq_id()
+            send = self._send_forward_chunk(seq_id, fb_input, backward, time.time())
+            futures.append(APIFuture(self.holder.submit(send), self.holder))
         if len(futures) == 1:
             return futures[0]
         return combine_futures(self.holder, futures, combine_forward_backward_outputs)
+
+    async def _send_forward_chunk(
+        self, seq_id: int, fb_input: ForwardBackwardInput, backward: bool, submitted_at: float
+    ) -> ForwardBackwardOutput:
+        """One forward (or forward_backward) request, numbered `seq_id`, sent in turn."""
+
+        def make_body(seq_id: int) -> Any:
+            if backward:
+                return ForwardBackwardRequest(
+                    forward_backward_input=fb_input, model_id=self.model_id, seq_id=seq_id
+                )
+            return ForwardRequest(forward_input=fb_input, model_id=self.model_id, seq_id=seq_id)
+
+        return await self._send_in_turn(
+            seq_id,
+            "forward_backward" if backward else "forward",
+            forward_backward if backward else forward,
+            make_body,
+            ForwardBackwardOutput.from_dict,
+            submitted_at,
+        )
 
     def forward(
         self,
@@ -386,16 +384,9 @@ class TrainingClient:
     # ----- info --------------------------------------------------------------------------
     async def _get_info(self) -> GetInfoResponse:
         if self._info is None:
-
-            async def send() -> GetInfoResponse:
-                response = await self.holder.call(
-                    "get_info",
-                    get_info,
-                    body=GetInfoRequest(model_id=self.model_id),
-                )
-                return parsed("get_info", response, GetInfoResponse)
-
-            self._info = await self.holder.retry_handler.execute(send, "get_info")
+            self._info = await self.holder.request(
+                "get_info", get_info, GetInfoResponse, body=GetInfoRequest(model_id=self.model_id)
+            )
         return self._info
 
     def get_info(self) -> GetInfoResponse:

@@ -21,12 +21,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from tinker_api_client.api.rest import get_training_run
 from tinker_api_client.models import TrainingRun
 
 from ._exceptions import APIError, RequestFailedError, TinkerError
 from ._holder import is_user_error
-from ._http import parsed
 
 if TYPE_CHECKING:
     from ._service_client import ServiceClient
@@ -78,6 +76,7 @@ class RunRecovery:
         self.policy = policy or RecoveryPolicy()
         self._client = training_client
         self.history: list[RecoveryEvent] = []
+        self._rest = service.create_rest_client()
 
     @property
     def client(self) -> TrainingClient:
@@ -85,19 +84,8 @@ class RunRecovery:
         return self._client
 
     def training_run(self) -> TrainingRun:
-        holder = self.service.holder
-        model_id = self._client.model_id
-
-        async def fetch() -> TrainingRun:
-            async def send() -> TrainingRun:
-                response = await holder.call(
-                    "get_training_run", get_training_run, training_run_id=model_id
-                )
-                return parsed("get_training_run", response, TrainingRun)
-
-            return await holder.retry_handler.execute(send, "get_training_run")
-
-        return holder.loop_thread.run(fetch())
+        """The server's view of the current run (its `corrupted` flag, last checkpoint)."""
+        return self._rest.get_training_run(self._client.model_id).result()
 
     def check(self) -> bool:
         """Recover now if the server marks the run corrupted; True when a recovery happened."""

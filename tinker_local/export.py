@@ -18,9 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-ADAPTER_FILE = "adapter.safetensors"
-STATE_FILE = "state.safetensors"
-_ADAPTER_PREFIX = "adapter/"
+from .server.compute import ADAPTER_FILE, STATE_FILE
 
 
 class ExportError(ValueError):
@@ -43,6 +41,7 @@ def _safe_extract(archive: Path, dest: Path) -> None:
 def load_checkpoint_adapter(source: str | Path) -> tuple[Any, dict[str, Any]]:
     """(LoraSpec, adapter tensors keyed like a peft adapter file) from an archive or folder."""
     from .engine import UserInputError, load_lora_checkpoint
+    from .engine.trainer import adapter_from_state
 
     source = Path(source)
     if not source.exists():
@@ -61,11 +60,7 @@ def load_checkpoint_adapter(source: str | Path) -> tuple[Any, dict[str, Any]]:
         except UserInputError as exc:
             raise ExportError(str(exc)) from exc
     if path.name == STATE_FILE:
-        tensors = {
-            k[len(_ADAPTER_PREFIX) :]: v
-            for k, v in tensors.items()
-            if k.startswith(_ADAPTER_PREFIX)
-        }
+        tensors = adapter_from_state(tensors)
     return spec, tensors
 
 

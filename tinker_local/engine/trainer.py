@@ -56,6 +56,16 @@ def check_tokens(tokens: Any, vocab_size: int, field: str) -> np.ndarray:
     return arr.astype(np.int64)
 
 
+def state_section(tensors: Mapping[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
+    """The tensors of a `state_tensors` dict under `prefix`, with the prefix removed."""
+    return {k[len(prefix) :]: t for k, t in tensors.items() if k.startswith(prefix)}
+
+
+def adapter_from_state(tensors: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The LoRA weights (peft adapter keys) inside a saved training state."""
+    return state_section(tensors, _ADAPTER_PREFIX)
+
+
 class LoraTrainer:
     """A LoRA adapter on a shared frozen base model, with Tinker's training semantics.
 
@@ -329,9 +339,9 @@ class LoraTrainer:
         """
 
         def section(prefix: str) -> dict[str, torch.Tensor]:
-            return {k[len(prefix) :]: t for k, t in tensors.items() if k.startswith(prefix)}
+            return state_section(tensors, prefix)
 
-        adapter = section(_ADAPTER_PREFIX)
+        adapter = adapter_from_state(tensors)
         if not adapter:
             raise UserInputError("checkpoint: contains no adapter weights (not a training state?)")
         exp_avg, exp_avg_sq = section(_EXP_AVG_PREFIX), section(_EXP_AVG_SQ_PREFIX)
