@@ -229,3 +229,14 @@ def test_inputs_that_once_caused_internal_errors(
         assert "error" not in outcome, outcome
     else:
         assert outcome["category"] == "user" and message in outcome["error"], outcome
+
+
+def test_sequence_numbers_beyond_64_bits_are_rejected_naming_the_field(fuzz_server: Any) -> None:
+    """Found by fuzzing: such a number once reached sqlite and caused an internal error."""
+    import httpx
+
+    body = {"session_id": "any", "sampling_session_seq_id": 2**70, "base_model": "local/tiny-llama"}
+    with httpx.Client(base_url=fuzz_server.url, headers={"X-API-Key": KEY}, timeout=30) as http:
+        answer = http.post("/api/v1/create_sampling_session", json=body)
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["field"] == "sampling_session_seq_id"
