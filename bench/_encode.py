@@ -36,25 +36,24 @@ def _mock_transport(bodies: list[Body]) -> Any:
 def tinker_hl_encoder() -> Encoder:
     """What `TrainingClient.forward_backward` does before the transport: Datums from lists,
     `validate_datums`, `chunk_datums`, the generated request model, the generated endpoint on
-    the HTTP client tinker_hl really uses (`tinker_hl._http.make_client`), whose aiohttp
-    transport is swapped for an in-memory answer."""
-    import httpx
-    import httpx_aiohttp
+    the HTTP client tinker_hl really uses (`tinker_hl._http.make_client`), whose last step
+    (`AiohttpClient.send_raw`, the aiohttp exchange) is swapped for an in-memory answer."""
     from tinker_api_client.api.training import forward_backward
 
     from tinker_hl import types
     from tinker_hl._chunking import chunk_datums
     from tinker_hl._http import make_client
+    from tinker_hl._transport import AiohttpClient, WireResponse
     from tinker_hl.types import validate_datums
 
     bodies: list[Body] = []
 
-    async def answer(self: Any, request: httpx.Request) -> httpx.Response:
-        bodies.append(request.content)
-        return httpx.Response(200, json={"request_id": "bench-1"}, request=request)
+    async def answer(self: Any, method: str, url: Any, headers: Any, body: bytes) -> Any:
+        bodies.append(body)
+        return WireResponse(200, b'{"request_id": "bench-1"}', {})
 
-    # Only in this worker process: the bytes reach the transport, nothing is sent.
-    httpx_aiohttp.AiohttpTransport.handle_async_request = answer  # type: ignore[method-assign]
+    # Only in this worker process: the bytes reach the wire's edge, nothing is sent.
+    AiohttpClient.send_raw = answer  # type: ignore[method-assign]
     clients: list[Any] = []
 
     async def encode(rows: list[dict[str, list[Any]]]) -> tuple[float, list[Body]]:

@@ -11,8 +11,6 @@ import functools
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
-
 
 @functools.cache
 def _otel() -> tuple[Any, Any] | None:
@@ -43,13 +41,10 @@ def _span(tracer: Any, operation: str, attributes: dict[str, Any]) -> Iterator[N
         yield
 
 
-async def inject_trace_headers(request: httpx.Request) -> None:
-    """httpx request hook: add `traceparent`/`tracestate` for the current span."""
+def trace_headers() -> dict[str, str]:
+    """`traceparent`/`tracestate` for the current span (empty without opentelemetry)."""
     otel = _otel()
-    if otel is None:
-        return
-    _, propagate = otel
     carrier: dict[str, str] = {}
-    propagate.inject(carrier)
-    for key, value in carrier.items():
-        request.headers[key] = value
+    if otel is not None:
+        otel[1].inject(carrier)
+    return carrier
