@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import ssl
+import subprocess
 from collections.abc import Awaitable, Callable, Coroutine
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -210,3 +213,36 @@ def test_calls_it_does_not_handle_fall_back_to_plain_httpx() -> None:
 
     run(main)
     assert seen[0]["path"] == "/absolute"
+
+
+def test_verify_false_accepts_a_self_signed_certificate(tmp_path: Path) -> None:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    seen: Seen = []
+
+    async def main() -> None:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", _echo(seen))
+        runner = web.AppRunner(app)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0, ssl_context=context).start()
+        url = f"https://127.0.0.1:{runner.addresses[0][1]}"
+        strict, lenient = make_client(url, "k"), make_client(url, "k", verify=False)
+        try:
+            with pytest.raises(APIConnectionError, match=r"(?i)certificate"):
+                await call("healthz", healthz, strict)
+            await call("healthz", healthz, lenient)
+        finally:
+            for client in (strict, lenient):
+                await client.get_async_httpx_client().aclose()
+            await runner.cleanup()
+
+    run(main)
+    assert [r["path"] for r in seen] == ["/api/v1/healthz"]
