@@ -17,9 +17,9 @@ TARGETS: list[tuple[str, float, str]] = [
     ("encode_vs_official", 0.2, "forward_backward request encoding <= 0.2x official"),
     ("step_time_vs_plain_torch", 1.2, "end-to-end step time <= 1.2x plain torch (one at a time)"),
     (
-        "pipelined_step_time_vs_engine_step_time",
+        "pipelined_step_time_vs_plain_torch",
         1.2,
-        "pipelined step time <= 1.2x engine step (backend kept busy)",
+        "pipelined step time <= 1.2x plain torch (backend kept busy)",
     ),
 ]
 
@@ -68,7 +68,12 @@ def compute_ratios(results: dict[str, Any]) -> dict[str, float | None]:
     step = _get(results, "backend", "step") or {}
     engine, peft = step.get("engine_step_ms"), step.get("peft_step_ms")
     seq, pipe = step.get("sequential_step_ms"), step.get("pipelined_step_ms")
-    r["step_time_vs_plain_torch"] = _ratio(seq, engine)
+    # The limit: the faster of the two in-process loops (the engine's LoraTrainer called
+    # directly, a textbook peft + AdamW loop) doing the same step without client or server.
+    plain = min((t for t in (engine, peft) if t is not None), default=None)
+    r["step_time_vs_plain_torch"] = _ratio(seq, plain)
+    r["pipelined_step_time_vs_plain_torch"] = _ratio(pipe, plain)
+    r["step_time_vs_engine_step_time"] = _ratio(seq, engine)
     r["pipelined_step_time_vs_engine_step_time"] = _ratio(pipe, engine)
     r["pipelined_step_time_vs_sequential_step_time"] = _ratio(pipe, seq)
     r["step_time_vs_peft_torch_loop"] = _ratio(seq, peft)
@@ -267,11 +272,12 @@ def markdown(results: dict[str, Any]) -> str:
             _f(step.get("pipelined_step_ms"), 1),
         ],
         [
-            "`LoraTrainer` called directly, no server (the limit)",
+            "`LoraTrainer` called directly, no server",
             _f(step.get("engine_step_ms"), 1),
         ],
         ["plain peft + `torch.optim.AdamW` loop", _f(step.get("peft_step_ms"), 1)],
     ]
+    # "plain torch" in the ratios is the faster of the last two rows.
     lines += _table(["training step", "ms"], rows)
     lines += [
         "",
@@ -439,7 +445,7 @@ def plot(results: dict[str, Any], path: Path) -> None:
     plt.close(fig)
 
 
-def finish(results: dict[str, Any], out_dir: Path) -> str:
+def finish(results: dict[str, Any], out_dir: Path, json_path: Path) -> str:
     results["ratios"] = compute_ratios(results)
     results["targets"] = check_targets(results["ratios"])
     try:
@@ -447,6 +453,6 @@ def finish(results: dict[str, Any], out_dir: Path) -> str:
     except Exception as exc:  # a missing plot must not lose the numbers
         results.setdefault("errors", {})["plot"] = f"{type(exc).__name__}: {exc}"
     text = markdown(results)
-    (out_dir / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    json_path.write_text(json.dumps(results, indent=2) + "\n")
     (out_dir / "results.md").write_text(text)
     return text

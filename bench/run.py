@@ -8,8 +8,9 @@ plain torch, in one run.
 
 Every measurement runs in a fresh worker process (`run.py --worker NAME --spec JSON`) so one
 client's background threads never touch another's CPU figures; the local backend always runs
-in its own process (`serve_local(in_process=False)`). Writes bench/results/results.json,
-results.md and scaling.png. See docs/performance.md.
+in its own process (`serve_local(in_process=False)`). Writes bench/results.json (every figure,
+with `ratios` and `targets`) and, in bench/results/, results.md, scaling.png and the profiles.
+See the README's Performance section.
 """
 
 from __future__ import annotations
@@ -325,7 +326,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes (smoke run)")
     parser.add_argument("--only", default=",".join(SECTIONS), help=f"subset of {SECTIONS}")
-    parser.add_argument("--out", default=str(BENCH_DIR / "results"), help="results folder")
+    parser.add_argument(
+        "--out", default=str(BENCH_DIR / "results"), help="folder for the table, plot, profiles"
+    )
+    parser.add_argument(
+        "--json",
+        default=None,
+        help="results JSON (default: bench/results.json, or OUT/results.json when --out is given)",
+    )
     parser.add_argument(
         "--rounds",
         type=int,
@@ -393,10 +401,16 @@ def main(argv: list[str] | None = None) -> int:
         orch.foreign_cpu_s / orch.measured_s if orch.measured_s else 0.0, 2
     )
     results["errors"] = orch.errors
-    markdown = finish(results, out_dir)
+    default_out = Path(args.out).resolve() == (BENCH_DIR / "results").resolve()
+    json_path = (
+        Path(args.json)
+        if args.json
+        else (BENCH_DIR / "results.json" if default_out else out_dir / "results.json")
+    )
+    markdown = finish(results, out_dir, json_path)
     print(markdown)
     log(
-        f"wrote {out_dir / 'results.json'}, {out_dir / 'results.md'}, {out_dir / 'scaling.png'} "
+        f"wrote {json_path}, {out_dir / 'results.md'}, {out_dir / 'scaling.png'} "
         f"in {results['meta']['total_s']:.0f} s"
     )
     return 1 if orch.errors else 0
