@@ -2,9 +2,10 @@
 
 Every check raises `ValidationError(field, message)`: `field` is the dotted path of the offending
 value (`data[3].loss_fn_inputs.weights`, `sampling_params.top_p`) and the message says what was
-expected. The checks are linear in the input size and use C-level passes (`set(map(type, ...))`,
-`min`, `sum`) on the common all-Python-int / all-float fast path, falling back to a per-element
-scan only to name the first bad element.
+expected. The checks are linear in the input size: a list of numbers first gets the one-pass
+C-speed scan of `_number_lists`, and only a list that scan cannot vouch for gets the exact
+per-element check, which names the first bad element. Lists are checked every time (they may have
+changed since the Datum was built).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from tinker_api_client.models import Datum as _WireDatum
 from tinker_api_client.types import Unset
 
 from .._exceptions import ValidationError
+from ._number_lists import finite_reals, ints_within
 
 __all__ = [
     "LOSS_FN_REQUIRED_KEYS",
@@ -59,6 +61,7 @@ LOSS_FN_REQUIRED_KEYS: dict[str, tuple[str, ...]] = {
 """Loss function -> the loss_fn_inputs keys it needs."""
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+_TOKEN_ID_MAX = _INT64_MAX  # int64 on the wire: say so here, not in the encoder or the server
 _IMAGE_FORMATS = ("png", "jpeg")
 
 
@@ -80,6 +83,8 @@ def _check_ints(values: object, field: str, what: str, low: int, high: int | Non
     """`values` is a list of ints (Python or numpy, never bool) in [low, high]."""
     if not isinstance(values, list):
         raise ValidationError(field, f"expected a list of {what}s, got {type(values).__name__}")
+    if ints_within(values, low, high):
+        return
     if not set(map(type, values)) <= {int}:
         for j, v in enumerate(values):
             if not _is_int(v):
@@ -100,6 +105,8 @@ def _check_reals(values: object, field: str) -> None:
     """`values` is a list of finite numbers (never bool)."""
     if not isinstance(values, list):
         raise ValidationError(field, f"expected a list of numbers, got {type(values).__name__}")
+    if finite_reals(values):
+        return
     if not set(map(type, values)) <= {float, int}:
         for j, v in enumerate(values):
             if not _is_real(v):
@@ -192,7 +199,7 @@ def validate_tensor_data(td: object, field: str = "tensor", *, token_ids: bool =
     if token_ids and td.dtype != "int64":
         raise ValidationError(f"{field}.dtype", f"expected 'int64' token ids, got {td.dtype!r}")
     if token_ids:
-        _check_ints(data, f"{field}.data", "a token id", 0)
+        _check_ints(data, f"{field}.data", "a token id", 0, _TOKEN_ID_MAX)
     elif td.dtype == "int64":
         _check_ints(data, f"{field}.data", "an int64 value", _INT64_MIN, _INT64_MAX)
     else:
@@ -202,7 +209,7 @@ def validate_tensor_data(td: object, field: str = "tensor", *, token_ids: bool =
 def _validate_chunk(chunk: object, field: str) -> bool:
     """Validate one chunk; return whether it has content (tokens or an image)."""
     if isinstance(chunk, EncodedTextChunk):
-        _check_ints(chunk.tokens, f"{field}.tokens", "a token id", 0)
+        _check_ints(chunk.tokens, f"{field}.tokens", "a token id", 0, _TOKEN_ID_MAX)
         _check_type_literal(chunk.type_, "encoded_text", f"{field}.type")
         return bool(chunk.tokens)
     if isinstance(chunk, ImageChunk):
@@ -377,7 +384,7 @@ def _check_stop(stop: object, field: str) -> None:
         return
     if any(isinstance(s, str) for s in stop):
         raise ValidationError(field, f"expected {expected}, not a mix of strings and ids")
-    _check_ints(stop, field, "a stop token id", 0)
+    _check_ints(stop, field, "a stop token id", 0, _TOKEN_ID_MAX)
 
 
 def validate_adam_params(params: object, field: str = "adam_params") -> None:
