@@ -256,8 +256,16 @@ def run_server(
     if not api_keys:
         print(f"Development API key: {keys[0]}", flush=True)
         print(f"  export TINKER_BASE_URL={url} TINKER_API_KEY={keys[0]}", flush=True)
+    # Access-log lines are INFO: below that level, skip building them for every request.
+    access_log = log_level.lower() in ("trace", "debug", "info")
     server = uvicorn.Server(
-        uvicorn.Config(app, log_level=log_level, lifespan="on", timeout_keep_alive=KEEP_ALIVE_S)
+        uvicorn.Config(
+            app,
+            log_level=log_level,
+            access_log=access_log,
+            lifespan="on",
+            timeout_keep_alive=KEEP_ALIVE_S,
+        )
     )
     try:
         server.run(sockets=[sock])

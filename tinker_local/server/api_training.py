@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -54,9 +55,11 @@ from .futures import JobFn
 from .models import ModelHandle
 from .state import Backend
 from .store import RunRow, SamplerRow
-from .wire import data_from_wire, forward_output, metrics_to_wire, opt, opt_none
+from .wire import data_from_json, forward_output, metrics_to_wire, opt, opt_none
 
 JobBuilder = Callable[[Backend, ModelHandle, Any], JobFn]
+# (generated request model, what its job builder needs) from a validated body.
+Parser = Callable[[Any], tuple[Any, Any]]
 # Larger ranks are pointless on the local presets and can exhaust memory.
 MAX_LORA_RANK = 1024
 
@@ -80,14 +83,21 @@ async def _submit_training(
     model_cls: Any,
     request_type: str,
     build: JobBuilder,
+    parse: Parser | None = None,
 ) -> dict[str, Any]:
+    """Validate, deduplicate and queue a training request. `build(backend, handle, body)` makes
+    its job; with `parse`, `body` is the second item of `parse(raw)` (the first is the generated
+    model, for the model_id and seq_id)."""
     raw, size = await read_raw_json(request)
     try:
         await check_body(schema, raw, size)
     except ApiError:
         _consume_seq(backend, user, raw)
         raise
-    body = parse_model(model_cls, raw)
+    if parse is None:
+        body = job_input = parse_model(model_cls, raw)
+    else:
+        body, job_input = parse(raw)
     model_id: str = body.model_id
     seq_id = opt_none(getattr(body, "seq_id", None))
     idem = ("train", model_id, seq_id) if seq_id is not None else None
@@ -95,7 +105,7 @@ async def _submit_training(
         return future_response(done)
     try:
         handle = backend.live_model(user, model_id)
-        job = build(backend, handle, body)
+        job = build(backend, handle, job_input)
     except ApiError:
         _consume_seq(backend, user, raw)
         raise
@@ -250,15 +260,37 @@ async def unload_model(request: Request, backend: Backend, user: str) -> dict[st
 
 
 # -- training -----------------------------------------------------------------------------------
-def _forward_job(fb: ForwardBackwardInput, field: str, backward: bool) -> JobBuilder:
-    def build(backend: Backend, handle: ModelHandle, body: Any) -> JobFn:
+@dataclass(frozen=True)
+class _ForwardInput:
+    """What a forward(_backward) job needs: the input's options, and its datums as the
+    validated JSON (converted to arrays in the job, see `wire.data_from_json`)."""
+
+    fb: ForwardBackwardInput  # with an empty `data`
+    data: list[Any]
+    field: str  # "forward_input" / "forward_backward_input", for messages
+
+
+def _forward_parser(model_cls: Any, field: str) -> Parser:
+    """Build the generated request model without its datums: generated objects for thousands
+    of values cost more than all the rest of the request's handling."""
+
+    def parse(raw: Any) -> tuple[Any, _ForwardInput]:
+        inner = raw[field]
+        body = parse_model(model_cls, {**raw, field: {**inner, "data": []}})
+        return body, _ForwardInput(getattr(body, field), inner["data"], field)
+
+    return parse
+
+
+def _forward_job(backward: bool) -> JobBuilder:
+    def build(backend: Backend, handle: ModelHandle, inp: _ForwardInput) -> JobFn:
         def job() -> dict[str, Any]:
             trainer = backend.require_trainer(handle)
-            data = data_from_wire(fb.data, f"{field}.data")
-            config = opt_none(fb.loss_fn_config)
+            data = data_from_json(inp.data, f"{inp.field}.data")
+            config = opt_none(inp.fb.loss_fn_config)
             cfg = None if config is None else dict(config.additional_properties)
             outputs, metrics = backend.compute.forward(
-                trainer, data, str(fb.loss_fn), cfg, backward
+                trainer, data, str(inp.fb.loss_fn), cfg, backward
             )
             return forward_output(outputs, metrics)
 
@@ -268,19 +300,19 @@ def _forward_job(fb: ForwardBackwardInput, field: str, backward: bool) -> JobBui
 
 
 async def forward(request: Request, backend: Backend, user: str) -> dict[str, Any]:
-    def build(backend: Backend, handle: ModelHandle, body: ForwardRequest) -> JobFn:
-        return _forward_job(body.forward_input, "forward_input", False)(backend, handle, body)
-
     return await _submit_training(
-        request, backend, user, "ForwardRequest", ForwardRequest, "forward", build
+        request,
+        backend,
+        user,
+        "ForwardRequest",
+        ForwardRequest,
+        "forward",
+        _forward_job(False),
+        _forward_parser(ForwardRequest, "forward_input"),
     )
 
 
 async def forward_backward(request: Request, backend: Backend, user: str) -> dict[str, Any]:
-    def build(backend: Backend, handle: ModelHandle, body: ForwardBackwardRequest) -> JobFn:
-        fb = body.forward_backward_input
-        return _forward_job(fb, "forward_backward_input", True)(backend, handle, body)
-
     return await _submit_training(
         request,
         backend,
@@ -288,7 +320,8 @@ async def forward_backward(request: Request, backend: Backend, user: str) -> dic
         "ForwardBackwardRequest",
         ForwardBackwardRequest,
         "forward_backward",
-        build,
+        _forward_job(True),
+        _forward_parser(ForwardBackwardRequest, "forward_backward_input"),
     )
 
 
@@ -446,13 +479,13 @@ async def weights_info(request: Request, backend: Backend, user: str) -> dict[st
 
 def routes() -> list[Route]:
     post = ["POST"]
-    return [
+    return [  # the per-step ones first (routes are tried in turn)
+        Route("/api/v1/forward_backward", endpoint(forward_backward), methods=post),
+        Route("/api/v1/optim_step", endpoint(optim_step), methods=post),
+        Route("/api/v1/forward", endpoint(forward), methods=post),
         Route("/api/v1/create_model", endpoint(create_model), methods=post),
         Route("/api/v1/get_info", endpoint(get_info), methods=post),
         Route("/api/v1/unload_model", endpoint(unload_model), methods=post),
-        Route("/api/v1/forward", endpoint(forward), methods=post),
-        Route("/api/v1/forward_backward", endpoint(forward_backward), methods=post),
-        Route("/api/v1/optim_step", endpoint(optim_step), methods=post),
         Route("/api/v1/load_weights", endpoint(load_weights), methods=post),
         Route("/api/v1/save_weights", endpoint(save_weights), methods=post),
         Route("/api/v1/save_weights_for_sampler", endpoint(save_weights_for_sampler), methods=post),

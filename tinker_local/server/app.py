@@ -42,11 +42,12 @@ def create_app(config: ServerConfig) -> Starlette:
         finally:
             await backend.stop()
 
+    # Routing tries the routes in turn (every path is distinct): the per-step ones go first.
     routes = [
-        *api_service.routes(),
+        *api_futures.routes(),
         *api_training.routes(),
         *api_sampling.routes(),
-        *api_futures.routes(),
+        *api_service.routes(),
         *api_rest.routes(),
     ]
     app = Starlette(

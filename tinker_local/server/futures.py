@@ -7,7 +7,10 @@ the event loop stays free to answer polls.
 Ordering: each model has a queue. Requests carrying a `seq_id` run strictly in seq order (seq N
 waits for N-1; after `seq_gap_timeout_s` without N-1 the queue moves on and logs). Requests
 without a seq_id run in arrival order, interleaved by arrival with the seq'd ones that are ready.
-A seq id rejected at submission is marked consumed so the queue does not stall on it.
+A seq id rejected at submission is marked consumed so the queue does not stall on it. A queue
+hands its next job to the compute thread as soon as it is known (the moment its request arrives,
+or while the job before it still runs), so consecutive jobs follow each other without a round
+trip through the event loop; they still run one at a time.
 
 Idempotency: a submission carrying an idempotency key (e.g. (model_id, seq_id)) that was seen
 before returns the existing record; nothing is executed twice.
@@ -77,6 +80,12 @@ class _Job:
     fn: JobFn
 
 
+# Jobs of one queue in the compute thread's hands at once: the running one and the next one, so
+# that back-to-back requests (forward_backward, then optim_step) follow each other in the compute
+# thread without a round trip through the event loop. They still run one at a time, in order.
+_DISPATCH_AHEAD = 2
+
+
 class _ModelQueue:
     """Runs one model's jobs one at a time, in seq order / arrival order."""
 
@@ -87,6 +96,9 @@ class _ModelQueue:
         self.pending: dict[int, _Job] = {}
         self.fifo: deque[_Job] = deque()
         self.consumed: set[int] = set()
+        # Handed to the compute thread (oldest first), not yet settled.
+        self.dispatched: deque[tuple[_Job, asyncio.Future[dict[str, Any]]]] = deque()
+        self.closed = False
         self.wake = asyncio.Event()
         self.gap_since: float | None = None
         self.gap_seq: int | None = None
@@ -107,12 +119,12 @@ class _ModelQueue:
                 self.next_seq,
             )
             self.fifo.append(job)
-        self.wake.set()
+        self._feed()
 
     def consume(self, seq_id: int) -> None:
         if seq_id >= self.next_seq and seq_id not in self.pending:
             self.consumed.add(seq_id)
-            self.wake.set()
+            self._feed()
 
     def _pick(self) -> _Job | None:
         while self.next_seq in self.consumed:
@@ -128,14 +140,39 @@ class _ModelQueue:
             return self.fifo.popleft()
         return None
 
-    async def run(self) -> None:
-        while True:
+    def _feed(self) -> None:
+        """Hand the next jobs in order to the compute thread (up to `_DISPATCH_AHEAD` in its
+        hands); when the queue is idle but waiting for a seq_id, let `run` time the gap."""
+        while not self.closed and len(self.dispatched) < _DISPATCH_AHEAD:
             job = self._pick()
-            if job is not None:
-                await self.registry.execute(job)
-                continue
+            if job is None:
+                break
+            future = self.registry.dispatch(job)
+            self.dispatched.append((job, future))
+            future.add_done_callback(self._on_done)
+        if not self.dispatched and self.pending:
+            self.wake.set()
+
+    def _on_done(self, _: asyncio.Future[dict[str, Any]]) -> None:
+        while self.dispatched and self.dispatched[0][1].done():
+            job, future = self.dispatched.popleft()
+            self.registry.settle(job.record, future)
+        self._feed()
+
+    def abort(self) -> None:
+        """Shutdown: take no more jobs; dispatched ones that did not finish fail."""
+        self.closed = True
+        while self.dispatched:
+            job, future = self.dispatched.popleft()
+            future.cancel()
+            self.registry.settle(job.record, future)
+
+    async def run(self) -> None:
+        """Times a missing seq_id: after `seq_gap_timeout_s` the queue moves on (and logs)."""
+        while True:
+            self._feed()
             timeout: float | None = None
-            if self.pending:
+            if not self.dispatched and self.pending:
                 now = time.monotonic()
                 if self.gap_since is None or self.gap_seq != self.next_seq:
                     self.gap_since, self.gap_seq = now, self.next_seq
@@ -189,6 +226,8 @@ class FutureRegistry:
             tasks.append(self._sweeper)
         for task in tasks:
             task.cancel()
+        for queue in self._queues.values():
+            queue.abort()
         await asyncio.gather(*tasks, return_exceptions=True)
         if self._executor is not None:
             executor, self._executor = self._executor, None
@@ -275,24 +314,46 @@ class FutureRegistry:
         if queue in self._queues:
             self._queues[queue].consume(seq_id)
 
-    async def execute(self, job: _Job) -> None:
-        record = job.record
-        try:
-            if self._executor is None:
-                raise RuntimeError("the server is shutting down")
-            result = await asyncio.get_running_loop().run_in_executor(self._executor, job.fn)
-        except asyncio.CancelledError:
-            if not record.done.is_set():
-                record.fail("the server shut down before the request finished", "server")
-            raise
-        except Exception as e:
-            if is_user_error(e):
-                record.fail(str(e), "user")
-            else:
-                log.exception("%s %s failed", record.request_type, record.request_id)
-                record.fail(f"internal server error: {type(e).__name__}: {e}", "server")
+    def dispatch(self, job: _Job) -> asyncio.Future[dict[str, Any]]:
+        """Queue `job.fn` in the compute thread now; the future has its result."""
+        loop = asyncio.get_running_loop()
+        if self._executor is None:
+            future: asyncio.Future[dict[str, Any]] = loop.create_future()
+            future.set_exception(RuntimeError("the server is shutting down"))
+            return future
+        return loop.run_in_executor(self._executor, job.fn)
+
+    def settle(self, record: RequestRecord, future: asyncio.Future[dict[str, Any]]) -> None:
+        """Record the outcome of a finished (or cancelled: shutdown) dispatched job."""
+        if record.done.is_set():
+            return
+        if future.cancelled() or not future.done():
+            record.fail("the server shut down before the request finished", "server")
+            return
+        error = future.exception()
+        if error is None:
+            record.complete(future.result())
+        elif is_user_error(error):
+            record.fail(str(error), "user")
         else:
-            record.complete(result)
+            log.error(
+                "%s %s failed",
+                record.request_type,
+                record.request_id,
+                exc_info=(type(error), error, error.__traceback__),
+            )
+            record.fail(f"internal server error: {type(error).__name__}: {error}", "server")
+
+    async def execute(self, job: _Job) -> None:
+        """Run a job outside any queue (as soon as the compute thread is free)."""
+        future = self.dispatch(job)
+        try:
+            await asyncio.wait([future])
+        except asyncio.CancelledError:
+            future.cancel()
+            self.settle(job.record, future)
+            raise
+        self.settle(job.record, future)
 
     # -- retrieval ---------------------------------------------------------------------------
     def get(self, request_id: str, user: str) -> RequestRecord | None:
@@ -303,7 +364,8 @@ class FutureRegistry:
         """Wait up to `timeout` s for the request to finish; True if it has."""
         if not record.done.is_set():
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(record.done.wait(), timeout)
+                async with asyncio.timeout(timeout):  # (no extra task, unlike wait_for)
+                    await record.done.wait()
         if record.done.is_set():
             if record.delivered_at is None:
                 record.delivered_at = time.time()
