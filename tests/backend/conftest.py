@@ -9,12 +9,14 @@ from __future__ import annotations
 import functools
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+
+from tinker_local.server.futures import FutureRegistry
 
 KEY_A = "tml-backend-test-user-a"
 KEY_B = "tml-backend-test-user-b"
@@ -214,3 +216,12 @@ def model_id(api: Api) -> str:
 def api_class() -> type[Api]:
     """The Api helper class, for tests that start their own servers."""
     return Api
+
+
+@pytest.fixture
+async def registry() -> AsyncIterator[FutureRegistry]:
+    """A started futures registry on its own (no HTTP), with a short seq-gap timeout."""
+    reg = FutureRegistry(result_ttl_s=10, undelivered_ttl_s=100, seq_gap_timeout_s=0.3)
+    await reg.start()
+    yield reg
+    await reg.stop()

@@ -4,21 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
-
-import pytest
 
 from tinker_local.server.errors import UserError
 from tinker_local.server.futures import FutureRegistry
-
-
-@pytest.fixture
-async def registry() -> AsyncIterator[FutureRegistry]:
-    reg = FutureRegistry(result_ttl_s=10, undelivered_ttl_s=100, seq_gap_timeout_s=0.3)
-    await reg.start()
-    yield reg
-    await reg.stop()
 
 
 def _recorder(log: list[str], name: str) -> Callable[[], dict[str, Any]]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import socket
 import ssl
-import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -76,19 +75,8 @@ def test_server_refuses_path_traversal_in_checkpoint_names(canary_server: object
     assert traversal.status_code in (400, 404, 422)
 
 
-def _self_signed_cert(folder: Path) -> tuple[Path, Path]:
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-        check=True,
-        capture_output=True,
-    )  # fmt: skip
-    return cert, key
-
-
-def test_tls_certificates_are_verified_by_default(tmp_path: Path) -> None:
-    cert, key = _self_signed_cert(tmp_path)
+def test_tls_certificates_are_verified_by_default(self_signed_cert: tuple[Path, Path]) -> None:
+    cert, key = self_signed_cert
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
     listener = socket.socket()

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import ssl
-import subprocess
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ import httpx
 import orjson
 import pytest
 from aiohttp import web
+from tinker_api_client import AuthenticatedClient
 from tinker_api_client.api.rest import list_training_runs
 from tinker_api_client.api.service import healthz
 
@@ -25,17 +26,32 @@ from tinker_hl._transport import AiohttpClient, WireResponse
 Seen = list[dict[str, Any]]
 
 
-async def _serve(
+@contextlib.asynccontextmanager
+async def _served(
     handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
-) -> tuple[web.AppRunner, str]:
+    ssl_context: ssl.SSLContext | None = None,
+) -> AsyncIterator[str]:
+    """An aiohttp server on a free localhost port answering every path with `handler`."""
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", handler)
     runner = web.AppRunner(app)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    return runner, f"http://127.0.0.1:{port}"
+    try:
+        await web.TCPSite(runner, "127.0.0.1", 0, ssl_context=ssl_context).start()
+        scheme = "https" if ssl_context else "http"
+        yield f"{scheme}://127.0.0.1:{runner.addresses[0][1]}"
+    finally:
+        await runner.cleanup()
+
+
+@contextlib.asynccontextmanager
+async def _client(url: str, **options: Any) -> AsyncIterator[AuthenticatedClient]:
+    """tinker_hl's generated client for `url`, closed afterwards."""
+    client = make_client(url, "tml-k", **options)
+    try:
+        yield client
+    finally:
+        await client.get_async_httpx_client().aclose()
 
 
 def _echo(seen: Seen) -> Callable[[web.Request], Awaitable[web.Response]]:
@@ -67,19 +83,21 @@ def test_json_body_headers_and_answer_reach_the_wire() -> None:
     seen: Seen = []
 
     async def main() -> None:
-        runner, url = await _serve(_echo(seen))
-        client = AiohttpClient(
-            url + "/prefix/",
-            headers={"X-API-Key": "tml-k", "X-Extra": "1"},
-            timeout=httpx.Timeout(5.0),
-        )
-        try:
-            response = await client.request(
-                "post", "/api/v1/thing", json={"tokens": [1, 2, 3]}, headers={"X-Per-Call": "2"}
+        async with _served(_echo(seen)) as url:
+            client = AiohttpClient(
+                url + "/prefix/",
+                headers={"X-API-Key": "tml-k", "X-Extra": "1"},
+                timeout=httpx.Timeout(5.0),
             )
-        finally:
-            await client.aclose()
-            await runner.cleanup()
+            try:
+                response = await client.request(
+                    "post",
+                    "/api/v1/thing",
+                    json={"tokens": [1, 2, 3]},
+                    headers={"X-Per-Call": "2"},
+                )
+            finally:
+                await client.aclose()
         assert isinstance(response, WireResponse)
         assert response.status_code == 200
         assert response.json() == {"status": "ok"}
@@ -100,14 +118,9 @@ def test_generated_endpoints_work_over_it_with_query_parameters() -> None:
     seen: Seen = []
 
     async def main() -> None:
-        runner, url = await _serve(_echo(seen))
-        client = make_client(url, "tml-k")
-        try:
+        async with _served(_echo(seen)) as url, _client(url) as client:
             await call("healthz", healthz, client)
             runs = await call("list_training_runs", list_training_runs, client, limit=5, offset=10)
-        finally:
-            await client.get_async_httpx_client().aclose()
-            await runner.cleanup()
         assert runs.parsed is not None and runs.parsed.cursor.offset == 10
 
     run(main)
@@ -117,9 +130,7 @@ def test_generated_endpoints_work_over_it_with_query_parameters() -> None:
 
 def test_error_statuses_become_precise_exceptions() -> None:
     async def main() -> None:
-        runner, url = await _serve(_echo([]))
-        client = make_client(url + "/x", "tml-k")
-        try:
+        async with _served(_echo([])) as url, _client(url + "/x") as client:
 
             class Missing:
                 @staticmethod
@@ -136,9 +147,6 @@ def test_error_statuses_become_precise_exceptions() -> None:
 
             with pytest.raises(NotFoundError, match="no such thing"):
                 await call("get_missing", Missing, client)
-        finally:
-            await client.get_async_httpx_client().aclose()
-            await runner.cleanup()
 
     run(main)
 
@@ -149,12 +157,9 @@ def test_refused_connection_is_a_connection_error_naming_the_cause() -> None:
         port = sock.getsockname()[1]
 
     async def main() -> None:
-        client = make_client(f"http://127.0.0.1:{port}", "tml-k")
-        try:
+        async with _client(f"http://127.0.0.1:{port}") as client:
             with pytest.raises(APIConnectionError, match="healthz: ClientConnectorError"):
                 await call("healthz", healthz, client)
-        finally:
-            await client.get_async_httpx_client().aclose()
 
     run(main)
 
@@ -165,14 +170,12 @@ def test_a_silent_server_is_a_timeout() -> None:
         return web.json_response({})
 
     async def main() -> None:
-        runner, url = await _serve(slow)
-        client = make_client(url, "tml-k", timeout=httpx.Timeout(0.3, connect=1.0))
-        try:
+        async with (
+            _served(slow) as url,
+            _client(url, timeout=httpx.Timeout(0.3, connect=1.0)) as client,
+        ):
             with pytest.raises(APITimeoutError, match="healthz: request timed out"):
                 await call("healthz", healthz, client)
-        finally:
-            await client.get_async_httpx_client().aclose()
-            await runner.cleanup()
 
     run(main)
 
@@ -185,13 +188,8 @@ def test_trace_context_headers_are_sent_when_opentelemetry_is_active(
     monkeypatch.setattr(transport, "trace_headers", lambda: {"traceparent": "00-abc-def-01"})
 
     async def main() -> None:
-        runner, url = await _serve(_echo(seen))
-        client = make_client(url, "tml-k")
-        try:
+        async with _served(_echo(seen)) as url, _client(url) as client:
             await call("healthz", healthz, client)
-        finally:
-            await client.get_async_httpx_client().aclose()
-            await runner.cleanup()
 
     run(main)
     assert seen[0]["headers"]["traceparent"] == "00-abc-def-01"
@@ -201,48 +199,36 @@ def test_calls_it_does_not_handle_fall_back_to_plain_httpx() -> None:
     seen: Seen = []
 
     async def main() -> None:
-        runner, url = await _serve(_echo(seen))
-        client = AiohttpClient(url, headers={"X-API-Key": "k"}, timeout=httpx.Timeout(5.0))
-        try:
-            response = await client.request("get", url + "/absolute", follow_redirects=False)
-            assert isinstance(response, httpx.Response)
-            assert response.json() == {"status": "ok"}
-        finally:
-            await client.aclose()
-            await runner.cleanup()
+        async with _served(_echo(seen)) as url:
+            client = AiohttpClient(url, headers={"X-API-Key": "k"}, timeout=httpx.Timeout(5.0))
+            try:
+                response = await client.request("get", url + "/absolute", follow_redirects=False)
+                assert isinstance(response, httpx.Response)
+                assert response.json() == {"status": "ok"}
+            finally:
+                await client.aclose()
 
     run(main)
     assert seen[0]["path"] == "/absolute"
 
 
-def test_verify_false_accepts_a_self_signed_certificate(tmp_path: Path) -> None:
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-        check=True,
-        capture_output=True,
-    )  # fmt: skip
+def test_verify_false_accepts_a_self_signed_certificate(
+    self_signed_cert: tuple[Path, Path],
+) -> None:
+    cert, key = self_signed_cert
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
     seen: Seen = []
 
     async def main() -> None:
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", _echo(seen))
-        runner = web.AppRunner(app)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", 0, ssl_context=context).start()
-        url = f"https://127.0.0.1:{runner.addresses[0][1]}"
-        strict, lenient = make_client(url, "k"), make_client(url, "k", verify=False)
-        try:
+        async with (
+            _served(_echo(seen), ssl_context=context) as url,
+            _client(url) as strict,
+            _client(url, verify=False) as lenient,
+        ):
             with pytest.raises(APIConnectionError, match=r"(?i)certificate"):
                 await call("healthz", healthz, strict)
             await call("healthz", healthz, lenient)
-        finally:
-            for client in (strict, lenient):
-                await client.get_async_httpx_client().aclose()
-            await runner.cleanup()
 
     run(main)
     assert [r["path"] for r in seen] == ["/api/v1/healthz"]

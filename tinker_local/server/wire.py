@@ -12,13 +12,11 @@ import numpy as np
 from tinker_api_client.models import (
     Checkpoint,
     Cursor,
-    Datum,
     EncodedTextChunk,
     Metrics,
     ModelInput,
     SampledSequence,
     SampleResponse,
-    TensorData,
     TrainingRun,
     TrainingRunUserMetadataType0,
 )
@@ -77,10 +75,6 @@ def _plain_array(values: list[Any], dtype: Any) -> np.ndarray | None:
     return array if array.ndim == 1 and bool(np.isfinite(array).all()) else None
 
 
-def tensor_from_wire(tensor: TensorData, field: str) -> np.ndarray:
-    return _tensor(tensor.data, str(tensor.dtype), opt_none(tensor.shape), field)
-
-
 def _tensor(values: list[Any], dtype_name: str, shape: list[int] | None, field: str) -> np.ndarray:
     dtype = _DTYPES[dtype_name]
     plain = _plain_array(values, dtype)
@@ -111,25 +105,12 @@ def _shaped(array: np.ndarray, shape: list[int] | None, field: str) -> np.ndarra
     return array
 
 
-def datum_from_wire(datum: Datum, field: str) -> WireDatum:
-    tokens = tokens_from_model_input(datum.model_input, f"{field}.model_input")
-    inputs = {
-        name: tensor_from_wire(tensor, f"{field}.loss_fn_inputs.{name}")
-        for name, tensor in datum.loss_fn_inputs.additional_properties.items()
-    }
-    return WireDatum(tokens=tokens, loss_fn_inputs=inputs)
-
-
-def data_from_wire(data: Sequence[Datum], field: str) -> list[WireDatum]:
-    return [datum_from_wire(d, f"{field}.{i}") for i, d in enumerate(data)]
-
-
 _TEXT_CHUNK_KEYS = frozenset({"tokens", "type"})
 
 
 def datum_from_json(datum: Mapping[str, Any], field: str) -> WireDatum:
-    """`datum_from_wire` straight from a Datum's schema-validated JSON, without building the
-    generated models (which costs more than the rest of a training request's decoding).
+    """A Datum's schema-validated JSON as arrays, without building the generated models (which
+    cost more than the rest of a training request's decoding).
 
     A chunk with no keys but `tokens`/`type` can only be a text chunk (the image variants need
     `format`); anything else goes through the generated ModelInput, as before."""
@@ -164,17 +145,6 @@ def _check_finite(ok: bool, what: str) -> None:
         )
 
 
-def tensor_to_wire(array: np.ndarray) -> TensorData:
-    array = np.asarray(array)
-    if array.dtype.kind in "iub":
-        return TensorData(
-            data=array.astype(np.int64).ravel().tolist(), dtype="int64", shape=list(array.shape)
-        )
-    values = array.astype(np.float32).ravel()
-    _check_finite(bool(np.isfinite(values).all()), "loss_fn_outputs")
-    return TensorData(data=values.tolist(), dtype="float32", shape=list(array.shape))
-
-
 def metrics_to_wire(metrics: Mapping[str, float]) -> Metrics:
     out = Metrics()
     out.additional_properties = {k: float(v) for k, v in metrics.items()}
@@ -183,7 +153,7 @@ def metrics_to_wire(metrics: Mapping[str, float]) -> Metrics:
 
 
 def _tensor_json(array: np.ndarray) -> dict[str, Any]:
-    """`tensor_to_wire(array).to_dict()`, without the intermediate model."""
+    """A result array as TensorData JSON (int64 or finite float32), without the generated model."""
     array = np.asarray(array)
     shape = list(array.shape)
     if array.dtype.kind in "iub":
