@@ -47,7 +47,7 @@ class Sizes:
     encode_repeats: int = 5
     step_batch: int = 8
     step_seq: int = 256
-    step_rounds: int = 10
+    step_rounds: int = 16
     step_block: int = 3
     step_warmup: int = 3
     pipeline_depth: int = 10

@@ -12,11 +12,13 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import orjson
 import pytest
 from jsonschema.exceptions import best_match
 from tinker_api_client.models import Datum, ForwardBackwardOutput, LossFnOutput, TensorData
 
 from tinker_local.server import validation, wire
+from tinker_local.server.jsonio import JSONResponse
 from tinker_local.server.errors import ApiError, UserError
 from tinker_local.server.futures import FutureRegistry
 
@@ -290,9 +292,25 @@ def test_forward_output_matches_the_generated_models() -> None:
             metrics=wire.metrics_to_wire(metrics),
         ).to_dict()
 
-    ours = wire.forward_output(outputs, metrics)
-    assert ours == generated()
-    assert list(ours) == list(generated())
+    # What goes on the wire, read back as a client would.
+    ours = orjson.loads(JSONResponse(wire.forward_output(outputs, metrics)).body)
+    expected = generated()
+    assert list(ours) == list(expected)
+    assert ours["metrics"] == expected["metrics"]
+    assert ours["loss_fn_output_type"] == expected["loss_fn_output_type"]
+    for got, want in zip(ours["loss_fn_outputs"], expected["loss_fn_outputs"], strict=True):
+        assert got.keys() == want.keys()
+        for name in got:
+            assert (got[name]["dtype"], got[name]["shape"]) == (
+                want[name]["dtype"],
+                want[name]["shape"],
+            )
+            # float32 values travel in their shortest float32 form: the same float32 values.
+            dtype = np.float32 if want[name]["dtype"] == "float32" else np.int64
+            assert np.array_equal(
+                np.asarray(got[name]["data"], dtype=dtype),
+                np.asarray(want[name]["data"], dtype=dtype),
+            )
     with pytest.raises(UserError, match="NaN or infinite"):
         wire.forward_output([{"x": np.array([np.nan], dtype=np.float32)}], {})
 
