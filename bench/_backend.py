@@ -166,6 +166,25 @@ def _best_round_ms(rounds: list[list[float]]) -> float:
     return 1e3 * min(statistics.median(r) for r in rounds if r)
 
 
+def ratios_by_round(
+    way: list[list[float]], engine: list[list[float]], peft: list[list[float]]
+) -> list[float]:
+    """Per round: the way's median step over the same round's median of plain torch, taken as
+    whichever in-process loop (engine or peft) is faster over all rounds.
+
+    Each round ran every way back to back under the same background load, so a ratio within a
+    round cancels that load. One baseline for all rounds: the faster of the two in each round
+    would pick the luckier noise every time and bias the ratios up.
+    """
+    rounds = len(way)
+    if not (len(engine) == len(peft) == rounds):
+        raise ValueError(f"rounds do not pair up: {rounds}, {len(engine)}, {len(peft)}")
+    engine_ms = [statistics.median(r) for r in engine]
+    peft_ms = [statistics.median(r) for r in peft]
+    plain = engine_ms if statistics.median(engine_ms) <= statistics.median(peft_ms) else peft_ms
+    return [statistics.median(w) / p for w, p in zip(way, plain, strict=True)]
+
+
 def step_compare(spec: dict[str, Any], sizes: Sizes) -> dict[str, Any]:
     """The same step four ways, in interleaved blocks within one process, so that every mode
     sees the same background load: LoraTrainer directly, a plain peft loop, the full stack
@@ -202,13 +221,22 @@ def step_compare(spec: dict[str, Any], sizes: Sizes) -> dict[str, Any]:
     finally:
         service.close()
     result: dict[str, Any] = {
-        "statistic": "best of interleaved rounds (min over rounds of the round median); "
-        "CPU figures are those of the same round",
+        "statistic": "step times: best of interleaved rounds (min over rounds of the round "
+        "median), CPU figures from the same round; *_vs_plain_paired: median over rounds of "
+        "the round's median / the round's plain torch (faster of engine and peft)",
         "steps_per_round": sizes.step_block,
         "rounds": sizes.step_rounds,
         "pipeline_depth": sizes.pipeline_depth,
         "all_ms": {k: [[round(1e3 * t, 2) for t in r[0]] for r in v] for k, v in rounds.items()},
     }
+    for mode in ("sequential", "pipelined"):
+        per_round = ratios_by_round(
+            [r[0] for r in rounds[mode]],
+            [r[0] for r in rounds["engine"]],
+            [r[0] for r in rounds["peft"]],
+        )
+        result[f"{mode}_vs_plain_by_round"] = [round(x, 4) for x in per_round]
+        result[f"{mode}_vs_plain_paired"] = statistics.median(per_round)
     for mode in modes:
         best = min(rounds[mode], key=lambda r: statistics.median(r[0]))
         steps = sizes.step_block if mode != "pipelined" else sizes.pipeline_depth
