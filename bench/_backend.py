@@ -264,7 +264,8 @@ class _ServerCpu:
 
 
 def scaling_backend(spec: dict[str, Any], sizes: Sizes) -> dict[str, Any]:
-    """Per grid point: LoraTrainer steps and pipelined full-stack steps, interleaved."""
+    """Per grid point: LoraTrainer steps and full-stack steps (pipelined, and one at a time),
+    interleaved."""
     engine = _Engine()
     service, training = _stack_client(spec)
     points = []
@@ -275,20 +276,26 @@ def scaling_backend(spec: dict[str, Any], sizes: Sizes) -> dict[str, Any]:
             _sequential_steps(training, stack_data, 1)
             engine_rounds: list[list[float]] = []
             stack_rounds: list[list[float]] = []
+            sequential_rounds: list[list[float]] = []
             for _ in range(sizes.scaling_rounds):
                 engine_rounds.append(engine.steps(engine_data, sizes.scaling_steps))
                 stack_rounds.append(_pipelined_rounds(training, stack_data, sizes.scaling_steps, 1))
-            points.append(
-                {
-                    "batch": batch,
-                    "seq": seq,
-                    "engine_step_ms": _best_round_ms(engine_rounds),
-                    "stack_step_ms": _best_round_ms(stack_rounds),
-                }
-            )
+                sequential_rounds.append(
+                    _sequential_steps(training, stack_data, sizes.scaling_steps)
+                )
+            point = {
+                "batch": batch,
+                "seq": seq,
+                "engine_step_ms": _best_round_ms(engine_rounds),
+                "stack_step_ms": _best_round_ms(stack_rounds),
+                "sequential_step_ms": _best_round_ms(sequential_rounds),
+            }
+            point["sequential_vs_engine"] = point["sequential_step_ms"] / point["engine_step_ms"]
+            points.append(point)
             log(
-                f"    B={batch} L={seq}: engine {points[-1]['engine_step_ms']:.1f} ms, "
-                f"stack {points[-1]['stack_step_ms']:.1f} ms/step (pipelined)"
+                f"    B={batch} L={seq}: engine {point['engine_step_ms']:.1f} ms, stack "
+                f"{point['stack_step_ms']:.1f} ms/step pipelined, "
+                f"{point['sequential_step_ms']:.1f} ms one at a time"
             )
     finally:
         service.close()

@@ -367,6 +367,11 @@ def _scaling_series(scaling: dict[str, Any]) -> list[tuple[str, list[dict[str, A
             "stack_step_ms",
         ),
         (
+            "full-stack step, one at a time",
+            _get(scaling, "backend", "points") or [],
+            "sequential_step_ms",
+        ),
+        (
             "LoraTrainer step (plain torch)",
             _get(scaling, "backend", "points") or [],
             "engine_step_ms",
@@ -383,14 +388,18 @@ def _scaling_table(scaling: dict[str, Any]) -> list[str]:
                 keys.append((p["batch"], p["seq"]))
     if not keys:
         return ["(no scaling data)"]
+    backend = _get(scaling, "backend", "points") or []
     rows = []
     for batch, seq in keys:
         row = [str(batch), str(seq)]
         for _, points, y_key in series:
             match = [p for p in points if (p["batch"], p["seq"]) == (batch, seq)]
             row.append(_f(match[0].get(y_key) if match else None, 2))
+        match = [p for p in backend if (p["batch"], p["seq"]) == (batch, seq)]
+        row.append(_f(match[0].get("sequential_vs_engine") if match else None, 2))
         rows.append(row)
-    return _table(["batch", "seq", *(f"{label}, ms" for label, _, _ in series)], rows)
+    header = [f"{label}, ms" for label, _, _ in series]
+    return _table(["batch", "seq", *header, "one at a time / LoraTrainer"], rows)
 
 
 # ----- plot ----------------------------------------------------------------------------------
@@ -402,7 +411,7 @@ def plot(results: dict[str, Any], path: Path) -> None:
     import matplotlib.ticker
 
     s = results["meta"]["sizes"]
-    styles = [("C0", "o-"), ("C1", "s-"), ("C2", "^-"), ("C3", "v--")]
+    styles = [("C0", "o-"), ("C1", "s-"), ("C2", "^-"), ("C4", "D-"), ("C3", "v--")]
     series = [
         (label, points, y_key, color, style)
         for (label, points, y_key), (color, style) in zip(
