@@ -44,7 +44,7 @@ class Sizes:
     train_seq: int = 128
     encode_datums: int = 64
     encode_seq: int = 4096
-    encode_repeats: int = 5
+    encode_repeats: int = 7
     step_batch: int = 8
     step_seq: int = 256
     step_rounds: int = 16

@@ -225,7 +225,7 @@ def markdown(results: dict[str, Any]) -> str:
         f"(c) Encoding one `forward_backward` of {s['encode_datums']} datums x "
         f"{s['encode_seq']} tokens (targets and weights included): Datums built from lists, "
         "then the exact HTTP bodies each client sends (best of "
-        f"{s['encode_repeats']}).",
+        f"{s['encode_repeats']} in each of {s['overhead_rounds']} rounds, clients interleaved).",
         "",
     ]
     rows = []
