@@ -18,9 +18,9 @@ from jsonschema.exceptions import best_match
 from tinker_api_client.models import Datum, ForwardBackwardOutput, LossFnOutput, TensorData
 
 from tinker_local.server import validation, wire
-from tinker_local.server.jsonio import JSONResponse
 from tinker_local.server.errors import ApiError, UserError
 from tinker_local.server.futures import FutureRegistry
+from tinker_local.server.jsonio import JSONResponse
 
 # -- validation ---------------------------------------------------------------------------------
 _ODD_VALUES: list[Any] = [
