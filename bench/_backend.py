@@ -223,7 +223,8 @@ def step_compare(spec: dict[str, Any], sizes: Sizes) -> dict[str, Any]:
     result: dict[str, Any] = {
         "statistic": "step times: best of interleaved rounds (min over rounds of the round "
         "median), CPU figures from the same round; *_vs_plain_paired: median over rounds of "
-        "the round's median / the round's plain torch (faster of engine and peft)",
+        "the round's median / the same round's median of plain torch (whichever of engine and "
+        "peft has the lower median over all rounds)",
         "steps_per_round": sizes.step_block,
         "rounds": sizes.step_rounds,
         "pipeline_depth": sizes.pipeline_depth,

@@ -264,8 +264,8 @@ def markdown(results: dict[str, Any]) -> str:
         f"{s['step_rounds']} interleaved rounds of {s['step_block']} steps (same background "
         "load for each); per way, the best round's median (medians over all steps are in "
         "results.json). Plain torch is the faster of the last two rows; the `_paired` ratios "
-        "divide each round's median by the same round's plain torch and take the median over "
-        "rounds.",
+        "divide each round's median by the same round's median of one plain torch loop (the "
+        "one faster over all rounds) and take the median over rounds.",
         "",
     ]
     rows = [
@@ -389,14 +389,16 @@ def _scaling_table(scaling: dict[str, Any]) -> list[str]:
     if not keys:
         return ["(no scaling data)"]
     backend = _get(scaling, "backend", "points") or []
+
+    def value(points: list[dict[str, Any]], batch: int, seq: int, key: str) -> str:
+        match = [p for p in points if (p["batch"], p["seq"]) == (batch, seq)]
+        return _f(match[0].get(key) if match else None, 2)
+
     rows = []
     for batch, seq in keys:
         row = [str(batch), str(seq)]
-        for _, points, y_key in series:
-            match = [p for p in points if (p["batch"], p["seq"]) == (batch, seq)]
-            row.append(_f(match[0].get(y_key) if match else None, 2))
-        match = [p for p in backend if (p["batch"], p["seq"]) == (batch, seq)]
-        row.append(_f(match[0].get("sequential_vs_engine") if match else None, 2))
+        row += [value(points, batch, seq, y_key) for _, points, y_key in series]
+        row.append(value(backend, batch, seq, "sequential_vs_engine"))
         rows.append(row)
     header = [f"{label}, ms" for label, _, _ in series]
     return _table(["batch", "seq", *header, "one at a time / LoraTrainer"], rows)

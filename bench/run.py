@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -179,21 +179,36 @@ class Orchestrator:
         ]
         for workload, cpu_key, title in workloads:
             log(f"[overhead] {title}; {s.overhead_rounds} round(s), clients interleaved")
-            runs: dict[str, list[dict[str, Any]]] = {c: [] for c in OVERHEAD_CLIENTS}
-            for _ in range(s.overhead_rounds):
-                for client in OVERHEAD_CLIENTS:
-                    result = self.worker(f"{workload}_{client}", spec)
-                    if result is not None:
-                        runs[client].append(result)
-            table = results.setdefault(workload, {})
-            for client, done in runs.items():
-                if not done:
-                    table[client] = None
-                    continue
-                # The least disturbed round: the cost of the client itself.
-                best = dict(min(done, key=lambda r: r[cpu_key]))
-                best["rounds_" + cpu_key] = [r[cpu_key] for r in done]
-                table[client] = best
+            results.setdefault(workload, {}).update(
+                self.interleaved(
+                    OVERHEAD_CLIENTS, lambda c, w=workload: (f"{w}_{c}", spec), cpu_key
+                )
+            )
+
+    def interleaved(
+        self,
+        clients: Sequence[str],
+        job: Callable[[str], tuple[str, dict[str, Any]]],
+        cpu_key: str,
+    ) -> dict[str, dict[str, Any] | None]:
+        """Run `job(client)` (a worker name and spec) for every client, `overhead_rounds` times
+        with the clients interleaved; per client, the least disturbed round (lowest `cpu_key`:
+        the cost of the client itself), with every round's figure under `rounds_<cpu_key>`."""
+        runs: dict[str, list[dict[str, Any]]] = {c: [] for c in clients}
+        for _ in range(self.sizes.overhead_rounds):
+            for client in clients:
+                result = self.worker(*job(client))
+                if result is not None:
+                    runs[client].append(result)
+        table: dict[str, dict[str, Any] | None] = {}
+        for client, done in runs.items():
+            if not done:
+                table[client] = None
+                continue
+            best = dict(min(done, key=lambda r: r[cpu_key]))
+            best["rounds_" + cpu_key] = [r[cpu_key] for r in done]
+            table[client] = best
+        return table
 
     def encode(self, results: dict[str, Any]) -> None:
         s = self.sizes
@@ -202,19 +217,9 @@ class Orchestrator:
             f"{s.encode_seq} tokens, best of {s.encode_repeats} in each of "
             f"{s.overhead_rounds} round(s), clients interleaved"
         )
-        runs: dict[str, list[dict[str, Any]]] = {c: [] for c in ENCODE_CLIENTS}
-        for _ in range(s.overhead_rounds):
-            for client in ENCODE_CLIENTS:
-                result = self.worker("encode", {"client": client})
-                if result is not None:
-                    runs[client].append(result)
-        for client, done in runs.items():
-            if not done:
-                results[client] = None
-                continue
-            best = dict(min(done, key=lambda r: r["cpu_s"]))
-            best["rounds_cpu_s"] = [r["cpu_s"] for r in done]
-            results[client] = best
+        results.update(
+            self.interleaved(ENCODE_CLIENTS, lambda c: ("encode", {"client": c}), "cpu_s")
+        )
 
     def scaling_client(self, server: Any, results: dict[str, Any]) -> None:
         log("[scaling] client CPU per forward_backward (build + encode + submit + decode)")
