@@ -3,8 +3,6 @@
 Scripts written for the official SDK run with `import tinker_hl as tinker`.
 """
 
-__version__ = "0.1.0"
-
 import logging as _logging
 
 from . import types
@@ -32,6 +30,7 @@ from ._retry import RetryConfig
 from ._sampling_client import SamplingClient
 from ._service_client import ServiceClient
 from ._training_client import TrainingClient
+from ._version import __version__
 from .types import (
     AdamParams,
     Checkpoint,

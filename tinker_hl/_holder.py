@@ -29,7 +29,6 @@ from tinker_api_client.models import (
 )
 from tinker_api_client.types import Response
 
-from . import __version__
 from ._backpressure import SamplingLimiter, SamplingLimits
 from ._circuit import CircuitBreakerConfig, CircuitBreakers
 from ._exceptions import APIStatusError, TinkerError
@@ -39,6 +38,7 @@ from ._loop import EventLoopThread
 from ._metrics import ClientMetrics
 from ._retry import RetryConfig, RetryHandler
 from ._tracing import span
+from ._version import __version__
 
 T = TypeVar("T")
 logger = logging.getLogger("tinker_hl")

@@ -212,7 +212,7 @@ class Telemetry:
         platform_name: str | None = None,
         sdk_version: str | None = None,
     ) -> None:
-        from . import __version__
+        from ._version import __version__
 
         self.config = config or TelemetryConfig()
         self.session_id = session_id

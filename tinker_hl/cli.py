@@ -1,6 +1,6 @@
-"""`tinker-hl`: the command line for the local backend and the REST endpoints.
+"""`tinker-hl`: the command line for the REST endpoints (and the local backend's `serve`).
 
-    tinker-hl serve                                  # the local backend
+    tinker-hl serve                                  # the local backend (its own package's)
     tinker-hl runs list | runs info RUN_ID
     tinker-hl checkpoints list [--run RUN_ID] | info | publish | unpublish | delete | download
     tinker-hl sessions list | sessions info SESSION_ID
@@ -10,7 +10,8 @@
 Global options: `--api-key` (else TINKER_API_KEY), `--base-url` (else TINKER_BASE_URL), `--json`
 (machine-readable output), `--timeout`. Exit codes: 0 success, 1 an API or user error (one line on
 stderr), 2 a usage error. REST commands use a standalone RestClient, which opens no session.
-Heavy imports (rich, the local backend) happen only in the commands that need them.
+Heavy imports (rich) happen only in the commands that need them; the local backend's commands
+come through entry points (see `_plugins`), never an import of `tinker_local`.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from . import __version__
+from ._version import __version__
 
 if TYPE_CHECKING:
     from ._rest_client import RestClient
@@ -89,7 +90,22 @@ def _one_line(message: str, secret: str | None) -> str:
 
 
 class _Group(click.Group):
-    """The root group: expected errors become one line on stderr and exit status 1."""
+    """The root group: expected errors become one line on stderr and exit status 1. Commands
+    that installed packages register (entry point group `tinker_hl.commands`, e.g. the local
+    backend's `serve`) join the built-in ones; each is loaded only when it is used or listed."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        from ._plugins import command_names
+
+        return sorted({*super().list_commands(ctx), *command_names()})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None:
+            from ._plugins import load_command
+
+            command = load_command(cmd_name)
+        return command
 
     def invoke(self, ctx: click.Context) -> Any:
         from ._exceptions import TinkerError
@@ -271,7 +287,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     cli.main(args=list(argv) if argv is not None else None, prog_name="tinker-hl")
 
 
-# ----- version, capabilities, serve ---------------------------------------------------------
+# ----- version, capabilities -------------------------------------------------------------
 @cli.command()
 @_json_flag
 @click.pass_context
@@ -298,44 +314,6 @@ def capabilities(ctx: click.Context) -> None:
         caps.to_dict(),
         lambda: _print_table("Supported models", ["Model"], [[n] for n in names]),
     )
-
-
-@cli.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Bind address.")
-@click.option(
-    "--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="0: any."
-)
-@click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Data folder (default: $TINKER_LOCAL_DATA_DIR, else ~/.tinker-local).",
-)
-@click.option(
-    "--api-key",
-    "api_keys",
-    multiple=True,
-    metavar="KEY",
-    help="An accepted API key (tml-...); repeat for several users. Default: a development "
-    "key, stored in the data folder and printed.",
-)
-@click.option("--log-level", default="info", show_default=True)
-def serve(
-    host: str, port: int, data_dir: Path | None, api_keys: tuple[str, ...], log_level: str
-) -> None:
-    """Run the local Tinker-compatible backend (real LoRA training on small models)."""
-    try:
-        from tinker_local.launcher import run_server
-    except ImportError as exc:
-        raise click.ClickException(
-            f"the local backend is not installed ({exc}); install tinker-hl[local]"
-        ) from None
-    try:
-        run_server(host, port, data_dir, list(api_keys) or None, log_level=log_level)
-    except KeyboardInterrupt:
-        pass
-    except ValueError as exc:  # e.g. a key without the tml- prefix
-        raise click.ClickException(str(exc)) from None
 
 
 # ----- runs ---------------------------------------------------------------------------------
@@ -641,19 +619,26 @@ def checkpoints_export(ctx: click.Context, tinker_path: str, out: Path, merge: b
     archive_file_name(tinker_path)  # validates the path before any request
     if out.exists() and any(out.iterdir()):
         raise click.ClickException(f"{out} exists and is not empty")
+    from ._plugins import load_exporter
+
     try:
-        from tinker_local.export import ExportError, export_checkpoint
-    except ImportError as exc:  # pragma: no cover - depends on the install
+        export_checkpoint = load_exporter()
+    except ImportError as exc:  # registered, but its dependencies are missing
         raise click.ClickException(
             f"export needs the local backend's dependencies (pip install 'tinker-hl[local]'): {exc}"
         ) from exc
+    if export_checkpoint is None:
+        raise click.ClickException(
+            "no checkpoint exporter is installed (the local backend registers one: "
+            "pip install 'tinker-hl[local]')"
+        )
     state = _state(ctx)
     rest = state.rest(ctx)
     with tempfile.TemporaryDirectory() as tmp:
         archive = _download_with_progress(rest, tinker_path, Path(tmp), show=not state.json)
         try:
             written = export_checkpoint(archive, out, merge=merge)
-        except ExportError as exc:
+        except ValueError as exc:  # the exporter's "not an exportable checkpoint"
             raise click.ClickException(str(exc)) from exc
     data = {"tinker_path": tinker_path, "path": str(written), "merged": merge}
     if state.json:

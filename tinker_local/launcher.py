@@ -186,8 +186,12 @@ def _serve_subprocess(
     cmd += ["--data-dir", str(data_dir)]
     for key in keys:
         cmd += ["--api-key", key]
-    for name, value in config.items():
-        cmd += [f"--{name.replace('_', '-')}", str(value)]
+    for name, value in config.items():  # the `serve` options derived from ServerConfig
+        flag = name.replace("_", "-")
+        if isinstance(value, bool):
+            cmd.append(f"--{flag}" if value else f"--no-{flag}")
+        else:
+            cmd += [f"--{flag}", str(value)]
     repo = Path(__file__).resolve().parent.parent
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(

@@ -152,7 +152,7 @@ def test_decisions_are_seeded_and_every_kind_is_dealt_equally() -> None:
 def test_settings_from_config_environment_and_cli(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tinker_local.__main__ import _OPTIONS, _parser
+    from tinker_local.cli import serve
     from tinker_local.launcher import _make_config
 
     config = ServerConfig(
@@ -184,10 +184,11 @@ def test_settings_from_config_environment_and_cli(
         with pytest.raises(ValueError, match="fault_"):
             ServerConfig(data_dir=tmp_path, **bad)
 
-    argv = ["serve", "--fault-rate", "0.2", "--fault-kinds", "503,drop_after", "--fault-seed", "4"]
+    argv = ["--fault-rate", "0.2", "--fault-kinds", "503,drop_after", "--fault-seed", "4"]
     argv += ["--fault-paths", "save_weights", "--checkpoint-write-delay-s", "1.5"]
-    args = _parser().parse_args(argv)
-    options = {n: getattr(args, n) for n in _OPTIONS if getattr(args, n) is not None}
+    params = serve.make_context("serve", argv).params
+    explicit = ("host", "port", "data_dir", "api_keys", "log_level")
+    options = {n: v for n, v in params.items() if n not in explicit and v is not None}
     cli_config = _make_config(tmp_path, ["tml-x"], "127.0.0.1", 0, options)
     assert FaultSettings.from_config(cli_config) == FaultSettings(
         rate=0.2, kinds=("503", "drop_after"), seed=4, paths=("/api/v1/save_weights",)

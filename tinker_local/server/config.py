@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from .fault_settings import FaultSettings
+
 API_KEY_PREFIX = "tml-"
 ComputeMode = Literal["torch", "none"]
 
@@ -66,8 +68,6 @@ class ServerConfig:
             raise ValueError("long_poll_s must be positive")
         if self.checkpoint_write_delay_s < 0:
             raise ValueError("checkpoint_write_delay_s must be >= 0")
-        from .faults import FaultSettings
-
         FaultSettings.from_fields(self)  # raises ValueError on bad fault_* values
 
     def users_by_key(self) -> dict[str, str]:
