@@ -31,5 +31,5 @@ class Secret:
     def __hash__(self) -> int:
         return hash(self._value)
 
-    def __reduce__(self) -> str | tuple[object, ...]:  # never pickled into a file or a log by accident
+    def __reduce__(self) -> str | tuple[object, ...]:  # never pickled into a file by accident
         raise TypeError("a Secret cannot be pickled")

@@ -54,6 +54,8 @@ from tinker_api_client.models import (
 )
 from tinker_api_client.models.severity import SEVERITY_VALUES, Severity
 
+from ._secrets import Secret
+
 if TYPE_CHECKING:
     from ._holder import ClientHolder
 
@@ -549,7 +551,7 @@ def start_telemetry(
         return None
     try:
         key = getattr(holder, "_api_key", None)
-        secrets = [key.reveal() if key is not None else ""]
+        secrets = [key.reveal() if isinstance(key, Secret) else str(key or "")]
         secrets += [v for v in getattr(holder, "_headers", {}).values() if isinstance(v, str)]
         platform_name = getattr(holder, "platform_name", None)
         telemetry = Telemetry(
