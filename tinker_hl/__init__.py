@@ -3,8 +3,6 @@
 Scripts written for the official SDK run with `import tinker_hl as tinker`.
 """
 
-import logging as _logging
-
 from . import types
 from ._exceptions import (
     APIConnectionError,
@@ -25,7 +23,8 @@ from ._exceptions import (
     UnprocessableEntityError,
     ValidationError,
 )
-from ._futures import APIFuture, QueueState, QueueStateObserver
+from ._futures import APIFuture, AwaitableConcurrentFuture, QueueState, QueueStateObserver
+from ._module_tree import install_as_tinker, register_finder
 from ._retry import RetryConfig
 from ._sampling_client import SamplingClient
 from ._service_client import ServiceClient
@@ -53,8 +52,8 @@ from .types import (
     TrainingRun,
 )
 
-# One logger namespace, silent unless the application configures logging.
-_logging.getLogger("tinker_hl").addHandler(_logging.NullHandler())
+# `tinker_hl.types.tensor_data`, `tinker_hl.lib.public_interfaces`, ...: the official tree.
+register_finder()
 
 
 def __getattr__(name: str) -> object:
@@ -75,6 +74,7 @@ __all__ = [
     "APITimeoutError",
     "AdamParams",
     "AuthenticationError",
+    "AwaitableConcurrentFuture",
     "BadRequestError",
     "Checkpoint",
     "CheckpointType",
@@ -111,5 +111,6 @@ __all__ = [
     "UnprocessableEntityError",
     "ValidationError",
     "__version__",
+    "install_as_tinker",
     "types",
 ]
