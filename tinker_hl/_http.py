@@ -31,6 +31,7 @@ from ._exceptions import (
 )
 from ._secrets import Secret
 from ._transport import AiohttpClient
+from .types._shapes import to_official_shape
 
 T = TypeVar("T")
 logger = logging.getLogger("tinker_hl.http")
@@ -244,4 +245,4 @@ def parsed(operation: str, response: Response[Any], model: type[T]) -> T:
         raise APIResponseValidationError(
             f"{operation}: expected a {model.__name__} body, got {type(value).__name__}"
         )
-    return value
+    return to_official_shape(value)
