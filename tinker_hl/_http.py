@@ -38,7 +38,7 @@ logger = logging.getLogger("tinker_hl.http")
 
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=5.0)
 # What a generated parser raises on a body it cannot read.
-_PARSE_ERRORS = (ValueError, KeyError, TypeError, AttributeError, IndexError)
+PARSE_ERRORS = (ValueError, KeyError, TypeError, AttributeError, IndexError)
 
 
 class Endpoint(Protocol):
@@ -220,7 +220,7 @@ async def call(
         )
     try:
         return request.endpoint._build_response(client=client, response=answer)
-    except _PARSE_ERRORS as exc:
+    except PARSE_ERRORS as exc:
         described = _describe(client, request)
         raise APIResponseValidationError(
             f"{operation}: unexpected response body ({type(exc).__name__}: {exc})",
