@@ -45,8 +45,9 @@ CHECKS = [
     content_type_conformance,
     response_schema_conformance,
 ]
-# Operations that would destroy the shared fixtures if they got the real ids.
-NO_REAL_IDS = ("/api/v1/unload_model",)
+# Operations that would destroy the shared fixtures if they got the real ids (a telemetry batch
+# with a SESSION_END event ends its session, which frees the session's models).
+NO_REAL_IDS = ("/api/v1/unload_model", "/api/v1/telemetry")
 
 schema = schemathesis.openapi.from_path(SPEC)
 schema.config.generation.update(
@@ -199,7 +200,6 @@ def _create_model(session_id: str, **lora: Any) -> dict[str, Any]:
         ("forward", lambda ids: _forward(ids["model_id"], [1, 2], [1e38, 1e38]), "NaN or inf"),
         ("asample", lambda ids: _sample(num_samples=2**40), "num_samples: at most"),
         ("create_model", lambda ids: _create_model(ids["session_id"], rank=2**40), "rank"),
-        ("create_model", lambda ids: _create_model(ids["session_id"], seed=2**70), "seed"),
         ("asample", lambda ids: _sample(temperature=1e-300), None),  # greedy, not a crash
     ],
     ids=[
@@ -209,7 +209,6 @@ def _create_model(session_id: str, **lora: Any) -> dict[str, Any]:
         "non-finite-loss",
         "huge-num-samples",
         "huge-lora-rank",
-        "huge-lora-seed",
         "tiny-temperature",
     ],
 )

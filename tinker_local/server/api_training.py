@@ -139,6 +139,12 @@ async def create_model(request: Request, backend: Backend, user: str) -> dict[st
         return future_response(done)
 
     lora_cfg = opt_none(body.lora_config)
+    if lora_cfg is not None and not _seed_ok(opt_none(lora_cfg.seed)):
+        # The schema's bounds, for a value the JSON parser read as a float (beyond 64 bits).
+        raise bad_request(
+            f"lora_config.seed: expected null or an integer in [{SEED_MIN}, {SEED_MAX}]",
+            "lora_config.seed",
+        )
     problem = _create_model_problem(backend, user, body.base_model, lora_cfg)
     if problem is not None:
         record = backend.registry.fail_now(
@@ -222,8 +228,6 @@ def _create_model_problem(
         return "lora_config: required; the local backend only trains LoRA adapters"
     if lora_cfg.rank > config.max_lora_rank:
         return f"lora_config.rank: at most {config.max_lora_rank} on this server"
-    if not _seed_ok(opt_none(lora_cfg.seed)):
-        return f"lora_config.seed: expected null or an integer in [{SEED_MIN}, {SEED_MAX}]"
     live = backend.live_models_of(user)
     if len(live) >= config.max_models_per_user:
         return (

@@ -61,7 +61,7 @@ class ServerConfig:
     # Input tokens of one forward/forward_backward request (all datums), or one prompt.
     max_tokens_per_request: int = 1024 * 1024
     # Models (LoRA training clients) one user may hold loaded at once, and their total rank.
-    max_models_per_user: int = 8
+    max_models_per_user: int = 32
     max_lora_rank: int = 1024
     max_total_rank_per_user: int = 2048
     # How often expired or ended sessions are looked for (their models are then freed).

@@ -19,8 +19,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ENDED = "its session ended (the client closed)"
-EXPIRED = "its session expired (no heartbeat for {ttl:.0f} s)"
+ENDED = "its session ended when its client closed"
+EXPIRED = "its session expired after {ttl:.0f} s without a heartbeat"
 
 
 def free_session_models(backend: Backend, user: str, session_id: str, reason: str) -> int:
