@@ -162,7 +162,8 @@ class Store:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.busy_timeout_s = busy_timeout_s
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # the write connection's
+        self._connections_lock = threading.Lock()  # never held while waiting for SQLite
         self._readers = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._db = self._connect()
@@ -176,7 +177,7 @@ class Store:
             self.path, timeout=self.busy_timeout_s, check_same_thread=False, isolation_level=None
         )
         db.row_factory = sqlite3.Row
-        with self._lock:
+        with self._connections_lock:
             self._connections.append(db)
         return db
 
@@ -196,7 +197,7 @@ class Store:
             db.execute("PRAGMA user_version = 1")
 
     def close(self) -> None:
-        with self._lock:
+        with self._lock, self._connections_lock:
             for db in self._connections:
                 db.close()
             self._connections.clear()
