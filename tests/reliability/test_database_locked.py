@@ -42,7 +42,6 @@ def test_a_write_against_a_held_lock_is_a_503_with_retry_after(
     api: Any, hardened_server: Any
 ) -> None:
     session_id = api.session()
-    holder = None
     with _lock(hardened_server) as holder:
         answer = _new_session(api)
         assert answer.status_code == 503, answer.text
@@ -51,7 +50,7 @@ def test_a_write_against_a_held_lock_is_a_503_with_retry_after(
         # Reads go on, and so does the health check.
         assert api.get(f"/api/v1/sessions/{session_id}").status_code == 200
         assert api.get("/api/v1/healthz").status_code == 200
-    assert holder is not None and holder.returncode == 0
+    assert holder.returncode == 0
     assert _new_session(api).status_code == 200  # the lock is gone: writes work again
 
 
@@ -80,7 +79,9 @@ def test_a_write_waiting_for_the_lock_does_not_hold_up_the_server(
     assert answers and answers[0].status_code == 200, answers
 
 
-class _lock:  # noqa: N801 - used as a context manager, like a function
+class _lock:
+    """A second process holding `BEGIN IMMEDIATE` on the server's database."""
+
     def __init__(self, server: Any) -> None:
         self.server = server
         self.holder: subprocess.Popen[str] | None = None
