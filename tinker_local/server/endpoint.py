@@ -15,6 +15,7 @@ from .conditions import as_unavailable
 from .errors import ApiError, bad_request
 from .futures import RequestRecord
 from .jsonio import JSONResponse, error_response, parse_json
+from .log_secrecy import redact_url
 from .state import Backend
 from .validation import validate
 
@@ -34,6 +35,11 @@ class _FromDict(Protocol):
 M = TypeVar("M", bound=_FromDict)
 
 
+def _logged(request: Request) -> str:
+    """The request's path as it may be logged (archive tokens masked)."""
+    return redact_url(request.url.path)
+
+
 def endpoint(handler: Handler, *, auth: bool = True) -> Callable[[Request], Awaitable[Response]]:
     """Wrap `handler(request, backend, user)`: dict results become JSON; errors ErrorResponse."""
 
@@ -48,9 +54,9 @@ def endpoint(handler: Handler, *, auth: bool = True) -> Callable[[Request], Awai
             # Disk full, database locked, read-only data folder: 503 + Retry-After, saying so.
             unavailable = as_unavailable(e, backend.config.unavailable_retry_after_s)
             if unavailable is not None:
-                log.warning("%s %s: %s (%s)", request.method, request.url.path, e, type(e).__name__)
+                log.warning("%s %s: %s (%s)", request.method, _logged(request), e, type(e).__name__)
                 return error_response(unavailable)
-            log.exception("unhandled error in %s %s", request.method, request.url.path)
+            log.exception("unhandled error in %s %s", request.method, _logged(request))
             return JSONResponse({"error": "internal server error"}, status_code=500)
         if isinstance(result, Response):
             return result
