@@ -60,7 +60,7 @@ from .wire import data_from_json, forward_output, metrics_to_wire, opt, opt_none
 JobBuilder = Callable[[Backend, ModelHandle, Any], JobFn]
 # (generated request model, what its job builder needs) from a validated body.
 Parser = Callable[[Any], tuple[Any, Any]]
-# What torch.manual_seed takes and SQLite stores: the spec's bounds of lora_config.seed.
+# The spec's bounds of lora_config.seed: what SQLite stores (and torch.manual_seed takes).
 SEED_MIN, SEED_MAX = -(2**63), 2**63 - 1
 
 
@@ -195,9 +195,8 @@ async def create_model(request: Request, backend: Backend, user: str) -> dict[st
             handle.status, handle.failure = "failed", str(e)
             backend.forget_model(handle.model_id)
             raise
-        if handle.status != "creating":  # freed meanwhile (its session ended)
-            return CreateModelResponse(model_id=handle.model_id, type_="create_model").to_dict()
-        handle.trainer, handle.status = trainer, "ready"
+        if handle.status == "creating":  # (not freed meanwhile: its session may have ended)
+            handle.trainer, handle.status = trainer, "ready"
         return CreateModelResponse(model_id=handle.model_id, type_="create_model").to_dict()
 
     backend.models[handle.model_id] = handle
