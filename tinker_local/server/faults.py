@@ -49,6 +49,7 @@ import orjson
 
 from .checkpoint_files import CheckpointFiles
 from .fault_settings import ENV_VAR, KINDS, FaultSettings
+from .log_secrecy import redact_url
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -124,7 +125,7 @@ class FaultInjector:
             self._injected += 1
             self.counts[kind] += 1
             self.by_path[(path, kind)] += 1
-        log.info("injecting fault %s on %s", kind, path)
+        log.info("injecting fault %s on %s", kind, redact_url(path))
         return kind
 
 
