@@ -116,7 +116,7 @@ serve = click.Command(
         ),
         click.Option(
             ["--data-dir"],
-            type=click.Path(file_okay=False, path_type=Path),
+            type=click.Path(path_type=Path),
             default=None,
             help="Data folder (default: $TINKER_LOCAL_DATA_DIR, else ~/.tinker-local).",
         ),
