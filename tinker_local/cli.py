@@ -140,7 +140,14 @@ def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] == ["serve"]:
         args = args[1:]
-    serve.main(args=args, prog_name="python -m tinker_local serve")
+    try:
+        serve.main(args=args, prog_name="python -m tinker_local serve", standalone_mode=False)
+    except click.UsageError as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:  # as before: `error: ...` and status 2 for bad settings
+        print(f"error: {exc.format_message()}", file=sys.stderr)
+        sys.exit(2)
 
 
 __all__ = ["main", "serve"]
