@@ -320,10 +320,47 @@ def capabilities(ctx: click.Context) -> None:
     "key, stored in the data folder and printed.",
 )
 @click.option("--log-level", default="info", show_default=True)
+@click.option(
+    "--model",
+    "models",
+    multiple=True,
+    metavar="NAME[=PATH]",
+    help="Serve a real causal LM too: NAME from the Hugging Face cache (offline, never "
+    "downloaded), or NAME=PATH from a save_pretrained folder. Repeatable; the built-in "
+    "presets are always served.",
+)
+@click.option(
+    "--device",
+    type=click.Choice(["auto", "cpu", "cuda", "mps"]),
+    default="auto",
+    show_default=True,
+    help="auto: CUDA if torch sees it, else the CPU.",
+)
+@click.option(
+    "--dtype",
+    type=click.Choice(["auto", "float32", "bfloat16", "float16"]),
+    default="auto",
+    show_default=True,
+    help="Parameter dtype. auto: bfloat16 on CUDA, else float32. Logprobs are float32.",
+)
+@click.option(
+    "--threads",
+    type=click.IntRange(1),
+    default=None,
+    help="torch CPU threads (default: half the cores, at most 8).",
+)
 def serve(
-    host: str, port: int, data_dir: Path | None, api_keys: tuple[str, ...], log_level: str
+    host: str,
+    port: int,
+    data_dir: Path | None,
+    api_keys: tuple[str, ...],
+    log_level: str,
+    models: tuple[str, ...],
+    device: str,
+    dtype: str,
+    threads: int | None,
 ) -> None:
-    """Run the local Tinker-compatible backend (real LoRA training on small models)."""
+    """Run the local Tinker-compatible backend (real LoRA training on presets or real models)."""
     try:
         from tinker_local.launcher import run_server
     except ImportError as exc:
@@ -331,7 +368,17 @@ def serve(
             f"the local backend is not installed ({exc}); install tinker-hl[local]"
         ) from None
     try:
-        run_server(host, port, data_dir, list(api_keys) or None, log_level=log_level)
+        run_server(
+            host,
+            port,
+            data_dir,
+            list(api_keys) or None,
+            log_level=log_level,
+            models=list(models),
+            device=device,
+            dtype=dtype,
+            threads=threads,
+        )
     except KeyboardInterrupt:
         pass
     except ValueError as exc:  # e.g. a key without the tml- prefix

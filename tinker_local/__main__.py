@@ -34,8 +34,19 @@ def _parser() -> argparse.ArgumentParser:
         help="an accepted API key (tml-...); repeat for several users. Default: a dev key",
     )
     p.add_argument("--log-level", default="info")
+    p.add_argument(
+        "--model",
+        action="append",
+        dest="models",
+        default=None,
+        metavar="NAME[=PATH]",
+        help="serve a real model too: NAME from the Hugging Face cache (offline), or "
+        "NAME=PATH from a save_pretrained folder; repeatable. The presets are always served",
+    )
     for name, f in _OPTIONS.items():
-        kind = {"float": float, "int": int}.get(str(f.type), str)
+        if name == "models":
+            continue
+        kind = {"float": float, "int": int, "int | None": int}.get(str(f.type), str)
         p.add_argument(f"--{name.replace('_', '-')}", type=kind, default=None, dest=name)
     return p
 

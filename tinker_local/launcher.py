@@ -187,7 +187,10 @@ def _serve_subprocess(
     for key in keys:
         cmd += ["--api-key", key]
     for name, value in config.items():
-        cmd += [f"--{name.replace('_', '-')}", str(value)]
+        if name == "models":  # a list: one --model option each
+            cmd += [arg for option in value for arg in ("--model", str(option))]
+        elif value is not None:
+            cmd += [f"--{name.replace('_', '-')}", str(value)]
     repo = Path(__file__).resolve().parent.parent
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(

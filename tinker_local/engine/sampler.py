@@ -10,8 +10,16 @@ from typing import TYPE_CHECKING, Any, Literal
 import torch
 
 from .errors import UserInputError
-from .models import LoraSpec, build_base_model, build_lora_model, cache_kwarg, load_adapter_into
-from .presets import get_preset
+from .models import (
+    LoraSpec,
+    build_base_model,
+    build_lora_model,
+    cache_kwarg,
+    load_adapter_into,
+    load_model_tokenizer,
+)
+from .presets import ModelPreset, get_preset
+from .runtime import current as current_runtime
 from .trainer import check_tokens
 
 if TYPE_CHECKING:
@@ -101,7 +109,7 @@ class Sampler:
         cache = DynamicCache()
         if len(prompt) == 1:
             return cache, None
-        ids = torch.tensor([prompt[:-1]], dtype=torch.long)
+        ids = torch.tensor([prompt[:-1]], dtype=torch.long, device=current_runtime().device)
         kwargs = {cache_kwarg(self.base_model): cache}
         out = self.model(
             input_ids=ids, attention_mask=torch.ones_like(ids), use_cache=True, **kwargs
@@ -157,6 +165,7 @@ class Sampler:
         )
         stop_ids, stop_strings = _parse_stop(stop, self.vocab_size)
         stop_ids.add(self.preset.eos_token_id)
+        stop_ids.update(self.preset.stop_token_ids)
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
             raise UserInputError(f"seed: expected an integer or null, got {seed!r}")
         generator = torch.Generator()
@@ -254,16 +263,19 @@ class Sampler:
             return seqs
         if num_samples > 1:
             cache.batch_repeat_interleave(num_samples)
-        decode = _decoder(self.preset.tokenizer_id) if stop_strings else None
+        decode = _decoder(self.preset) if stop_strings else None
         # A stop string of k chars spans at most 4k byte tokens (+ slack for a cut character).
         window = 4 * max((len(s) for s in stop_strings), default=0) + 4
 
         cache_arg = cache_kwarg(self.base_model)
         active = list(range(num_samples))  # rows of the cache, in order, still generating
-        next_input = torch.full((num_samples, 1), last_prompt_token, dtype=torch.long)
+        device = current_runtime().device
+        next_input = torch.full(
+            (num_samples, 1), last_prompt_token, dtype=torch.long, device=device
+        )
         for step in range(max_new):
             out = self.model(input_ids=next_input, use_cache=True, **{cache_arg: cache})
-            logits = out.logits[:, -1, :].float()
+            logits = out.logits[:, -1, :].float().cpu()  # sampled on the CPU: seeds portable
             chosen = _choose(logits, temperature, top_k, top_p, generator)
             logprobs = torch.log_softmax(logits, dim=-1).gather(-1, chosen[:, None])[:, 0]
             keep: list[int] = []
@@ -282,10 +294,10 @@ class Sampler:
             if not keep or step == max_new - 1:
                 break
             if len(keep) < len(active):  # drop finished rows from the batch and the cache
-                cache.batch_select_indices(torch.tensor(keep))
+                cache.batch_select_indices(torch.tensor(keep, device=device))
                 active = [active[r] for r in keep]
                 chosen = chosen[keep]
-            next_input = chosen[:, None]
+            next_input = chosen[:, None].to(device)
         return seqs
 
 
@@ -317,7 +329,7 @@ def _choose(
 def _prompt_logprobs(tokens: list[int], lp: torch.Tensor | None) -> list[float | None]:
     out: list[float | None] = [None]
     if lp is not None:
-        targets = torch.tensor(tokens[1:], dtype=torch.long)
+        targets = torch.tensor(tokens[1:], dtype=torch.long, device=lp.device)
         out += lp.gather(-1, targets[:, None])[:, 0].tolist()
     return out
 
@@ -357,10 +369,8 @@ def _parse_stop(
     )
 
 
-def _decoder(tokenizer_id: str) -> Any:
-    from tinker_hl.local_tokenizers import load_local_tokenizer
-
-    tokenizer = load_local_tokenizer(tokenizer_id)
+def _decoder(preset: ModelPreset) -> Any:
+    tokenizer = load_model_tokenizer(preset)
 
     def decode(ids: list[int]) -> str:
         return str(tokenizer.decode(ids))

@@ -7,14 +7,17 @@ wire format lives in `wire.py`.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from .errors import UserError
+
+if TYPE_CHECKING:
+    from .config import ServerConfig
 
 STATE_FILE = "state.safetensors"  # training checkpoint: adapter + optimizer state
 ADAPTER_FILE = "adapter.safetensors"  # sampler checkpoint: adapter weights only
@@ -88,7 +91,21 @@ class ComputeBackend(Protocol):
 
 
 class TorchCompute:
-    """The real thing: `tinker_local.engine` (LoRA on small torch models)."""
+    """The real thing: `tinker_local.engine` (LoRA on the presets and on registered models)."""
+
+    def __init__(
+        self,
+        models: Sequence[str] = (),
+        device: str = "auto",
+        dtype: str = "auto",
+        threads: int | None = None,
+    ) -> None:
+        from tinker_local.engine.hf_models import register_model
+        from tinker_local.engine.runtime import configure
+
+        self.runtime = configure(device, dtype, threads)
+        for option in models:
+            register_model(option)
 
     def new_trainer(self, base_model: str, lora: LoraArgs) -> Any:
         from tinker_local.engine import LoraTrainer
@@ -268,5 +285,9 @@ class NullCompute:
         return out
 
 
-def make_compute(mode: str) -> ComputeBackend:
-    return NullCompute() if mode == "none" else TorchCompute()
+def make_compute(mode: str, config: ServerConfig | None = None) -> ComputeBackend:
+    if mode == "none":
+        return NullCompute()
+    if config is None:
+        return TorchCompute()
+    return TorchCompute(config.models, config.device, config.dtype, config.threads)

@@ -53,7 +53,7 @@ class Backend:
             undelivered_ttl_s=config.undelivered_ttl_s,
             seq_gap_timeout_s=config.seq_gap_timeout_s,
         )
-        self.compute: ComputeBackend = make_compute(config.compute)
+        self.compute: ComputeBackend = make_compute(config.compute, config)
         self.signer = ArchiveSigner()
         self.samplers = SamplerCache(config.sampler_cache_size)
         self.models: dict[str, ModelHandle] = {}
