@@ -177,6 +177,21 @@ class LoraTrainer:
             inputs[key] = torch.from_numpy(values)
         return tokens, inputs
 
+    def validate(
+        self,
+        data: Sequence[DatumArrays],
+        loss_fn: str,
+        loss_fn_config: Mapping[str, float] | None = None,
+    ) -> None:
+        """Raise `UserInputError` for what `forward` would refuse, computing nothing (callers
+        that split a batch into slices check it whole first, so no slice runs in vain)."""
+        spec = get_loss_fn(loss_fn)
+        resolve_loss_config(spec, loss_fn_config)
+        if len(data) == 0:
+            raise UserInputError("data: expected at least one datum")
+        for i, d in enumerate(data):
+            self._validate_datum(i, d, spec)
+
     def forward(
         self,
         data: Sequence[DatumArrays],

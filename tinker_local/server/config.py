@@ -61,6 +61,9 @@ class ServerConfig:
     device: str = "auto"
     dtype: str = "auto"
     threads: int | None = None
+    # A forward(_backward) larger than this (rows x longest datum) runs in slices of at most
+    # this size, handing the compute turn to other users' work between them.
+    slice_tokens: int = 8192
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir)
