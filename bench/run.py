@@ -57,12 +57,14 @@ def _workers() -> dict[str, Callable[[dict[str, Any], Sizes], dict[str, Any]]]:
     import _encode
     import _overhead
     import _profile
+    import _rollouts
 
     table: dict[str, Callable[[dict[str, Any], Sizes], dict[str, Any]]] = {
         "encode": _encode.encode_worker,
         "scaling_client": _overhead.scaling_client,
         "profile_sample": _profile.profile_sample,
         "profile_encode": _profile.profile_encode,
+        "rollouts": _rollouts.rollouts,
     }
     for client in OVERHEAD_CLIENTS:
         table[f"sample_{client}"] = getattr(_overhead, f"sample_{client}")
@@ -247,6 +249,11 @@ class Orchestrator:
             f"tokens): full stack vs engine Sampler vs model.generate, {s.gen_requests} rounds"
         )
         results["sampling"] = self.timing_worker("gen_compare", spec)
+        log(
+            f"[backend] RL rollouts ({s.rollout_requests} concurrent requests x 1 sample x "
+            f"{s.rollout_max_tokens} tokens): full stack vs one at a time vs model.generate"
+        )
+        results["rollouts"] = self.timing_worker("rollouts", spec)
 
 
 class CpuSnapshot:

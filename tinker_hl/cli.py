@@ -368,17 +368,12 @@ def serve(
             f"the local backend is not installed ({exc}); install tinker-hl[local]"
         ) from None
     try:
-        run_server(
-            host,
-            port,
-            data_dir,
-            list(api_keys) or None,
-            log_level=log_level,
-            models=list(models),
-            device=device,
-            dtype=dtype,
-            threads=threads,
-        )
+        # Only what was given: the server's own defaults apply otherwise.
+        engine: dict[str, object] = {"models": list(models)} if models else {}
+        engine |= {k: v for k, v in (("device", device), ("dtype", dtype)) if v != "auto"}
+        if threads is not None:
+            engine["threads"] = threads
+        run_server(host, port, data_dir, list(api_keys) or None, log_level=log_level, **engine)
     except KeyboardInterrupt:
         pass
     except ValueError as exc:  # e.g. a key without the tml- prefix

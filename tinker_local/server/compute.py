@@ -106,6 +106,7 @@ class TorchCompute:
 
         self.runtime = configure(device, dtype, threads)
         self.slice_tokens = slice_tokens
+        _warm_imports()
         for option in models:
             register_model(option)
 
@@ -316,6 +317,16 @@ def make_compute(mode: str, config: ServerConfig | None = None) -> ComputeBacken
     return TorchCompute(
         config.models, config.device, config.dtype, config.threads, config.slice_tokens
     )
+
+
+def _warm_imports() -> None:
+    """Import transformers, peft and the presets' model code now, at start-up (before the
+    server reports healthy), rather than inside the first create_model: on a loaded machine
+    these imports take seconds, which a client's progress timeout should not have to absorb."""
+    import peft  # noqa: F401
+    import transformers.models.llama.modeling_llama
+    import transformers.models.qwen3.modeling_qwen3  # noqa: F401
+    from transformers import AutoModelForCausalLM, DynamicCache  # noqa: F401
 
 
 def _slices(batch: list[Any], slice_tokens: int) -> list[list[Any]]:
