@@ -125,3 +125,7 @@ def combine_forward_backward_outputs(
         loss_fn_outputs=[out for r in results for out in r.loss_fn_outputs],
         metrics=Metrics.from_dict(metrics),
     )
+
+
+combine_fwd_bwd_output_results = combine_forward_backward_outputs
+"""The 0.7.0 SDK's name (`tinker.lib.chunked_fwdbwd_helpers`)."""

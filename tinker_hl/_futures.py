@@ -131,6 +131,10 @@ class APIFuture(Generic[T]):
         return self._future
 
 
+AwaitableConcurrentFuture = APIFuture
+"""The 0.7.0 SDK's name for an APIFuture over a `concurrent.futures.Future`."""
+
+
 def combine_futures(
     holder: ClientHolder, futures: Sequence[APIFuture[T]], combine: Callable[[list[T]], U]
 ) -> APIFuture[U]:

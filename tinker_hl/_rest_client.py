@@ -61,11 +61,12 @@ from ._exceptions import (
     ConflictError,
     TinkerError,
     ValidationError,
+    decode_error_body,
     status_error_for,
 )
 from ._futures import APIFuture
 from ._holder import ClientHolder
-from ._http import Endpoint, decode_json, parsed
+from ._http import Endpoint, parsed
 from ._lifecycle import ClosingContext
 from ._retry import RetryConfig
 from ._training_client import _on_holder_loop
@@ -159,6 +160,7 @@ class RestClient(ClosingContext):
         session (REST calls need none), so it is the cheapest way to query the service. Close
         it with `close()` or use it as a context manager.
         """
+        __tracebackhide__ = True  # pytest: this frame's arguments hold the API key
         holder = ClientHolder(
             api_key=api_key,
             base_url=base_url,
@@ -173,7 +175,7 @@ class RestClient(ClosingContext):
         return client
 
     def __repr__(self) -> str:  # never shows the API key
-        return f"RestClient(base_url={self.holder.base_url!r})"
+        return f"RestClient(base_url={getattr(getattr(self, 'holder', None), 'base_url', None)!r})"
 
     def close(self) -> None:
         """Close a client made by `from_env()` (a no-op for one borrowed from a ServiceClient,
@@ -690,8 +692,10 @@ def _download_error(response: httpx.Response) -> TinkerError:
     return status_error_for(
         "download_checkpoint_archive",
         response.status_code,
-        decode_json(response.content),
+        decode_error_body(response.content),
         dict(response.headers.items()),
+        request=response.request,
+        response=response,
     )
 
 
