@@ -339,6 +339,26 @@ def markdown(results: dict[str, Any]) -> str:
         )
     ]
     lines += _table(["sampling", "tokens/s", "ms/request"], rows)
+    roll = _get(results, "backend", "rollouts") or {}
+    if roll:
+        lines += [
+            "",
+            f"RL rollouts: {roll.get('requests')} concurrent requests x 1 sample x up to "
+            f"{roll.get('max_tokens')} tokens (temperature 1, stop at eos); one at a time over "
+            f"{roll.get('serial_requests')} of them; best round.",
+            "",
+        ]
+        lines += _table(
+            ["rollouts", "tokens/s"],
+            [
+                [name, _f(_get(roll, key, "tokens_per_s"), 0)]
+                for name, key in (
+                    ("full stack, concurrent (continuous batching)", "concurrent"),
+                    ("full stack, one request at a time", "one_at_a_time"),
+                    ("one batched `model.generate` over the same prompts", "generate"),
+                )
+            ],
+        )
     lines += ["", "## Scaling", "", "See `scaling.png`.", ""]
     lines += _scaling_table(results.get("scaling", {}))
     lines += ["", "## Ratios (tinker_hl / reference; lower is better except tokens/s)", ""]

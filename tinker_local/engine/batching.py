@@ -150,7 +150,13 @@ class BatchDecoder:
             except BaseException as e:  # this request's fault (e.g. memory): it alone fails
                 self._finish(request, e)
         if self.rows:
-            self._decode()
+            try:
+                self._decode()
+            except BaseException as e:  # e.g. out of memory: fail every request in the batch
+                failed = {id(r.request): r.request for r in self.rows}
+                self.rows, self.cache, self.mask = [], None, None
+                for request in failed.values():
+                    self._finish(request, e)
 
     def _finish(self, request: DecodeRequest, error: BaseException | None = None) -> None:
         request.error = error
