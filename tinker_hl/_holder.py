@@ -50,6 +50,7 @@ from ._metrics import ClientMetrics
 from ._retry import RetryConfig, RetryHandler
 from ._secrets import Secret
 from ._tracing import span
+from ._waiting import describe, name_of
 
 T = TypeVar("T")
 logger = logging.getLogger("tinker_hl")
@@ -119,6 +120,7 @@ class ClientHolder:
         self._training_counter = itertools.count()
         self._sampling_counter = itertools.count()
         self.loop_thread = EventLoopThread()
+        self.loop_thread.why = self.metrics.waiting_summary
         self._http: AuthenticatedClient | None = None
         self._heartbeat_task: asyncio.Task[None] | None = None
         self.heartbeat_failures = 0
@@ -238,8 +240,11 @@ class ClientHolder:
             raise RuntimeError("the HTTP client is not started yet")
         return self._http
 
-    def submit(self, coro: Coroutine[Any, Any, T]) -> Any:
-        return self.loop_thread.submit(coro)
+    def submit(self, coro: Coroutine[Any, Any, T], what: str | None = None) -> Any:
+        """Schedule `coro`; `what` names it in "still waiting" warnings."""
+        future = self.loop_thread.submit(coro)
+        describe(future, what or name_of(coro))
+        return future
 
     def next_training_client_id(self) -> int:
         return next(self._training_counter)

@@ -31,13 +31,14 @@ from ._exceptions import (
 )
 from ._secrets import Secret
 from ._transport import AiohttpClient
+from .types._shapes import to_official_shape
 
 T = TypeVar("T")
 logger = logging.getLogger("tinker_hl.http")
 
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=5.0)
 # What a generated parser raises on a body it cannot read.
-_PARSE_ERRORS = (ValueError, KeyError, TypeError, AttributeError, IndexError)
+PARSE_ERRORS = (ValueError, KeyError, TypeError, AttributeError, IndexError)
 
 
 class Endpoint(Protocol):
@@ -219,7 +220,7 @@ async def call(
         )
     try:
         return request.endpoint._build_response(client=client, response=answer)
-    except _PARSE_ERRORS as exc:
+    except PARSE_ERRORS as exc:
         described = _describe(client, request)
         raise APIResponseValidationError(
             f"{operation}: unexpected response body ({type(exc).__name__}: {exc})",
@@ -244,4 +245,4 @@ def parsed(operation: str, response: Response[Any], model: type[T]) -> T:
         raise APIResponseValidationError(
             f"{operation}: expected a {model.__name__} body, got {type(value).__name__}"
         )
-    return value
+    return to_official_shape(value)

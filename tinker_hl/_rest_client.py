@@ -71,6 +71,7 @@ from ._lifecycle import ClosingContext
 from ._retry import RetryConfig
 from ._training_client import _on_holder_loop
 from .types import parse_tinker_path, split_checkpoint_id
+from .types._shapes import to_official_shape
 
 T = TypeVar("T")
 
@@ -210,7 +211,7 @@ class RestClient(ClosingContext):
                 response = await holder.call(operation, endpoint, ok=ok, **kwargs)
             except APIStatusError as exc:
                 if uncertain and exc.status_code in done_if_retried:
-                    return decode(None)
+                    return to_official_shape(decode(None))
                 if isinstance(exc, ConflictError):
                     raise _Final(exc) from exc
                 uncertain = uncertain or holder.retry_config.should_retry(exc)
@@ -218,7 +219,7 @@ class RestClient(ClosingContext):
             except Exception as exc:
                 uncertain = uncertain or holder.retry_config.should_retry(exc)
                 raise
-            return decode(response)
+            return to_official_shape(decode(response))
 
         try:
             return await holder.retry_handler.execute(send, operation)

@@ -155,7 +155,8 @@ class SamplingClient:
         # Encoded here, before returning: the caller may reuse its prompt at once.
         prepared = prepare("asample", asample, body=request)
         size = estimate_model_input_bytes(prompt)
-        return APIFuture(self.holder.submit(self._sample(prepared, size)), self.holder)
+        what = f"sample from {self.sampling_session_id}"
+        return APIFuture(self.holder.submit(self._sample(prepared, size), what), self.holder)
 
     async def _sample(self, prepared: PreparedRequest, size: int) -> SampleResponse:
         holder = self.holder

@@ -114,7 +114,8 @@ class TrainingClient:
         seq_id = self._take_seq_id()
         prepared = prepare(request_type, endpoint, body=make_body(seq_id))
         run = self._send_in_turn(seq_id, request_type, endpoint, prepared, decode, time.time())
-        return APIFuture(self.holder.submit(run), self.holder)
+        what = f"{request_type} of {self.model_id}"
+        return APIFuture(self.holder.submit(run, what), self.holder)
 
     async def _send_in_turn(
         self,
@@ -168,7 +169,8 @@ class TrainingClient:
             seq_id = self._take_seq_id()
             # Encoded here, before returning: the caller may reuse its lists at once.
             send = self._send_forward_chunk(seq_id, fb_input, backward, time.time())
-            futures.append(APIFuture(self.holder.submit(send), self.holder))
+            what = f"{'forward_backward' if backward else 'forward'} of {self.model_id}"
+            futures.append(APIFuture(self.holder.submit(send, what), self.holder))
         if len(futures) == 1:
             return futures[0]
         return combine_futures(self.holder, futures, combine_forward_backward_outputs)

@@ -125,3 +125,19 @@ def test_the_callers_own_mistakes_fail_at_once_with_a_clear_message(
         tinker.ServiceClient(api_key=api_key, base_url=base_url)
     assert info.value.field == field
     assert KEY not in str(info.value)
+
+
+def test_an_unreadable_result_body_is_a_validation_error_not_a_key_error() -> None:
+    def script(path: str, _: bytes) -> Answer | None:
+        if path.endswith("/create_model"):
+            return json_answer(200, b'{"request_id": "req-1"}')
+        if path.endswith("/retrieve_future"):
+            return json_answer(200, b'{"garbage": 1}')
+        return None
+
+    with (
+        fake_server(script) as (url, _),
+        tinker.ServiceClient(api_key=KEY, base_url=url, retry_config=NO_RETRIES) as service,
+        pytest.raises(tinker.APIResponseValidationError, match="unexpected result body"),
+    ):
+        service.create_lora_training_client("local/tiny-llama", rank=2)
