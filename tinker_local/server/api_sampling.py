@@ -101,8 +101,20 @@ def _sample_args(body: SampleRequest, prompt: list[int]) -> SampleArgs:
     )
 
 
+def _check_prompt_length(backend: Backend, body: SampleRequest) -> None:
+    """At most `max_tokens_per_request` prompt tokens (checked at submission)."""
+    limit = backend.config.max_tokens_per_request
+    count = sum(len(getattr(chunk, "tokens", None) or ()) for chunk in body.prompt.chunks)
+    if count > limit:
+        raise bad_request(
+            f"prompt: {count} tokens, more than the {limit} this server accepts in one request",
+            "prompt",
+        )
+
+
 async def asample(request: Request, backend: Backend, user: str) -> dict[str, Any]:
     body = parse_model(SampleRequest, await read_body(request, "SampleRequest"))
+    _check_prompt_length(backend, body)
     sampler_id = opt_none(body.sampling_session_id)
     model_path, base_model = opt_none(body.model_path), opt_none(body.base_model)
     seq_id = opt_none(body.seq_id)
