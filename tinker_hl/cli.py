@@ -320,8 +320,20 @@ def capabilities(ctx: click.Context) -> None:
     "key, stored in the data folder and printed.",
 )
 @click.option("--log-level", default="info", show_default=True)
+@click.option(
+    "--jwt",
+    is_flag=True,
+    default=False,
+    help="JWT mode: clients exchange their API key at /api/v1/auth/token for short-lived "
+    "signed tokens (SDK 0.18+ does this by itself).",
+)
 def serve(
-    host: str, port: int, data_dir: Path | None, api_keys: tuple[str, ...], log_level: str
+    host: str,
+    port: int,
+    data_dir: Path | None,
+    api_keys: tuple[str, ...],
+    log_level: str,
+    jwt: bool,
 ) -> None:
     """Run the local Tinker-compatible backend (real LoRA training on small models)."""
     try:
@@ -331,7 +343,8 @@ def serve(
             f"the local backend is not installed ({exc}); install tinker-hl[local]"
         ) from None
     try:
-        run_server(host, port, data_dir, list(api_keys) or None, log_level=log_level)
+        options = {"jwt": True} if jwt else {}
+        run_server(host, port, data_dir, list(api_keys) or None, log_level=log_level, **options)
     except KeyboardInterrupt:
         pass
     except ValueError as exc:  # e.g. a key without the tml- prefix

@@ -187,6 +187,9 @@ def _serve_subprocess(
     for key in keys:
         cmd += ["--api-key", key]
     for name, value in config.items():
+        if isinstance(value, bool):  # switches take no value
+            cmd += [f"--{name.replace('_', '-')}"] if value else []
+            continue
         cmd += [f"--{name.replace('_', '-')}", str(value)]
     repo = Path(__file__).resolve().parent.parent
     env = dict(os.environ)

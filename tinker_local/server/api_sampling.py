@@ -14,6 +14,7 @@ from tinker_api_client.models import (
     SampleRequest,
 )
 
+from .api_protocol import skip_if_cancelled
 from .compute import SampleArgs
 from .endpoint import endpoint, future_response, parse_model, read_body
 from .errors import UserError, bad_request
@@ -36,6 +37,7 @@ async def create_sampling_session(request: Request, backend: Backend, user: str)
         CreateSamplingSessionRequest, await read_body(request, "CreateSamplingSessionRequest")
     )
     session = backend.own_session(user, body.session_id)
+    backend.note_sdk_version(request, session.session_id)
     existing = backend.store.find_sampler(session.session_id, body.sampling_session_seq_id)
     if existing is not None:  # a retried creation: the same sampler
         return CreateSamplingSessionResponse(
@@ -125,7 +127,10 @@ async def asample(request: Request, backend: Backend, user: str) -> dict[str, An
             "sampling_session_id",
         )
 
+    box: list[Any] = []  # the request's record, for the cancellation check
+
     def job() -> dict[str, Any]:
+        skip_if_cancelled(box)
         if target is not None:
             resolved = target
         else:
@@ -137,7 +142,25 @@ async def asample(request: Request, backend: Backend, user: str) -> dict[str, An
         return sample_output(backend.compute.sample(sampler, args))
 
     record = backend.registry.submit(user=user, request_type="sample", fn=job, idem_key=idem)
-    return future_response(record)
+    if not box:
+        box.append(record)
+        if sampler_id is not None:
+            backend.sampling_log.add(sampler_id, record)
+    return sample_future_response(record, opt(body.num_samples, 1))
+
+
+def sequence_ids(request_id: str, num_samples: int) -> list[str]:
+    """The ids of a sample request's sequences (SDK 0.26+ stamps them on SampledSequence):
+    derived from the request id, so a resubmission answered with the same request gets the
+    same ids, and unique across requests."""
+    return [f"{request_id}-s{i}" for i in range(num_samples)]
+
+
+def sample_future_response(record: Any, num_samples: int) -> dict[str, Any]:
+    return {
+        **future_response(record),
+        "sample_sequence_ids": sequence_ids(record.request_id, num_samples),
+    }
 
 
 def routes() -> list[Route]:

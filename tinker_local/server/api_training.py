@@ -8,6 +8,7 @@ request id. A rejected request whose model_id/seq_id could be read consumes its 
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Callable
@@ -42,7 +43,9 @@ from tinker_api_client.models import (
 
 from .checkpoint_files import validate_checkpoint_name
 from .compute import LoraArgs
+from .create_via_load import check_optimizer_config, create_via_load
 from .endpoint import (
+    OFFLOAD_BYTES,
     check_body,
     endpoint,
     future_response,
@@ -53,8 +56,15 @@ from .endpoint import (
 from .errors import ApiError, UserError, bad_request
 from .futures import JobFn
 from .models import ModelHandle
+from .protobuf_wire import (
+    ProtoForwardBackward,
+    UnreadableBody,
+    decode_forward_backward,
+    is_protobuf,
+)
 from .state import Backend
 from .store import RunRow, SamplerRow
+from .validation import validate
 from .wire import data_from_json, forward_output, metrics_to_wire, opt, opt_none
 
 JobBuilder = Callable[[Backend, ModelHandle, Any], JobFn]
@@ -100,6 +110,20 @@ async def _submit_training(
         body, job_input = parse(raw)
     model_id: str = body.model_id
     seq_id = opt_none(getattr(body, "seq_id", None))
+    return _queue_training(backend, user, raw, model_id, seq_id, request_type, build, job_input)
+
+
+def _queue_training(
+    backend: Backend,
+    user: str,
+    raw: Any,
+    model_id: str,
+    seq_id: int | None,
+    request_type: str,
+    build: JobBuilder,
+    job_input: Any,
+) -> dict[str, Any]:
+    """Deduplicate by (model_id, seq_id) and queue the job on the model's queue."""
     idem = ("train", model_id, seq_id) if seq_id is not None else None
     if idem is not None and (done := backend.registry.find(idem)) is not None and done.user == user:
         return future_response(done)
@@ -124,8 +148,11 @@ async def _submit_training(
 
 # -- models -------------------------------------------------------------------------------------
 async def create_model(request: Request, backend: Backend, user: str) -> dict[str, Any]:
-    body = parse_model(CreateModelRequest, await read_body(request, "CreateModelRequest"))
+    raw = await read_body(request, "CreateModelRequest")
+    check_optimizer_config(raw.get("optimizer_config"))
+    body = parse_model(CreateModelRequest, raw)
     session = backend.own_session(user, body.session_id)
+    backend.note_sdk_version(request, session.session_id)
     idem = ("create_model", user, session.session_id, body.model_seq_id)
     if (done := backend.registry.find(idem)) is not None:
         return future_response(done)
@@ -312,7 +339,53 @@ async def forward(request: Request, backend: Backend, user: str) -> dict[str, An
     )
 
 
+def _proto_forward_job(backend: Backend, handle: ModelHandle, inp: ProtoForwardBackward) -> JobFn:
+    def job() -> dict[str, Any]:
+        trainer = backend.require_trainer(handle)
+        outputs, metrics = backend.compute.forward(
+            trainer, inp.data, inp.loss_fn, inp.loss_fn_config, not inp.forward_only
+        )
+        return forward_output(outputs, metrics)
+
+    return job
+
+
+async def _submit_protobuf_forward(request: Request, backend: Backend, user: str) -> dict[str, Any]:
+    """A forward_backward body as protobuf (SDK 0.22+), maybe zstd-compressed; forward_only
+    makes it a forward. Decoded straight to arrays (off the event loop when large)."""
+    raw = await request.body()
+    encoding = request.headers.get("content-encoding")
+    try:
+        if len(raw) > OFFLOAD_BYTES:
+            decoded = await asyncio.to_thread(decode_forward_backward, raw, encoding)
+        else:
+            decoded = decode_forward_backward(raw, encoding)
+    except UnreadableBody as e:
+        if e.salvaged is not None:
+            _consume_seq(backend, user, {"model_id": e.salvaged[0], "seq_id": e.salvaged[1]})
+        raise
+    ids = {"model_id": decoded.model_id, "seq_id": decoded.seq_id}
+    try:
+        validate("LossFnType", decoded.loss_fn, "loss_fn")
+    except ApiError:
+        _consume_seq(backend, user, ids)
+        raise
+    request_type = "forward" if decoded.forward_only else "forward_backward"
+    return _queue_training(
+        backend,
+        user,
+        ids,
+        decoded.model_id,
+        decoded.seq_id,
+        request_type,
+        _proto_forward_job,
+        decoded,
+    )
+
+
 async def forward_backward(request: Request, backend: Backend, user: str) -> dict[str, Any]:
+    if is_protobuf(request.headers.get("content-type")):
+        return await _submit_protobuf_forward(request, backend, user)
     return await _submit_training(
         request,
         backend,
@@ -461,6 +534,17 @@ def _load_job(backend: Backend, handle: ModelHandle, body: LoadWeightsRequest) -
 
 
 async def load_weights(request: Request, backend: Backend, user: str) -> dict[str, Any]:
+    raw, size = await read_raw_json(request)
+    if isinstance(raw, dict) and raw.get("model_id") is None:
+        await check_body("LoadWeightsRequest", raw, size)
+        return create_via_load(backend, user, raw, request)
+    if isinstance(raw, dict) and raw.get("optimizer_config") is not None:
+        _consume_seq(backend, user, raw)
+        raise bad_request(
+            "optimizer_config: only for a model that load_weights creates (without model_id); "
+            "an existing model keeps its optimizer",
+            "optimizer_config",
+        )
     return await _submit_training(
         request, backend, user, "LoadWeightsRequest", LoadWeightsRequest, "load_weights", _load_job
     )

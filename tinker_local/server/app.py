@@ -11,7 +11,15 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 
-from . import api_futures, api_rest, api_sampling, api_service, api_training
+from . import (
+    api_futures,
+    api_protocol,
+    api_rest,
+    api_sampling,
+    api_service,
+    api_training,
+    jwt_auth,
+)
 from .config import ServerConfig
 from .faults import DelayedCheckpointFiles, FaultInjector, FaultMiddleware, FaultSettings
 from .jsonio import JSONResponse
@@ -49,6 +57,8 @@ def create_app(config: ServerConfig) -> Starlette:
         *api_sampling.routes(),
         *api_service.routes(),
         *api_rest.routes(),
+        *api_protocol.routes(),
+        *jwt_auth.routes(),
     ]
     app = Starlette(
         routes=routes,

@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[Request, Backend, str], Awaitable[Any]]
 # Bodies larger than this are decoded and validated off the event loop.
-_OFFLOAD_BYTES = 256 * 1024
+OFFLOAD_BYTES = _OFFLOAD_BYTES = 256 * 1024
 
 
 class _FromDict(Protocol):
@@ -55,10 +55,29 @@ def endpoint(handler: Handler, *, auth: bool = True) -> Callable[[Request], Awai
 
 async def read_raw_json(request: Request) -> tuple[Any, int]:
     """(decoded JSON body, its size in bytes); malformed JSON is a 400."""
+    _json_only(request)
     raw = await request.body()
     if len(raw) > _OFFLOAD_BYTES:
         return await asyncio.to_thread(parse_json, raw), len(raw)
     return parse_json(raw), len(raw)
+
+
+def _json_only(request: Request) -> None:
+    """Protobuf and compressed bodies are for forward_backward only (see protobuf_wire)."""
+    content_type = request.headers.get("content-type", "")
+    if "protobuf" in content_type.lower():
+        raise bad_request(
+            f"Content-Type: {request.url.path} takes a JSON body; protobuf bodies "
+            "(application/x-protobuf) are accepted by /api/v1/forward_backward only",
+            "Content-Type",
+        )
+    encoding = request.headers.get("content-encoding", "identity").strip().lower()
+    if encoding not in ("", "identity"):
+        raise bad_request(
+            f"Content-Encoding: {request.url.path} takes an uncompressed body; {encoding!r} "
+            "is accepted only on protobuf forward_backward bodies (zstd)",
+            "Content-Encoding",
+        )
 
 
 async def check_body(schema: str, body: Any, size: int) -> None:

@@ -11,6 +11,8 @@ class ApiError(Exception):
         self.status = status
         self.message = message
         self.field = field
+        # Extra response headers (e.g. WWW-Authenticate on a rejected token).
+        self.headers: dict[str, str] | None = None
 
 
 def bad_request(message: str, field: str | None = None) -> ApiError:

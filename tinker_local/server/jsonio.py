@@ -24,7 +24,7 @@ def error_response(err: ApiError) -> JSONResponse:
     body: dict[str, Any] = {"error": err.message}
     if err.field is not None:
         body["field"] = err.field
-    return JSONResponse(body, status_code=err.status)
+    return JSONResponse(body, status_code=err.status, headers=err.headers)
 
 
 def parse_json(raw: bytes) -> Any:

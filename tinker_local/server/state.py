@@ -16,8 +16,10 @@ from .compute import ComputeBackend, make_compute
 from .config import API_KEY_PREFIX, ServerConfig
 from .errors import ApiError, UserError, bad_request, not_found, unauthorized
 from .futures import FutureRegistry
+from .jwt_auth import JwtSigner, looks_like_jwt
 from .models import ModelHandle
 from .samplers import SamplerCache, SamplerTarget
+from .sampling_log import SamplingCompletionLog
 from .store import CHECKPOINT_KINDS, CheckpointRow, RunRow, SamplerRow, SessionRow, Store
 
 log = logging.getLogger(__name__)
@@ -57,6 +59,9 @@ class Backend:
         self.signer = ArchiveSigner()
         self.samplers = SamplerCache(config.sampler_cache_size)
         self.models: dict[str, ModelHandle] = {}
+        # Protocol additions (SDK 0.18+): retrieve_futures' completion order, JWT signing.
+        self.sampling_log = SamplingCompletionLog()
+        self.jwt: JwtSigner | None = JwtSigner(config.jwt_ttl_s) if config.jwt else None
         self._last_touch: dict[str, float] = {}
 
     async def start(self) -> None:
@@ -78,6 +83,8 @@ class Backend:
         key = request.headers.get("x-api-key")
         if not key:
             raise unauthorized("missing X-API-Key header")
+        if self.jwt is not None and looks_like_jwt(key):
+            return self.jwt.user_of(key)
         if not key.startswith(API_KEY_PREFIX):
             raise unauthorized(f"invalid API key: keys start with {API_KEY_PREFIX!r}")
         user = self.users.get(key)
@@ -91,6 +98,13 @@ class Backend:
         if row is None or row.user != user:
             raise not_found(f"session {session_id!r} not found")
         return row
+
+    def note_sdk_version(self, request: Request, session_id: str) -> None:
+        """Record the SDK version header (SDK 0.38+ sends it with a public method's requests)
+        for the session a request belongs to."""
+        version = request.headers.get("x-sdk-version")
+        if version:
+            self.store.set_session_sdk_header(session_id, version[:200])
 
     def session_expired(self, row: SessionRow, now: float | None = None) -> bool:
         now = time.time() if now is None else now

@@ -66,6 +66,16 @@ CREATE TABLE IF NOT EXISTS samplers (
     created_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS samplers_session ON samplers (session_id);
+CREATE TABLE IF NOT EXISTS session_finishes (
+    session_id TEXT PRIMARY KEY,
+    reason TEXT NOT NULL,
+    detail TEXT,
+    finished_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS session_sdk_headers (
+    session_id TEXT PRIMARY KEY,
+    sdk_version TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS telemetry (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     user TEXT NOT NULL,
@@ -462,3 +472,31 @@ class Store:
             }
             for r in self._all("SELECT * FROM telemetry ORDER BY id")
         ]
+
+    # -- protocol additions (SDK 0.18+): session ends, the SDK version header ------------------
+    def finish_session(self, session_id: str, reason: str, detail: str | None, now: float) -> None:
+        """Record how a session ended; the first reason wins."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO session_finishes VALUES (?, ?, ?, ?)",
+                (session_id, reason, detail, now),
+            )
+
+    def session_finish(self, session_id: str) -> tuple[str, str | None, float] | None:
+        """(reason, detail, finished_at) of a finished session, else None."""
+        r = self._one("SELECT * FROM session_finishes WHERE session_id = ?", (session_id,))
+        return None if r is None else (r["reason"], r["detail"], r["finished_at"])
+
+    def set_session_sdk_header(self, session_id: str, sdk_version: str) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO session_sdk_headers VALUES (?, ?)",
+                (session_id, sdk_version),
+            )
+
+    def session_sdk_header(self, session_id: str) -> str | None:
+        """The `x-sdk-version` header that came with the session's creation, if any."""
+        r = self._one(
+            "SELECT sdk_version FROM session_sdk_headers WHERE session_id = ?", (session_id,)
+        )
+        return None if r is None else str(r["sdk_version"])
