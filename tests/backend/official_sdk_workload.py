@@ -129,6 +129,36 @@ def run(service: Any, summary: dict[str, Any]) -> None:
     ]
     check(sampler_path not in remaining and state_path in remaining, "deleted")
     summary["state_path"] = state_path
+    if version() >= (0, 38):
+        current_api(training, sampler, rest, summary)
+
+
+def current_api(training: Any, sampler: Any, rest: Any, summary: dict[str, Any]) -> None:
+    """0.38's checkpoint lifetimes and metadata, overwrite, and partial prompt logprobs."""
+    path = training.save_state("kept", ttl_seconds=7200, user_metadata={"stage": "sft"}).result()
+    path = path.path
+
+    def listed() -> Any:
+        checkpoints = rest.list_checkpoints(training.model_id).result().checkpoints
+        return next(c for c in checkpoints if c.tinker_path == path)
+
+    first = listed()
+    check(first.user_metadata == {"stage": "sft"} and first.expires_at is not None, str(first))
+    rest.set_checkpoint_ttl_from_tinker_path(path, None).result()
+    check(listed().expires_at is None, "ttl removed")
+    again = training.save_state("kept", overwrite=True).result().path
+    check(again == path and listed().user_metadata is None, "overwritten")
+    out = sampler.sample(
+        types.ModelInput.from_ints(TEXT[:8]),
+        1,
+        types.SamplingParams(max_tokens=2, temperature=0),
+        include_prompt_logprobs=True,
+        prompt_logprobs_last_n=3,
+    ).result()
+    lps = out.prompt_logprobs
+    check(lps[:5] == [None] * 5 and all(lp is not None and lp < 0 for lp in lps[5:]), str(lps))
+    check(out.prompt_cache_hit_tokens == 0, "no prefix cache")
+    summary["kept_path"] = path
 
 
 def main() -> None:

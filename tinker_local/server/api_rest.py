@@ -33,6 +33,10 @@ def _run_to_wire(backend: Backend, run: RunRow) -> Any:
     return training_run_to_wire(run, last, last_sampler)
 
 
+def _checkpoint(backend: Backend, row: CheckpointRow) -> Any:
+    return checkpoint_to_wire(row, backend.store.checkpoint_extras(row.run_id, row.kind, row.name))
+
+
 def _checkpoint_params(request: Request) -> tuple[str, str, str]:
     p = request.path_params
     kind = p["checkpoint_kind"]
@@ -63,7 +67,7 @@ async def list_checkpoints(request: Request, backend: Backend, user: str) -> dic
     run = backend.own_run(user, request.path_params["training_run_id"])
     rows = backend.store.list_run_checkpoints(run.run_id)
     return CheckpointsListResponse(
-        checkpoints=[checkpoint_to_wire(r) for r in rows],
+        checkpoints=[_checkpoint(backend, r) for r in rows],
         cursor=cursor(0, len(rows), len(rows)),
     ).to_dict()
 
@@ -72,7 +76,7 @@ async def list_user_checkpoints(request: Request, backend: Backend, user: str) -
     limit, offset = pagination(request)
     rows, total = backend.store.list_user_checkpoints(user, limit, offset)
     return CheckpointsListResponse(
-        checkpoints=[checkpoint_to_wire(r) for r in rows],
+        checkpoints=[_checkpoint(backend, r) for r in rows],
         cursor=cursor(offset, limit, total),
     ).to_dict()
 

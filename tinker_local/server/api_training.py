@@ -42,6 +42,7 @@ from tinker_api_client.models import (
 )
 
 from .checkpoint_files import validate_checkpoint_name
+from .checkpoint_ttl import check_save_options, make_room, record_save_options
 from .compute import LoraArgs
 from .create_via_load import check_optimizer_config, create_via_load
 from .endpoint import (
@@ -423,19 +424,36 @@ async def optim_step(request: Request, backend: Backend, user: str) -> dict[str,
 
 
 # -- weights ------------------------------------------------------------------------------------
+def _save_options(body: Any) -> dict[str, Any]:
+    """A save request's SDK 0.38 fields (time to live, metadata, overwrite, kind), checked."""
+    meta = opt_none(getattr(body, "user_metadata", None))
+    options = {
+        "path": opt_none(body.path),
+        "ttl_seconds": opt_none(getattr(body, "ttl_seconds", None)),
+        "user_metadata": None if meta is None else dict(meta.additional_properties),
+        "overwrite": bool(opt(getattr(body, "overwrite", None), False)),
+        "kind": opt(getattr(body, "kind", None), "snapshot"),
+    }
+    check_save_options(options, sampler=hasattr(body, "kind"))
+    return options
+
+
 def _save_job(backend: Backend, handle: ModelHandle, body: SaveWeightsRequest) -> JobFn:
     requested = opt_none(body.path)
+    options = _save_options(body)
 
     def job() -> dict[str, Any]:
         trainer = backend.require_trainer(handle)
         name = requested or backend.default_checkpoint_name(handle.model_id, "weights")
         validate_checkpoint_name(name)
+        make_room(backend, handle, "weights", name, options["overwrite"])
         row = backend.write_checkpoint(
             handle,
             "weights",
             name,
             lambda folder: backend.compute.save_training_state(trainer, folder),
         )
+        record_save_options(backend, row.run_id, row.kind, row.name, options)
         return SaveWeightsResponse(path=row.tinker_path, type_="save_weights").to_dict()
 
     return job
@@ -452,15 +470,18 @@ def _save_for_sampler_job(
 ) -> JobFn:
     requested = opt_none(body.path)
     sampling_seq = opt_none(body.sampling_session_seq_id)
+    options = _save_options(body)
 
     def save_named(trainer: Any, name: str) -> dict[str, Any]:
         validate_checkpoint_name(name)
+        make_room(backend, handle, "sampler_weights", name, options["overwrite"])
         row = backend.write_checkpoint(
             handle,
             "sampler_weights",
             name,
             lambda folder: backend.compute.save_sampler_weights(trainer, folder),
         )
+        record_save_options(backend, row.run_id, row.kind, row.name, options)
         return SaveWeightsForSamplerResponseInternal(
             path=row.tinker_path, type_="save_weights_for_sampler"
         ).to_dict()

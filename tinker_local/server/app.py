@@ -18,6 +18,7 @@ from . import (
     api_sampling,
     api_service,
     api_training,
+    checkpoint_ttl,
     jwt_auth,
 )
 from .config import ServerConfig
@@ -46,7 +47,8 @@ def create_app(config: ServerConfig) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await backend.start()
         try:
-            yield
+            async with checkpoint_ttl.sweeping(backend):
+                yield
         finally:
             await backend.stop()
 
@@ -59,6 +61,7 @@ def create_app(config: ServerConfig) -> Starlette:
         *api_rest.routes(),
         *api_protocol.routes(),
         *jwt_auth.routes(),
+        *checkpoint_ttl.routes(),
     ]
     app = Starlette(
         routes=routes,

@@ -53,8 +53,10 @@ class UnreadableBody(ApiError):
     """A 400 for a body that could not be read; `salvaged` is (model_id, seq_id) when the
     readable start of the body still named them (so the model's queue can skip that seq)."""
 
-    def __init__(self, message: str, salvaged: tuple[str, int] | None) -> None:
-        super().__init__(400, message)
+    def __init__(
+        self, message: str, salvaged: tuple[str, int] | None, field: str | None = None
+    ) -> None:
+        super().__init__(400, message, field)
         self.salvaged = salvaged
 
 
@@ -140,7 +142,7 @@ def decode_forward_backward(raw: bytes, content_encoding: str | None) -> ProtoFo
         data = [_datum(d, f"data.{i}") for i, d in enumerate(msg.data)]
         config = _loss_config(msg)
     except ApiError as e:
-        raise UnreadableBody(e.message, (msg.model_id, msg.seq_id)) from None
+        raise UnreadableBody(e.message, (msg.model_id, msg.seq_id), e.field) from None
     if not msg.model_id:
         raise bad_request("model_id: required", "model_id")
     return ProtoForwardBackward(

@@ -8,6 +8,7 @@ from .cancel_future_response import CancelFutureResponse
 from .checkpoint import Checkpoint
 from .checkpoint_archive_url_response import CheckpointArchiveUrlResponse
 from .checkpoint_kind import CheckpointKind
+from .checkpoint_user_metadata_type_0 import CheckpointUserMetadataType0
 from .checkpoints_list_response import CheckpointsListResponse
 from .client_config_request import ClientConfigRequest
 from .client_config_response import ClientConfigResponse
@@ -105,6 +106,9 @@ from .sampling_session_futures_target import SamplingSessionFuturesTarget
 from .sampling_session_futures_target_type import SamplingSessionFuturesTargetType
 from .save_weights_for_sampler_request import SaveWeightsForSamplerRequest
 from .save_weights_for_sampler_request_type import SaveWeightsForSamplerRequestType
+from .save_weights_for_sampler_request_user_metadata_type_0 import (
+    SaveWeightsForSamplerRequestUserMetadataType0,
+)
 from .save_weights_for_sampler_response import SaveWeightsForSamplerResponse
 from .save_weights_for_sampler_response_internal import (
     SaveWeightsForSamplerResponseInternal,
@@ -115,6 +119,9 @@ from .save_weights_for_sampler_response_internal_type import (
 from .save_weights_for_sampler_response_type import SaveWeightsForSamplerResponseType
 from .save_weights_request import SaveWeightsRequest
 from .save_weights_request_type import SaveWeightsRequestType
+from .save_weights_request_user_metadata_type_0 import (
+    SaveWeightsRequestUserMetadataType0,
+)
 from .save_weights_response import SaveWeightsResponse
 from .save_weights_response_type import SaveWeightsResponseType
 from .session_end_event import SessionEndEvent
@@ -123,6 +130,7 @@ from .session_heartbeat_request_type import SessionHeartbeatRequestType
 from .session_heartbeat_response import SessionHeartbeatResponse
 from .session_heartbeat_response_type import SessionHeartbeatResponseType
 from .session_start_event import SessionStartEvent
+from .set_checkpoint_ttl_request import SetCheckpointTtlRequest
 from .severity import Severity
 from .supported_model import SupportedModel
 from .telemetry_batch import TelemetryBatch
@@ -155,6 +163,7 @@ __all__ = (
     "CheckpointArchiveUrlResponse",
     "CheckpointKind",
     "CheckpointsListResponse",
+    "CheckpointUserMetadataType0",
     "ClientConfigRequest",
     "ClientConfigResponse",
     "ClientConfigResponseCredentialDefaultSource",
@@ -243,12 +252,14 @@ __all__ = (
     "SamplingSessionFuturesTargetType",
     "SaveWeightsForSamplerRequest",
     "SaveWeightsForSamplerRequestType",
+    "SaveWeightsForSamplerRequestUserMetadataType0",
     "SaveWeightsForSamplerResponse",
     "SaveWeightsForSamplerResponseInternal",
     "SaveWeightsForSamplerResponseInternalType",
     "SaveWeightsForSamplerResponseType",
     "SaveWeightsRequest",
     "SaveWeightsRequestType",
+    "SaveWeightsRequestUserMetadataType0",
     "SaveWeightsResponse",
     "SaveWeightsResponseType",
     "SessionEndEvent",
@@ -257,6 +268,7 @@ __all__ = (
     "SessionHeartbeatResponse",
     "SessionHeartbeatResponseType",
     "SessionStartEvent",
+    "SetCheckpointTtlRequest",
     "Severity",
     "SupportedModel",
     "TelemetryBatch",
