@@ -208,6 +208,8 @@ def sequence_ids(request_id: str, num_samples: int) -> list[str]:
 
 
 def sample_future_response(record: Any, num_samples: int) -> dict[str, Any]:
+    # A request over the cap fails without sequences: it gets no ids (and no huge list).
+    num_samples = num_samples if 0 < num_samples <= MAX_NUM_SAMPLES else 0
     return {
         **future_response(record),
         "sample_sequence_ids": sequence_ids(record.request_id, num_samples),
