@@ -5,8 +5,6 @@ Scripts written for the official SDK run with `import tinker_hl as tinker`.
 
 __version__ = "0.1.0"
 
-import logging as _logging
-
 from . import types
 from ._exceptions import (
     APIConnectionError,
@@ -27,7 +25,8 @@ from ._exceptions import (
     UnprocessableEntityError,
     ValidationError,
 )
-from ._futures import APIFuture, QueueState, QueueStateObserver
+from ._futures import APIFuture, AwaitableConcurrentFuture, QueueState, QueueStateObserver
+from ._module_tree import install_as_tinker, register_finder
 from ._retry import RetryConfig
 from ._sampling_client import SamplingClient
 from ._service_client import ServiceClient
@@ -54,8 +53,8 @@ from .types import (
     TrainingRun,
 )
 
-# One logger namespace, silent unless the application configures logging.
-_logging.getLogger("tinker_hl").addHandler(_logging.NullHandler())
+# `tinker_hl.types.tensor_data`, `tinker_hl.lib.public_interfaces`, ...: the official tree.
+register_finder()
 
 
 def __getattr__(name: str) -> object:
@@ -76,6 +75,7 @@ __all__ = [
     "APITimeoutError",
     "AdamParams",
     "AuthenticationError",
+    "AwaitableConcurrentFuture",
     "BadRequestError",
     "Checkpoint",
     "CheckpointType",
@@ -112,5 +112,6 @@ __all__ = [
     "UnprocessableEntityError",
     "ValidationError",
     "__version__",
+    "install_as_tinker",
     "types",
 ]

@@ -20,6 +20,8 @@ from tinker_api_client.models import (
     ModelInput,
 )
 
+from .types._shapes import to_official_shape
+
 logger = logging.getLogger("tinker_hl.chunking")
 
 MAX_CHUNK_LEN = 1024
@@ -113,15 +115,22 @@ def combine_forward_backward_outputs(
     results: Sequence[ForwardBackwardOutput],
 ) -> ForwardBackwardOutput:
     if not results:
-        return ForwardBackwardOutput(
-            loss_fn_output_type="", loss_fn_outputs=[], metrics=Metrics.from_dict({})
+        return to_official_shape(
+            ForwardBackwardOutput(
+                loss_fn_output_type="", loss_fn_outputs=[], metrics=Metrics.from_dict({})
+            )
         )
     if len(results) == 1:
         return results[0]
     weights = [float(len(r.loss_fn_outputs)) for r in results]
     metrics = reduce_metrics([dict(r.metrics.additional_properties) for r in results], weights)
-    return ForwardBackwardOutput(
+    combined = ForwardBackwardOutput(
         loss_fn_output_type=results[0].loss_fn_output_type,
         loss_fn_outputs=[out for r in results for out in r.loss_fn_outputs],
         metrics=Metrics.from_dict(metrics),
     )
+    return to_official_shape(combined)
+
+
+combine_fwd_bwd_output_results = combine_forward_backward_outputs
+"""The 0.7.0 SDK's name (`tinker.lib.chunked_fwdbwd_helpers`)."""

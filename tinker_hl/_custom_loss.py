@@ -46,7 +46,6 @@ from tinker_api_client.models import (
     ForwardBackwardInput,
     ForwardBackwardOutput,
     LossFnInputs,
-    Metrics,
     TensorData,
 )
 from tinker_api_client.types import Unset
@@ -55,6 +54,7 @@ from . import _chunking
 from ._exceptions import ValidationError
 from ._futures import APIFuture
 from .types import validate_datums
+from .types._shapes import WireMap
 
 if TYPE_CHECKING:
     import torch
@@ -158,7 +158,7 @@ async def _finish(
         )
     )
     output = _chunking.combine_forward_backward_outputs(results)
-    output.metrics = Metrics.from_dict(
+    output.metrics = WireMap(
         _custom_metrics(dict(output.metrics.additional_properties), loss_value, user_metrics)
     )
     return output

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import html
+import re
+from http import HTTPStatus
 from typing import Any
+
+import httpx
+import orjson
 
 __all__ = [
     "APIConnectionError",
@@ -43,30 +49,54 @@ class ValidationError(TinkerError, ValueError):
 
 
 class APIError(TinkerError):
-    """An error talking to the service. `request_desc` names the call (never the API key)."""
+    """An error talking to the service.
 
-    def __init__(self, message: str, *, body: object | None = None) -> None:
+    Like the 0.7.0 SDK's: `message`, `body` (the decoded JSON answer, or its text) and `request`
+    (an `httpx.Request` naming method and URL; it never carries the API key), None when the
+    error was raised before any request existed.
+    """
+
+    def __init__(
+        self, message: str, *, body: object | None = None, request: httpx.Request | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.body = body
+        self.request = request
 
 
 class APIResponseValidationError(APIError):
     """The service answered with a body that does not match the expected type."""
 
+    def __init__(
+        self,
+        message: str,
+        *,
+        body: object | None = None,
+        request: httpx.Request | None = None,
+        response: httpx.Response | None = None,
+    ) -> None:
+        super().__init__(message, body=body, request=request)
+        self.response = response
+        self.status_code = response.status_code if response is not None else None
+
 
 class APIConnectionError(APIError):
     """The request never got an HTTP answer (refused, reset, DNS, ...)."""
 
-    def __init__(self, message: str = "Connection error.") -> None:
-        super().__init__(message)
+    def __init__(
+        self, message: str = "Connection error.", *, request: httpx.Request | None = None
+    ) -> None:
+        super().__init__(message, request=request)
 
 
 class APITimeoutError(APIConnectionError):
     """The request timed out."""
 
-    def __init__(self, message: str = "Request timed out.") -> None:
-        super().__init__(message)
+    def __init__(
+        self, message: str = "Request timed out.", *, request: httpx.Request | None = None
+    ) -> None:
+        super().__init__(message, request=request)
 
 
 class APIStatusError(APIError):
@@ -79,10 +109,13 @@ class APIStatusError(APIError):
         status_code: int,
         body: object | None = None,
         headers: dict[str, str] | None = None,
+        request: httpx.Request | None = None,
+        response: httpx.Response | None = None,
     ) -> None:
-        super().__init__(message, body=body)
+        super().__init__(message, body=body, request=request)
         self.status_code = status_code
         self.headers = headers or {}
+        self.response = response
 
     @property
     def retry_after(self) -> float | None:
@@ -159,14 +192,92 @@ _STATUS_CLASSES: dict[int, type[APIStatusError]] = {
 
 
 def status_error_for(
-    operation: str, status_code: int, body: Any, headers: dict[str, str] | None = None
+    operation: str,
+    status_code: int,
+    body: Any,
+    headers: dict[str, str] | None = None,
+    *,
+    request: httpx.Request | None = None,
+    response: httpx.Response | None = None,
 ) -> APIStatusError:
-    """Build the precise APIStatusError subclass for an HTTP error answer."""
+    """The precise APIStatusError subclass for an HTTP error answer of any shape: tinker's
+    `{"error", "category"}`, FastAPI's `{"detail": ...}`, `{"message": ...}`, plain text, an HTML
+    page from a proxy, an empty body, a status code no RFC names."""
     cls = _STATUS_CLASSES.get(status_code)
     if cls is None:
         cls = InternalServerError if status_code >= 500 else APIStatusError
-    detail = body.get("error") if isinstance(body, dict) else None
     message = f"{operation} failed with HTTP {status_code}"
+    detail = error_detail(body) or _reason_phrase(status_code)
     if detail:
         message += f": {detail}"
-    return cls(message, status_code=status_code, body=body, headers=headers)
+    return cls(
+        message,
+        status_code=status_code,
+        body=body,
+        headers=headers,
+        request=request,
+        response=response,
+    )
+
+
+def decode_error_body(content: bytes) -> object:
+    """An error answer's body as the 0.7.0 SDK keeps it: decoded JSON, else the text."""
+    text = content.decode("utf-8", "replace").strip()
+    if not text:
+        return text
+    try:
+        return orjson.loads(content)
+    except orjson.JSONDecodeError:
+        return text
+
+
+_MAX_DETAIL = 300
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+_TAGS = re.compile(r"<[^>]+>")
+
+
+def error_detail(body: object) -> str:
+    """A one-line human summary of an error body ("" when it says nothing)."""
+    if isinstance(body, dict):
+        for key in ("error", "detail", "message"):
+            if key in body and body[key] not in (None, "", [], {}):
+                return _one_line(_detail_text(body[key]))
+        return _one_line(str(body)) if body else ""
+    if isinstance(body, list):
+        return _one_line(_detail_text(body))
+    if isinstance(body, str):
+        if "<" in body and ">" in body:  # an HTML page (a proxy's or a CDN's)
+            title = _TITLE.search(body)
+            text = title.group(1) if title else _TAGS.sub(" ", body)
+            return _one_line(html.unescape(text))
+        return _one_line(body)
+    return "" if body is None else _one_line(str(body))
+
+
+def _detail_text(value: object) -> str:
+    if isinstance(value, list):  # FastAPI's validation errors: [{"loc": [...], "msg": ...}]
+        parts = []
+        for item in value:
+            if isinstance(item, dict) and "msg" in item:
+                loc = ".".join(str(p) for p in item.get("loc") or ())
+                parts.append(f"{loc}: {item['msg']}" if loc else str(item["msg"]))
+            else:
+                parts.append(str(item))
+        return "; ".join(parts)
+    if isinstance(value, dict):
+        for key in ("message", "msg", "error", "detail"):
+            if isinstance(value.get(key), str):
+                return str(value[key])
+    return str(value)
+
+
+def _one_line(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= _MAX_DETAIL else text[: _MAX_DETAIL - 3] + "..."
+
+
+def _reason_phrase(status_code: int) -> str:
+    try:
+        return HTTPStatus(status_code).phrase
+    except ValueError:  # 522, 599, ...: codes no RFC names
+        return ""

@@ -18,9 +18,16 @@ from tinker_api_client.api.futures import retrieve_future
 from tinker_api_client.models import FutureRetrieveRequest
 from tinker_api_client.types import UNSET
 
-from ._exceptions import APIStatusError, APITimeoutError, RequestFailedError
-from ._http import decode_json
+from ._exceptions import (
+    APIResponseValidationError,
+    APIStatusError,
+    APITimeoutError,
+    RequestFailedError,
+)
+from ._http import PARSE_ERRORS, decode_json
 from ._retry import RetryableException
+from ._waiting import wait
+from .types._shapes import to_official_shape
 
 if TYPE_CHECKING:
     from ._holder import ClientHolder
@@ -97,8 +104,9 @@ class APIFuture(Generic[T]):
                 "APIFuture.result() was called from tinker_hl's own event loop, where it would "
                 "deadlock; use `await future` instead"
             )
+        why = self._holder.metrics.waiting_summary if self._holder is not None else None
         try:
-            return self._future.result(timeout)
+            return wait(self._future, timeout, why)
         except concurrent.futures.TimeoutError:
             raise TimeoutError(
                 f"no result within {timeout}s (request {self._request_id or 'pending'}); "
@@ -129,6 +137,10 @@ class APIFuture(Generic[T]):
     def future(self) -> concurrent.futures.Future[T]:
         """The underlying thread-safe future."""
         return self._future
+
+
+AwaitableConcurrentFuture = APIFuture
+"""The 0.7.0 SDK's name for an APIFuture over a `concurrent.futures.Future`."""
 
 
 def combine_futures(
@@ -214,7 +226,15 @@ async def poll_until_done(
                 request_id=request_id,
                 category=category,
             )
-        return decode(body)
+        try:
+            result = decode(body)
+        except PARSE_ERRORS as exc:  # a result the generated model cannot read: never a KeyError
+            raise APIResponseValidationError(
+                f"{request_type} request {request_id}: unexpected result body "
+                f"({type(exc).__name__}: {exc})",
+                body=body,
+            ) from exc
+        return to_official_shape(result)
 
 
 async def _retrieve_once(

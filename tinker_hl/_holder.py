@@ -32,13 +32,25 @@ from tinker_api_client.types import Response
 from . import __version__
 from ._backpressure import SamplingLimiter, SamplingLimits
 from ._circuit import CircuitBreakerConfig, CircuitBreakers
-from ._exceptions import APIStatusError, TinkerError
+from ._errors import counts_against_service, is_user_error
+from ._exceptions import APIStatusError, TinkerError, ValidationError
 from ._futures import QueueState
-from ._http import DEFAULT_TIMEOUT, Endpoint, call, make_client, parsed
+from ._http import (
+    DEFAULT_TIMEOUT,
+    Endpoint,
+    PreparedRequest,
+    call,
+    check_api_key,
+    check_base_url,
+    make_client,
+    parsed,
+)
 from ._loop import EventLoopThread
 from ._metrics import ClientMetrics
 from ._retry import RetryConfig, RetryHandler
+from ._secrets import Secret
 from ._tracing import span
+from ._waiting import describe, name_of
 
 T = TypeVar("T")
 logger = logging.getLogger("tinker_hl")
@@ -48,25 +60,35 @@ HEARTBEAT_INTERVAL_S = 10.0
 HEARTBEAT_WARN_AFTER_S = 60.0
 
 
-def resolve_api_key(api_key: str | None) -> str:
+def resolve_api_key(api_key: str | Secret | None) -> Secret:
+    """The key, wrapped at once so that no repr, log line or traceback shows it."""
+    __tracebackhide__ = True  # pytest: this frame's arguments hold the key
+    if isinstance(api_key, Secret):
+        return api_key
     key = api_key or os.environ.get("TINKER_API_KEY")
+    del api_key
     if not key:
         raise TinkerError(
             "api_key: no API key given; pass api_key=... or set TINKER_API_KEY "
             "(for the local backend, `tinker-hl serve` prints one)"
         )
-    return key
+    if not isinstance(key, str):
+        raise ValidationError("api_key", f"expected a string, got {type(key).__name__}")
+    secret = Secret(key)
+    del key
+    check_api_key(secret)
+    return secret
 
 
 def resolve_base_url(base_url: str | None) -> str:
-    return (base_url or os.environ.get("TINKER_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+    return check_base_url(base_url or os.environ.get("TINKER_BASE_URL") or DEFAULT_BASE_URL)
 
 
 class ClientHolder:
     def __init__(
         self,
         *,
-        api_key: str | None = None,
+        api_key: str | Secret | None = None,
         base_url: str | None = None,
         timeout: float | httpx.Timeout | None = None,
         user_metadata: dict[str, str] | None = None,
@@ -78,7 +100,11 @@ class ClientHolder:
         sampling_limits: SamplingLimits | None = None,
         open_session: bool = True,
     ) -> None:
+        __tracebackhide__ = True  # pytest: this frame's arguments hold the API key
+        self.session_id: str = ""
+        self._closed = True  # until started: close() and repr() work on a half-built holder
         self._api_key = resolve_api_key(api_key)
+        del api_key
         self.base_url = resolve_base_url(base_url)
         if isinstance(timeout, int | float):
             timeout = httpx.Timeout(float(timeout), connect=5.0)
@@ -94,6 +120,7 @@ class ClientHolder:
         self._training_counter = itertools.count()
         self._sampling_counter = itertools.count()
         self.loop_thread = EventLoopThread()
+        self.loop_thread.why = self.metrics.waiting_summary
         self._http: AuthenticatedClient | None = None
         self._heartbeat_task: asyncio.Task[None] | None = None
         self.heartbeat_failures = 0
@@ -101,15 +128,17 @@ class ClientHolder:
         self._closed = False
         self._open_session = open_session
         try:
-            self.session_id: str = self.loop_thread.run(self._start(user_metadata))
+            self.session_id = self.loop_thread.run(self._start(user_metadata))
         except BaseException:
             with contextlib.suppress(Exception):
                 self.loop_thread.run(self._aclose(), timeout=10)
             self.loop_thread.close()
             raise
 
-    def __repr__(self) -> str:  # never shows the API key
-        return f"ClientHolder(base_url={self.base_url!r}, session_id={self.session_id!r})"
+    def __repr__(self) -> str:  # never shows the API key, never raises
+        base_url = getattr(self, "base_url", None)
+        session_id = getattr(self, "session_id", "")
+        return f"ClientHolder(base_url={base_url!r}, session_id={session_id!r})"
 
     # ----- lifecycle ---------------------------------------------------------------------
     async def _start(self, user_metadata: dict[str, str] | None) -> str:
@@ -211,8 +240,11 @@ class ClientHolder:
             raise RuntimeError("the HTTP client is not started yet")
         return self._http
 
-    def submit(self, coro: Coroutine[Any, Any, T]) -> Any:
-        return self.loop_thread.submit(coro)
+    def submit(self, coro: Coroutine[Any, Any, T], what: str | None = None) -> Any:
+        """Schedule `coro`; `what` names it in "still waiting" warnings."""
+        future = self.loop_thread.submit(coro)
+        describe(future, what or name_of(coro))
+        return future
 
     def next_training_client_id(self) -> int:
         return next(self._training_counter)
@@ -237,41 +269,50 @@ class ClientHolder:
         model: type[T],
         *,
         retry_handler: RetryHandler | None = None,
+        prepared: PreparedRequest | None = None,
         **kwargs: Any,
     ) -> T:
-        """`call()` with retries, the 200 body decoded as `model`."""
+        """`call()` with retries, the 200 body decoded as `model`. `prepared`: a request already
+        built and encoded (in the caller's thread) by `_http.prepare`."""
 
         async def send() -> T:
-            return parsed(operation, await self.call(operation, endpoint, **kwargs), model)
+            response = await self.call(operation, endpoint, prepared=prepared, **kwargs)
+            return parsed(operation, response, model)
 
         return await (retry_handler or self.retry_handler).execute(send, operation)
 
     async def call(
-        self, operation: str, endpoint: Endpoint, *, ok: tuple[int, ...] = (200,), **kwargs: Any
+        self,
+        operation: str,
+        endpoint: Endpoint,
+        *,
+        ok: tuple[int, ...] = (200,),
+        prepared: PreparedRequest | None = None,
+        **kwargs: Any,
     ) -> Response[Any]:
         """One HTTP call through the circuit breaker, with metrics and an optional span."""
         breaker = self.breakers.for_operation(operation)
         if breaker is not None:
             breaker.before_call()
         started = time.monotonic()
-        error: str | None = None
+        failure: BaseException | None = None
         try:
             with span(operation):
-                return await call(operation, endpoint, self.http, ok=ok, **kwargs)
-        except APIStatusError as exc:
-            error = str(exc.status_code)
-            if exc.status_code == 429:
+                return await call(
+                    operation, endpoint, self.http, ok=ok, prepared=prepared, **kwargs
+                )
+        except Exception as exc:
+            failure = exc
+            if isinstance(exc, APIStatusError) and exc.status_code == 429:
                 self.sampling_limiter.signal_rate_limited("http 429")
             raise
-        except Exception as exc:
-            error = type(exc).__name__
-            raise
         finally:
+            error = None if failure is None else _retry_cause(failure)
             self.metrics.record_request(operation, time.monotonic() - started, error)
             if breaker is not None:
                 # Only the service's failures count against it, not the caller's mistakes.
-                if error is None or not (error.isdigit() and 400 <= int(error) < 500):
-                    (breaker.record_success if error is None else breaker.record_failure)()
+                if failure is not None and counts_against_service(failure):
+                    breaker.record_failure()
                 else:
                     breaker.record_success()
 
@@ -306,20 +347,4 @@ def _retry_cause(exc: BaseException) -> str:
     return type(exc).__name__
 
 
-def is_user_error(exc: BaseException) -> bool:
-    """Walk the cause chain: was this the caller's fault (4xx other than 408/409/429, or a
-    request that failed with category `user`)?"""
-    from ._exceptions import RequestFailedError, ValidationError
-
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, ValidationError):
-            return True
-        if isinstance(current, RequestFailedError):
-            return current.is_user_error
-        if isinstance(current, APIStatusError):
-            return 400 <= current.status_code < 500 and current.status_code not in (408, 409, 429)
-        current = current.__cause__ or current.__context__
-    return False
+__all__ = ["ClientHolder", "is_user_error", "resolve_api_key", "resolve_base_url"]

@@ -1,41 +1,93 @@
-"""The HTTP layer: builds the generated client and turns generated `Response`s into results or
-precise exceptions. Every request of tinker_hl goes through `call()`.
+"""The HTTP layer: builds the generated client, encodes requests, and turns answers into results
+or precise exceptions. Every request of tinker_hl goes through `call()`.
+
+The order in `call()` is the error boundary: a request is built and encoded (`prepare`, whose
+failures are the caller's), sent (transport failures become tinker exceptions through the one
+table in `_errors`), its status is checked (any error answer becomes an APIStatusError, whatever
+its body), and only a success is handed to the generated parser (whose failures are
+APIResponseValidationError).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
+from urllib.parse import urlsplit
 
 import httpx
 import orjson
 from tinker_api_client import AuthenticatedClient
 from tinker_api_client.types import Response
 
+from ._errors import transport_error_class
 from ._exceptions import (
-    APIConnectionError,
     APIResponseValidationError,
     APITimeoutError,
+    ValidationError,
+    decode_error_body,
     status_error_for,
 )
+from ._secrets import Secret
 from ._transport import AiohttpClient
+from .types._shapes import to_official_shape
 
 T = TypeVar("T")
 logger = logging.getLogger("tinker_hl.http")
 
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=5.0)
+# What a generated parser raises on a body it cannot read.
+PARSE_ERRORS = (ValueError, KeyError, TypeError, AttributeError, IndexError)
 
 
 class Endpoint(Protocol):
-    """A generated endpoint module (it has `asyncio_detailed`)."""
+    """A generated endpoint module."""
 
-    asyncio_detailed: Callable[..., Awaitable[Response[Any]]]
+    _get_kwargs: Callable[..., dict[str, Any]]
+    _build_response: Callable[..., Response[Any]]
+
+
+class _Client(AuthenticatedClient):
+    """The generated client, with a repr that never shows the API key (attrs' repr would)."""
+
+    def __repr__(self) -> str:
+        return f"AuthenticatedClient(base_url={self._base_url!r})"
+
+
+def check_base_url(base_url: str) -> str:
+    """The URL without trailing slashes; ValidationError for what cannot work (a scheme other
+    than http/https, no host, a bad port), before any request."""
+    if not isinstance(base_url, str):
+        raise ValidationError("base_url", f"expected a URL string, got {type(base_url).__name__}")
+    url = base_url.rstrip("/")
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # raises ValueError for a port out of range or not a number
+    except ValueError as exc:
+        raise ValidationError("base_url", f"{url!r} is not a valid URL: {exc}") from None
+    if parts.scheme not in ("http", "https"):
+        raise ValidationError(
+            "base_url", f"unsupported URL scheme in {url!r}: expected http:// or https://"
+        )
+    if not parts.hostname:
+        raise ValidationError("base_url", f"{url!r} has no host")
+    if port == 0:
+        raise ValidationError("base_url", f"{url!r}: port 0 cannot be connected to")
+    if any(ord(c) < 0x21 or ord(c) == 0x7F for c in url):
+        raise ValidationError("base_url", f"{url!r} contains whitespace or control characters")
+    return url
+
+
+def check_api_key(api_key: Secret) -> None:
+    """An HTTP header cannot carry control characters: say so now (without the key)."""
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in api_key.reveal()):
+        raise ValidationError("api_key", "contains control characters (a newline pasted with it?)")
 
 
 def make_client(
     base_url: str,
-    api_key: str,
+    api_key: Secret | str,
     *,
     timeout: httpx.Timeout = DEFAULT_TIMEOUT,
     max_connections: int = 1000,
@@ -44,10 +96,13 @@ def make_client(
 ) -> AuthenticatedClient:
     """The generated client over `AiohttpClient` (see `_transport`: several times cheaper per
     request than httpx's own HTTP/1.1 stack). Call from the event loop that will use it."""
-    base_url = base_url.rstrip("/")
-    client = AuthenticatedClient(
+    secret = api_key if isinstance(api_key, Secret) else Secret(api_key)
+    del api_key
+    base_url = check_base_url(base_url)
+    check_api_key(secret)
+    client = _Client(
         base_url=base_url,
-        token=api_key,
+        token=secret.reveal(),
         prefix="",
         auth_header_name="X-API-Key",
         timeout=timeout,
@@ -58,7 +113,8 @@ def make_client(
     client.set_async_httpx_client(
         AiohttpClient(
             base_url,
-            headers={**(headers or {}), "X-API-Key": api_key},
+            headers=headers or {},
+            secret_headers={"X-API-Key": secret},
             timeout=timeout,
             verify=verify,
             max_connections=max_connections,
@@ -67,11 +123,54 @@ def make_client(
     return client
 
 
-def decode_json(content: bytes) -> Any:
+def decode_json(content: bytes, operation: str = "request") -> Any:
+    """A successful answer's JSON body (None when empty)."""
     try:
         return orjson.loads(content) if content else None
-    except orjson.JSONDecodeError:
-        return {"error": content[:500].decode("utf-8", "replace")}
+    except orjson.JSONDecodeError as exc:
+        raise APIResponseValidationError(
+            f"{operation}: the answer is not JSON ({exc}): {content[:200]!r}",
+            body=content[:500].decode("utf-8", "replace"),
+        ) from None
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedRequest:
+    """A request built and encoded: sending it (again, on retries) reads nothing the caller
+    holds."""
+
+    operation: str
+    endpoint: Endpoint
+    method: str
+    url: str
+    content: bytes | None
+    params: Any
+    headers: dict[str, str]
+
+
+def prepare(operation: str, endpoint: Endpoint, **kwargs: Any) -> PreparedRequest:
+    """Build the generated endpoint's request and encode its body now, in the calling thread."""
+    try:
+        built = endpoint._get_kwargs(**kwargs)
+        body = built.get("json")
+        content = (
+            orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY)
+            if body is not None
+            else built.get("content")
+        )
+    except ValidationError:
+        raise
+    except (TypeError, ValueError, AttributeError) as exc:  # orjson's errors are TypeErrors
+        raise ValidationError(operation, f"the request cannot be encoded: {exc}") from exc
+    return PreparedRequest(
+        operation,
+        endpoint,
+        str(built["method"]).upper(),
+        str(built["url"]),
+        content,
+        built.get("params") or None,
+        dict(built.get("headers") or {}),
+    )
 
 
 async def call(
@@ -80,32 +179,63 @@ async def call(
     client: AuthenticatedClient,
     *,
     ok: tuple[int, ...] = (200,),
+    prepared: PreparedRequest | None = None,
     **kwargs: Any,
 ) -> Response[Any]:
-    """Call a generated endpoint; return the Response when its status is in `ok`, else raise the
-    matching APIStatusError. Transport failures become APIConnectionError / APITimeoutError."""
+    """Send a request; return the Response when its status is in `ok`, else raise the matching
+    APIStatusError. Transport failures become APIConnectionError / APITimeoutError."""
+    request = prepared or prepare(operation, endpoint, **kwargs)
+    wire = client.get_async_httpx_client()
     try:
-        response = await endpoint.asyncio_detailed(client=client, **kwargs)
-    except (httpx.TransportError, OSError) as exc:
-        # Describe the underlying (aiohttp or socket) error, not only its httpx category.
-        cause = exc.__cause__ or exc.__context__ or exc
-        detail = f"{type(cause).__name__}: {cause}"
-        if isinstance(exc, httpx.TimeoutException) or isinstance(cause, TimeoutError):
-            raise APITimeoutError(f"{operation}: request timed out ({detail})") from exc
-        raise APIConnectionError(f"{operation}: {detail}") from exc
-    except ValueError as exc:  # a 200 body that the generated model could not parse
-        raise APIResponseValidationError(f"{operation}: unexpected response body: {exc}") from exc
+        answer = await wire.request(
+            request.method,
+            request.url,
+            content=request.content,
+            params=request.params,
+            headers=request.headers,
+        )
     except Exception as exc:
-        # aiohttp errors that the transport did not translate (server disconnects, ...).
-        if type(exc).__module__.startswith("aiohttp"):
-            raise APIConnectionError(f"{operation}: {type(exc).__name__}: {exc}") from exc
-        raise
-    status = int(response.status_code)
-    if status in ok:
-        return response
-    raise status_error_for(
-        operation, status, decode_json(response.content), dict(response.headers.items())
-    )
+        tinker_type = transport_error_class(exc)
+        if tinker_type is None:
+            raise
+        # Name the underlying error when httpx wrapped one (aiohttp's names its own cause).
+        cause = exc.__cause__ if isinstance(exc, httpx.HTTPError) and exc.__cause__ else exc
+        detail = f"{type(cause).__name__}: {cause}"
+        if tinker_type is APITimeoutError:
+            detail = f"request timed out ({detail})"
+        raise tinker_type(f"{operation}: {detail}", request=_describe(client, request)) from exc
+    status = int(answer.status_code)
+    if status not in ok:
+        described = _describe(client, request)
+        headers = dict(answer.headers.items())
+        raise status_error_for(
+            operation,
+            status,
+            decode_error_body(answer.content),
+            headers,
+            request=described,
+            response=httpx.Response(
+                status, headers=headers, content=answer.content, request=described
+            ),
+        )
+    try:
+        return request.endpoint._build_response(client=client, response=answer)
+    except PARSE_ERRORS as exc:
+        described = _describe(client, request)
+        raise APIResponseValidationError(
+            f"{operation}: unexpected response body ({type(exc).__name__}: {exc})",
+            body=answer.content[:500].decode("utf-8", "replace"),
+            request=described,
+            response=httpx.Response(status, content=answer.content, request=described),
+        ) from exc
+
+
+def _describe(client: AuthenticatedClient, request: PreparedRequest) -> httpx.Request | None:
+    """The request as an httpx.Request for exceptions: method and URL, never the API key."""
+    try:
+        return httpx.Request(request.method, client._base_url + request.url, params=request.params)
+    except Exception:  # a URL httpx cannot represent: the message still names the operation
+        return None
 
 
 def parsed(operation: str, response: Response[Any], model: type[T]) -> T:
@@ -115,4 +245,4 @@ def parsed(operation: str, response: Response[Any], model: type[T]) -> T:
         raise APIResponseValidationError(
             f"{operation}: expected a {model.__name__} body, got {type(value).__name__}"
         )
-    return value
+    return to_official_shape(value)

@@ -9,8 +9,10 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import threading
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
+
+from ._waiting import describe, name_of, wait
 
 T = TypeVar("T")
 
@@ -25,6 +27,8 @@ class EventLoopThread:
         self._thread.start()
         self._ready.wait()
         self._closed = False
+        # Why calls may be slow, for "still waiting" warnings (the owner's metrics).
+        self.why: Callable[[], str] | None = None
 
     def _run(self) -> None:
         asyncio.set_event_loop(self._loop)
@@ -61,7 +65,9 @@ class EventLoopThread:
                 "a blocking tinker_hl call was made from inside tinker_hl's own event loop "
                 "(for example in a callback); use the `_async` variant and await it instead"
             )
-        return self.submit(coro).result(timeout)
+        future = self.submit(coro)
+        describe(future, name_of(coro))
+        return wait(future, timeout, self.why)
 
     def close(self, timeout: float = 10.0) -> None:
         if self._closed:

@@ -86,6 +86,23 @@ class ClientMetrics:
                 queue_time[state] += now - since
             return {"endpoints": endpoints, "queue_state_seconds": dict(queue_time)}
 
+    def waiting_summary(self) -> str:
+        """Why requests may be waiting, in words: retries by cause, requests per queue state."""
+        with self._lock:
+            retries: Counter[str] = Counter()
+            errors: Counter[str] = Counter()
+            for stats in self._endpoints.values():
+                retries.update(stats.retries)
+                errors.update(stats.errors)
+            states = Counter(state for state, _ in self._queue_state_since.values())
+        parts = [
+            f"retries so far: {dict(retries)}" if retries else "no retries so far",
+            f"failed attempts: {dict(errors)}" if errors else "no failed attempts",
+        ]
+        if states:
+            parts.append(f"server queue: {dict(states)}")
+        return "; ".join(parts)
+
     def histogram(self, endpoint: str, bounds: list[float]) -> list[int]:
         """Counts of latencies (in the window) below each bound, plus one overflow bucket."""
         with self._lock:

@@ -61,15 +61,17 @@ from ._exceptions import (
     ConflictError,
     TinkerError,
     ValidationError,
+    decode_error_body,
     status_error_for,
 )
 from ._futures import APIFuture
 from ._holder import ClientHolder
-from ._http import Endpoint, decode_json, parsed
+from ._http import Endpoint, parsed
 from ._lifecycle import ClosingContext
 from ._retry import RetryConfig
 from ._training_client import _on_holder_loop
 from .types import parse_tinker_path, split_checkpoint_id
+from .types._shapes import to_official_shape
 
 T = TypeVar("T")
 
@@ -159,6 +161,7 @@ class RestClient(ClosingContext):
         session (REST calls need none), so it is the cheapest way to query the service. Close
         it with `close()` or use it as a context manager.
         """
+        __tracebackhide__ = True  # pytest: this frame's arguments hold the API key
         holder = ClientHolder(
             api_key=api_key,
             base_url=base_url,
@@ -173,7 +176,7 @@ class RestClient(ClosingContext):
         return client
 
     def __repr__(self) -> str:  # never shows the API key
-        return f"RestClient(base_url={self.holder.base_url!r})"
+        return f"RestClient(base_url={getattr(getattr(self, 'holder', None), 'base_url', None)!r})"
 
     def close(self) -> None:
         """Close a client made by `from_env()` (a no-op for one borrowed from a ServiceClient,
@@ -208,7 +211,7 @@ class RestClient(ClosingContext):
                 response = await holder.call(operation, endpoint, ok=ok, **kwargs)
             except APIStatusError as exc:
                 if uncertain and exc.status_code in done_if_retried:
-                    return decode(None)
+                    return to_official_shape(decode(None))
                 if isinstance(exc, ConflictError):
                     raise _Final(exc) from exc
                 uncertain = uncertain or holder.retry_config.should_retry(exc)
@@ -216,7 +219,7 @@ class RestClient(ClosingContext):
             except Exception as exc:
                 uncertain = uncertain or holder.retry_config.should_retry(exc)
                 raise
-            return decode(response)
+            return to_official_shape(decode(response))
 
         try:
             return await holder.retry_handler.execute(send, operation)
@@ -690,8 +693,10 @@ def _download_error(response: httpx.Response) -> TinkerError:
     return status_error_for(
         "download_checkpoint_archive",
         response.status_code,
-        decode_json(response.content),
+        decode_error_body(response.content),
         dict(response.headers.items()),
+        request=response.request,
+        response=response,
     )
 
 

@@ -1,24 +1,33 @@
 """Retry rules for HTTP calls: what is retried, how long to wait, when to give up.
 
-The one place that decides retryability (connection errors, timeouts, 408, 409, 429, 5xx; never
-other 4xx) and the backoff schedule, built on the `backoff` library.
+Retryability is `_errors.classify` (connection errors, timeouts, 408, 409, 429, 5xx; never
+other 4xx) plus `RetryConfig.retryable_exceptions`; the backoff schedule comes from the `backoff`
+library's exponential generator, one schedule per call.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import random
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Generator
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, cast
+from typing import TypeVar
 
 import backoff
 
+from ._errors import ErrorKind, classify, is_retryable_status
 from ._exceptions import APIConnectionError, APIStatusError, APITimeoutError
+
+__all__ = [
+    "RetryConfig",
+    "RetryHandler",
+    "RetryableException",
+    "is_retryable_status",
+    "is_retryable_status_code",
+]
 
 T = TypeVar("T")
 logger = logging.getLogger("tinker_hl.retry")
@@ -27,12 +36,11 @@ INITIAL_RETRY_DELAY = 0.5
 MAX_RETRY_DELAY = 10.0
 
 
+is_retryable_status_code = is_retryable_status  # the 0.7.0 SDK's name
+
+
 class RetryableException(Exception):
     """Raise from a retried function to ask for another attempt."""
-
-
-def is_retryable_status(status_code: int) -> bool:
-    return status_code in (408, 409, 429) or 500 <= status_code < 600
 
 
 @dataclass(frozen=True)
@@ -64,9 +72,10 @@ class RetryConfig:
             raise ValueError(f"progress_timeout: expected seconds > 0, got {self.progress_timeout}")
 
     def should_retry(self, exc: BaseException) -> bool:
-        if isinstance(exc, APIStatusError):
-            return is_retryable_status(exc.status_code)
-        return isinstance(exc, self.retryable_exceptions)
+        """`retryable_exceptions`, and error answers that `classify` calls transient."""
+        if isinstance(exc, self.retryable_exceptions):
+            return True
+        return isinstance(exc, APIStatusError) and classify(exc) is ErrorKind.TRANSIENT
 
     def delays(self) -> Generator[float, None, None]:
         """Exponential delays from retry_delay_base, capped at retry_delay_max (before jitter)."""
@@ -95,6 +104,8 @@ class RetryHandler:
         self.retry_count = 0
         self.errors_by_type: Counter[str] = Counter()
         self.on_retry: Callable[[str, BaseException, float], None] | None = None
+        # What waits between attempts (a test replaces it to record the real schedule).
+        self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
     def _sem(self) -> asyncio.Semaphore:
         # Created lazily so that it binds to the loop that runs the calls.
@@ -102,14 +113,7 @@ class RetryHandler:
             self._semaphore = asyncio.Semaphore(self.config.max_connections)
         return self._semaphore
 
-    def _giveup(self, exc: Exception) -> bool:
-        if not self.config.should_retry(exc):
-            return True
-        return time.monotonic() - self._last_progress > self.config.progress_timeout
-
-    def _record_retry(self, operation: str, details: Any) -> None:
-        exc = details["exception"]
-        wait = float(details.get("wait", 0.0))
+    def _record_retry(self, operation: str, exc: BaseException, wait: float) -> None:
         self.retry_count += 1
         self.errors_by_type[type(exc).__name__] += 1
         if self.on_retry is not None:
@@ -131,51 +135,37 @@ class RetryHandler:
             )
 
     async def execute(self, fn: Callable[[], Awaitable[T]], operation: str = "request") -> T:
+        """Run `fn`; on a retryable error wait (one backoff schedule for the whole call: 0.5,
+        1, 2, 4 ... s with jitter, at least any Retry-After) and run it again."""
         if not self.config.enable_retry_logic:
             async with self._sem():
                 return await fn()
         config = self.config
-        # Fast path: most calls succeed at once, so the backoff machinery is only built after
-        # a first retryable failure (building it costs more than a loopback request).
-        try:
-            async with self._sem():
-                result = await fn()
+        started = time.monotonic()
+        waits: Generator[float, BaseException | None, None] | None = None
+        while True:
+            try:
+                async with self._sem():
+                    result = await fn()
+            except Exception as exc:
+                if not config.should_retry(exc):
+                    raise
+                stalled_since = max(self._last_progress, started)
+                if time.monotonic() - stalled_since > config.progress_timeout:
+                    raise APITimeoutError(
+                        f"[{self.name}] {operation}: no progress for "
+                        f"{config.progress_timeout:.0f}s after {self.retry_count} retries "
+                        f"({dict(self.errors_by_type)}); last error: {_describe(exc)}"
+                    ) from exc
+                if waits is None:  # built only after a first failure: most calls succeed
+                    waits = _retry_after_aware(config)
+                    next(waits)
+                delay = waits.send(exc)
+                self._record_retry(operation, exc, delay)
+                await self.sleep(delay)
+                continue
             self._last_progress = time.monotonic()
             return result
-        except Exception as exc:
-            if self._giveup(exc):
-                raise
-            waits = _retry_after_aware(config)
-            next(waits)
-            delay = waits.send(exc)
-            self._record_retry(operation, {"exception": exc, "wait": delay})
-            await asyncio.sleep(delay)
-
-        async def attempt() -> T:
-            async with self._sem():
-                return await fn()
-
-        retrying = backoff.on_exception(
-            cast(Any, functools.partial(_retry_after_aware, config)),
-            Exception,
-            giveup=self._giveup,
-            on_backoff=lambda details: self._record_retry(operation, details),
-            jitter=None,
-            max_time=config.progress_timeout,
-            raise_on_giveup=True,
-        )(attempt)
-        try:
-            result = await retrying()
-        except Exception as exc:
-            if config.should_retry(exc):
-                raise APITimeoutError(
-                    f"[{self.name}] {operation}: no progress for {config.progress_timeout:.0f}s "
-                    f"after {self.retry_count} retries ({dict(self.errors_by_type)}); "
-                    f"last error: {_describe(exc)}"
-                ) from exc
-            raise
-        self._last_progress = time.monotonic()
-        return result
 
 
 def _retry_after_aware(config: RetryConfig) -> Generator[float, BaseException | None, None]:

@@ -19,6 +19,7 @@ from tinker_api_client.models import (
 
 from ._chunking import estimate_model_input_bytes
 from ._futures import APIFuture, QueueState, QueueStateWarnings, poll_until_done, report_failure
+from ._http import PreparedRequest, prepare
 from ._retry import RetryConfig
 from .types import validate_model_input, validate_sampling_params
 
@@ -51,7 +52,7 @@ class SamplingClient:
         self._queue_warnings = QueueStateWarnings("sampling requests")
 
     def __repr__(self) -> str:
-        return f"SamplingClient(sampling_session_id={self.sampling_session_id!r})"
+        return f"SamplingClient(sampling_session_id={getattr(self, 'sampling_session_id', None)!r})"
 
     @staticmethod
     async def _create(
@@ -66,9 +67,9 @@ class SamplingClient:
 
             raise ValidationError("model_path", "give model_path or base_model")
         if model_path is not None:
-            from .types import parse_tinker_path
+            from .types._paths import require_path
 
-            parse_tinker_path(model_path)
+            require_path(model_path, "model_path")
         session_id = await holder.create_sampling_session(
             model_path=model_path, base_model=base_model
         )
@@ -151,20 +152,24 @@ class SamplingClient:
             request.prompt_logprobs = True
         if topk_prompt_logprobs:
             request.topk_prompt_logprobs = topk_prompt_logprobs
-        return APIFuture(self.holder.submit(self._sample(request)), self.holder)
+        # Encoded here, before returning: the caller may reuse its prompt at once.
+        prepared = prepare("asample", asample, body=request)
+        size = estimate_model_input_bytes(prompt)
+        what = f"sample from {self.sampling_session_id}"
+        return APIFuture(self.holder.submit(self._sample(prepared, size), what), self.holder)
 
-    async def _sample(self, request: SampleRequest) -> SampleResponse:
+    async def _sample(self, prepared: PreparedRequest, size: int) -> SampleResponse:
         holder = self.holder
         submitted_at = time.time()
 
         try:
-            async with holder.sampling_limiter.slot(estimate_model_input_bytes(request.prompt)):
+            async with holder.sampling_limiter.slot(size):
                 untyped = await holder.request(
                     "asample",
                     asample,
                     UntypedAPIFuture,
                     retry_handler=self.retry_handler,
-                    body=request,
+                    prepared=prepared,
                 )
                 return await poll_until_done(
                     holder,

@@ -64,6 +64,7 @@ class ServiceClient(ClosingContext):
         sampling_limits: SamplingLimits | None = None,
         **kwargs: Any,
     ) -> None:
+        __tracebackhide__ = True  # pytest: this frame's arguments hold the API key
         unknown = set(kwargs) - _ACCEPTED_AND_IGNORED
         if unknown:
             raise TypeError(f"ServiceClient got unexpected keyword arguments: {sorted(unknown)}")
@@ -84,15 +85,20 @@ class ServiceClient(ClosingContext):
 
         self.holder.telemetry = start_telemetry(self.holder)
 
-    def __repr__(self) -> str:
-        return f"ServiceClient(base_url={self.holder.base_url!r}, session_id={self.session_id!r})"
+    def __repr__(self) -> str:  # never raises, even when the constructor failed
+        holder = self.__dict__.get("holder")
+        if holder is None:
+            return "ServiceClient(<not connected>)"
+        return f"ServiceClient(base_url={holder.base_url!r}, session_id={holder.session_id!r})"
 
     @property
     def session_id(self) -> str:
         return self.holder.session_id
 
     def close(self) -> None:
-        self.holder.close()
+        holder = self.__dict__.get("holder")
+        if holder is not None:
+            holder.close()
 
     def metrics(self) -> dict[str, Any]:
         """Client-side metrics: per-endpoint requests, errors, retries by cause, latency
@@ -199,9 +205,9 @@ class ServiceClient(ClosingContext):
         return await _on_holder_loop(self.holder, coro)
 
     async def _weights_info(self, path: str) -> WeightsInfoResponse:
-        from .types import parse_tinker_path
+        from .types._paths import require_path
 
-        parse_tinker_path(path)
+        require_path(path)
 
         return await self.holder.request(
             "weights_info",

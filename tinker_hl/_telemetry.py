@@ -54,6 +54,8 @@ from tinker_api_client.models import (
 )
 from tinker_api_client.models.severity import SEVERITY_VALUES, Severity
 
+from ._secrets import Secret
+
 if TYPE_CHECKING:
     from ._holder import ClientHolder
 
@@ -245,7 +247,7 @@ class Telemetry:
         )
 
     def __repr__(self) -> str:
-        return f"Telemetry(session_id={self.session_id!r}, queued={self.queued})"
+        return f"Telemetry(session_id={getattr(self, 'session_id', None)!r})"
 
     # ----- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
@@ -327,7 +329,7 @@ class Telemetry:
         """Queue an UnhandledExceptionEvent for `exc` and send it soon.
 
         Severity is CRITICAL when `fatal`, else ERROR (unless given). The event also records
-        `user_error` (the caller's fault, per `tinker_hl._holder.is_user_error` on the cause
+        `user_error` (the caller's fault, per `tinker_hl._errors.is_user_error` on the cause
         chain, unless given), `fatal`, and when known the HTTP `status_code`, `request_id` and
         `error_category`. An exception is reported once (again only to upgrade it to fatal).
         """
@@ -373,7 +375,7 @@ class Telemetry:
         severity: Severity | str | None,
         user_error: bool | None,
     ) -> UnhandledExceptionEvent:
-        from ._holder import is_user_error
+        from ._errors import is_user_error
 
         if user_error is None:
             user_error = is_user_error(exc)
@@ -548,7 +550,8 @@ def start_telemetry(
     if not telemetry_enabled():
         return None
     try:
-        secrets = [getattr(holder, "_api_key", "")]
+        key = getattr(holder, "_api_key", None)
+        secrets = [key.reveal() if isinstance(key, Secret) else str(key or "")]
         secrets += [v for v in getattr(holder, "_headers", {}).values() if isinstance(v, str)]
         platform_name = getattr(holder, "platform_name", None)
         telemetry = Telemetry(

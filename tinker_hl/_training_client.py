@@ -11,7 +11,7 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from tinker_api_client.api.models import get_info
@@ -49,7 +49,7 @@ from ._futures import (
     poll_until_done,
     report_failure,
 )
-from ._http import Endpoint
+from ._http import Endpoint, PreparedRequest, prepare
 from ._retry import RetryConfig
 from .types import validate_adam_params, validate_datums
 
@@ -81,7 +81,7 @@ class TrainingClient:
         self._queue_warnings = QueueStateWarnings(f"training requests for {model_id}")
 
     def __repr__(self) -> str:
-        return f"TrainingClient(model_id={self.model_id!r})"
+        return f"TrainingClient(model_id={getattr(self, 'model_id', None)!r})"
 
     # ----- sequencing --------------------------------------------------------------------
     def _take_seq_id(self) -> int:
@@ -109,17 +109,20 @@ class TrainingClient:
         make_body: Callable[[int], Any],
         decode: Callable[[dict[str, Any]], T],
     ) -> APIFuture[T]:
-        """Take a sequence number now; submit in turn; poll for the outcome."""
+        """Take a sequence number and encode the request now (nothing the caller changes later
+        alters what is sent); submit in turn; poll for the outcome."""
         seq_id = self._take_seq_id()
-        run = self._send_in_turn(seq_id, request_type, endpoint, make_body, decode, time.time())
-        return APIFuture(self.holder.submit(run), self.holder)
+        prepared = prepare(request_type, endpoint, body=make_body(seq_id))
+        run = self._send_in_turn(seq_id, request_type, endpoint, prepared, decode, time.time())
+        what = f"{request_type} of {self.model_id}"
+        return APIFuture(self.holder.submit(run, what), self.holder)
 
     async def _send_in_turn(
         self,
         seq_id: int,
         request_type: str,
         endpoint: Endpoint,
-        make_body: Callable[[int], Any],
+        prepared: PreparedRequest,
         decode: Callable[[dict[str, Any]], T],
         submitted_at: float,
     ) -> T:
@@ -128,7 +131,7 @@ class TrainingClient:
         await self._wait_turn(seq_id)
         try:
             untyped = await holder.request(
-                request_type, endpoint, UntypedAPIFuture, body=make_body(seq_id)
+                request_type, endpoint, UntypedAPIFuture, prepared=prepared
             )
         except Exception as exc:
             report_failure(holder, exc)
@@ -164,31 +167,31 @@ class TrainingClient:
             if config is not None:
                 fb_input.loss_fn_config = config
             seq_id = self._take_seq_id()
+            # Encoded here, before returning: the caller may reuse its lists at once.
             send = self._send_forward_chunk(seq_id, fb_input, backward, time.time())
-            futures.append(APIFuture(self.holder.submit(send), self.holder))
+            what = f"{'forward_backward' if backward else 'forward'} of {self.model_id}"
+            futures.append(APIFuture(self.holder.submit(send, what), self.holder))
         if len(futures) == 1:
             return futures[0]
         return combine_futures(self.holder, futures, combine_forward_backward_outputs)
 
-    async def _send_forward_chunk(
+    def _send_forward_chunk(
         self, seq_id: int, fb_input: ForwardBackwardInput, backward: bool, submitted_at: float
-    ) -> ForwardBackwardOutput:
-        """One forward (or forward_backward) request, numbered `seq_id`, sent in turn."""
-
-        def make_body(seq_id: int) -> Any:
-            if backward:
-                return ForwardBackwardRequest(
-                    forward_backward_input=fb_input, model_id=self.model_id, seq_id=seq_id
-                )
-            return ForwardRequest(forward_input=fb_input, model_id=self.model_id, seq_id=seq_id)
-
-        return await self._send_in_turn(
-            seq_id,
-            "forward_backward" if backward else "forward",
-            forward_backward if backward else forward,
-            make_body,
-            ForwardBackwardOutput.from_dict,
-            submitted_at,
+    ) -> Coroutine[Any, Any, ForwardBackwardOutput]:
+        """One forward (or forward_backward) request, numbered `seq_id`: encoded now, and a
+        coroutine that sends it in turn and polls for its output."""
+        body: ForwardBackwardRequest | ForwardRequest
+        if backward:
+            body = ForwardBackwardRequest(
+                forward_backward_input=fb_input, model_id=self.model_id, seq_id=seq_id
+            )
+        else:
+            body = ForwardRequest(forward_input=fb_input, model_id=self.model_id, seq_id=seq_id)
+        request_type = "forward_backward" if backward else "forward"
+        endpoint = forward_backward if backward else forward
+        prepared = prepare(request_type, endpoint, body=body)
+        return self._send_in_turn(
+            seq_id, request_type, endpoint, prepared, ForwardBackwardOutput.from_dict, submitted_at
         )
 
     def forward(
@@ -270,9 +273,9 @@ class TrainingClient:
         return self.save_state(name)
 
     def _load(self, path: str, optimizer: bool) -> APIFuture[LoadWeightsResponse]:
-        from .types import parse_tinker_path
+        from .types._paths import require_path
 
-        parse_tinker_path(path)
+        require_path(path)
         return self._submit(
             "load_weights",
             load_weights,

@@ -7,9 +7,8 @@ back. Building httpx `Request`/`Response` objects around every aiohttp exchange 
 transport adapter does) was a third of the client's CPU per sample call in the profiles, so this
 client skips them: the body is encoded once with orjson, the URL object is cached per path, and
 the answer is a `WireResponse` holding exactly those four things. Anything else (streams,
-uploads, cookies) falls back to plain httpx. Transport failures are raised as the httpx
-exceptions they correspond to, with the aiohttp error as their cause, so error handling above
-this module sees one family of exceptions.
+uploads, cookies) falls back to plain httpx. Transport failures propagate as aiohttp (or httpx)
+raised them; `_errors.TRANSPORT_ERRORS` maps both families to tinker exceptions.
 """
 
 from __future__ import annotations
@@ -23,6 +22,7 @@ import httpx
 import orjson
 from yarl import URL
 
+from ._secrets import Secret
 from ._tracing import enabled as tracing_enabled
 from ._tracing import trace_headers
 
@@ -55,6 +55,13 @@ class WireResponse:
         return f"<WireResponse [{self.status_code}]>"
 
 
+class _HeaderValues(dict[str, str]):
+    """The headers sent with every request (the API key among them); repr shows names only."""
+
+    def __repr__(self) -> str:
+        return f"<headers {sorted(self)}>"
+
+
 class AiohttpClient(httpx.AsyncClient):
     """httpx.AsyncClient whose `request()` uses an aiohttp session (created on first use, in
     the running loop). Call `aclose()` from that loop."""
@@ -67,10 +74,14 @@ class AiohttpClient(httpx.AsyncClient):
         timeout: httpx.Timeout,
         verify: bool = True,
         max_connections: int = 1000,
+        secret_headers: Mapping[str, Secret] | None = None,
     ) -> None:
+        # httpx's own headers get no secret: httpx's repr of them would show it.
         super().__init__(base_url=base_url, headers=dict(headers), timeout=timeout, verify=verify)
         self._root = base_url.rstrip("/")
-        self._default_headers = dict(headers)
+        self._default_headers = _HeaderValues(
+            {**headers, **{k: v.reveal() for k, v in (secret_headers or {}).items()}}
+        )
         self._verify = verify
         self._max_connections = max_connections
         self._client_timeout = aiohttp.ClientTimeout(
@@ -81,6 +92,9 @@ class AiohttpClient(httpx.AsyncClient):
         self._session: aiohttp.ClientSession | None = None
         self._urls: dict[str, URL] = {}
         self._trace = tracing_enabled()
+
+    def __repr__(self) -> str:  # never the headers: they hold the API key
+        return f"<AiohttpClient {getattr(self, '_root', None)!r}>"
 
     def _open(self) -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(
@@ -138,30 +152,18 @@ class AiohttpClient(httpx.AsyncClient):
     async def send_raw(
         self, method: str, url: URL, headers: dict[str, str], body: bytes | None
     ) -> WireResponse:
-        """One HTTP exchange; aiohttp failures are raised as the matching httpx exception."""
+        """One HTTP exchange. aiohttp's failures propagate as they are: `_errors.TRANSPORT_ERRORS`
+        is the one table that turns them (and httpx's) into tinker exceptions."""
         session = self._session or self._open()
-        try:
-            async with session.request(
-                method, url, data=body, headers=headers, allow_redirects=False
-            ) as response:
-                content = await response.read()
-                return WireResponse(
-                    response.status,
-                    content,
-                    {key.lower(): value for key, value in response.headers.items()},
-                )
-        except aiohttp.ClientConnectorError as exc:
-            raise httpx.ConnectError(str(exc)) from exc
-        except (aiohttp.ConnectionTimeoutError, aiohttp.SocketTimeoutError) as exc:
-            if isinstance(exc, aiohttp.ConnectionTimeoutError):
-                raise httpx.ConnectTimeout(f"connect timed out: {exc}") from exc
-            raise httpx.ReadTimeout(f"read timed out: {exc}") from exc
-        except TimeoutError as exc:
-            raise httpx.ReadTimeout(f"timed out: {exc}") from exc
-        except aiohttp.ServerDisconnectedError as exc:
-            raise httpx.RemoteProtocolError(str(exc) or "server disconnected") from exc
-        except aiohttp.ClientError as exc:
-            raise httpx.ReadError(f"{type(exc).__name__}: {exc}") from exc
+        async with session.request(
+            method, url, data=body, headers=headers, allow_redirects=False
+        ) as response:
+            content = await response.read()
+            return WireResponse(
+                response.status,
+                content,
+                {key.lower(): value for key, value in response.headers.items()},
+            )
 
     async def aclose(self) -> None:
         if self._session is not None:

@@ -136,7 +136,13 @@ def _json_flag(f: F) -> F:
 
 
 def _print_json(data: object) -> None:
-    click.echo(json.dumps(data, indent=2, default=str))
+    click.echo(json.dumps(data, indent=2, default=_json_default))
+
+
+def _json_default(value: object) -> str:
+    # Timestamps are datetimes in the client's results (as in the official SDK): RFC 3339 here.
+    isoformat = getattr(value, "isoformat", None)
+    return str(isoformat()) if callable(isoformat) else str(value)
 
 
 def _console(stderr: bool = False) -> Any:

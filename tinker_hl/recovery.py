@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from tinker_api_client.models import TrainingRun
 
+from ._errors import is_user_error
 from ._exceptions import APIError, RequestFailedError, TinkerError
-from ._holder import is_user_error
 
 if TYPE_CHECKING:
     from ._service_client import ServiceClient

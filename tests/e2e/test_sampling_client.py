@@ -84,5 +84,9 @@ async def test_async_sampling_concurrently(sampler: tinker.SamplingClient) -> No
 def test_unknown_sampler_checkpoint_is_an_error(service: tinker.ServiceClient) -> None:
     with pytest.raises((tinker.NotFoundError, tinker.RequestFailedError, tinker.BadRequestError)):
         service.create_sampling_client(model_path="tinker://no-such-run/sampler_weights/x")
-    with pytest.raises(tinker.ValidationError):
+    # The client passes paths on as given (a server knows its own layout); the server names
+    # the field it refuses. Only what cannot be a path at all is refused before sending.
+    with pytest.raises(tinker.BadRequestError, match="model_path"):
         service.create_sampling_client(model_path="not-a-tinker-path")
+    with pytest.raises(tinker.ValidationError):
+        service.create_sampling_client(model_path="")

@@ -279,12 +279,17 @@ def test_without_the_marshal_layout_the_exact_checks_decide(
 
 
 # ----- building Datums ------------------------------------------------------------------------
-def test_plain_lists_are_kept_without_copying() -> None:
+def test_plain_lists_are_copied_once_like_the_official_types() -> None:
     toks, targets, w = tokens(), tokens(), weights()
     d = datum(toks, targets, w)
-    assert d.model_input.chunks[0].tokens is toks
-    assert d.loss_fn_inputs["target_tokens"].data is targets
-    assert d.loss_fn_inputs["weights"].data is w
+    assert d.model_input.chunks[0].tokens == toks
+    assert d.loss_fn_inputs["target_tokens"].data == targets
+    assert d.loss_fn_inputs["weights"].data == w
+    expected = (list(toks), list(targets), list(w))
+    toks.clear(), targets.append(1), w.reverse()  # the caller reuses its buffers
+    assert d.model_input.chunks[0].tokens == expected[0]
+    assert d.loss_fn_inputs["target_tokens"].data == expected[1]
+    assert d.loss_fn_inputs["weights"].data == expected[2]
 
 
 def test_numpy_scalars_in_lists_become_python_numbers_when_built() -> None:

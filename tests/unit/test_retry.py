@@ -113,3 +113,45 @@ def test_status_errors_are_precise() -> None:
     err = status_error_for("forward", 400, {"error": "data.0: expected an object"})
     assert isinstance(err, BadRequestError)
     assert "data.0" in str(err) and err.status_code == 400
+
+
+def test_the_sleeps_actually_taken_follow_one_schedule() -> None:
+    """Seven failures, then success: the handler really sleeps 0.5, 1, 2, 4, 8, 10, 10 s (the
+    schedule does not restart after the first retry)."""
+    config = RetryConfig(retry_delay_base=0.5, retry_delay_max=10.0, jitter_factor=0.0)
+    handler = RetryHandler(config)
+    slept: list[float] = []
+
+    async def record(seconds: float) -> None:
+        slept.append(seconds)
+
+    handler.sleep = record
+    fn, calls = flaky([APIConnectionError("down")] * 4 + [status_error_for("op", 522, "")] * 3)
+    assert asyncio.run(handler.execute(fn)) == "ok"
+    assert slept == [0.5, 1.0, 2.0, 4.0, 8.0, 10.0, 10.0]
+    assert calls["n"] == 8
+
+
+def test_classify_is_the_one_answer_for_retries_breakers_and_telemetry() -> None:
+    from tinker_hl import RequestFailedError, ValidationError
+    from tinker_hl._errors import ErrorKind, classify, counts_against_service, is_user_error
+
+    cases = {
+        status_error_for("op", 503, ""): (ErrorKind.TRANSIENT, True),
+        status_error_for("op", 522, ""): (ErrorKind.TRANSIENT, True),
+        status_error_for("op", 429, ""): (ErrorKind.TRANSIENT, False),
+        status_error_for("op", 404, ""): (ErrorKind.USER, False),
+        APIConnectionError("refused"): (ErrorKind.TRANSIENT, True),
+        ValidationError("x", "bad"): (ErrorKind.USER, False),
+        RequestFailedError("m", request_id="r", category="user"): (ErrorKind.USER, False),
+        RequestFailedError("m", request_id="r", category="server"): (ErrorKind.SERVER, True),
+        KeyError("bug"): (ErrorKind.LOCAL, False),
+    }
+    for exc, (kind, against_service) in cases.items():
+        assert classify(exc) is kind, exc
+        assert counts_against_service(exc) is against_service, exc
+        assert is_user_error(exc) is (kind is ErrorKind.USER)
+        assert FAST.should_retry(exc) is (kind is ErrorKind.TRANSIENT)
+    wrapped = RuntimeError("wrapper")
+    wrapped.__cause__ = status_error_for("op", 400, {"detail": "no"})
+    assert classify(wrapped) is ErrorKind.USER

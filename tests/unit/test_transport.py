@@ -132,18 +132,14 @@ def test_error_statuses_become_precise_exceptions() -> None:
     async def main() -> None:
         async with _served(_echo([])) as url, _client(url + "/x") as client:
 
-            class Missing:
+            class Missing:  # an endpoint module the way the generator writes them
                 @staticmethod
-                async def asyncio_detailed(*, client: Any) -> Any:
-                    from tinker_api_client.types import Response
+                def _get_kwargs() -> dict[str, Any]:
+                    return {"method": "get", "url": "/missing"}
 
-                    raw = await client.get_async_httpx_client().request("get", "/missing")
-                    return Response(
-                        status_code=raw.status_code,
-                        content=raw.content,
-                        headers=raw.headers,
-                        parsed=None,
-                    )
+                @staticmethod
+                def _build_response(*, client: Any, response: Any) -> Any:
+                    raise AssertionError("an error answer never reaches the generated parser")
 
             with pytest.raises(NotFoundError, match="no such thing"):
                 await call("get_missing", Missing, client)

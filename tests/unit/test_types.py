@@ -426,8 +426,12 @@ def test_tensor_shape_must_match_data() -> None:
 def test_tensor_dtype_and_data_kind() -> None:
     with raises("t.dtype", "'int64' or 'float32'"):
         types.validate_tensor_data(types.TensorData(data=[1], dtype="bfloat16"), "t")
+    # A numpy array is copied into a list when given, as the official TensorData does.
+    from_array = types.TensorData(data=np.array([1.0]), dtype="float32")
+    assert from_array.data == [1.0] and type(from_array.data) is list
+    types.validate_tensor_data(from_array, "t")
     with raises("t.data", "expected a flat list"):
-        types.validate_tensor_data(types.TensorData(data=np.array([1.0]), dtype="float32"), "t")
+        types.validate_tensor_data(types.TensorData(data={1.0}, dtype="float32"), "t")  # type: ignore[arg-type]
     with raises("t.data[0]", "expected an int64 value"):
         types.validate_tensor_data(types.TensorData(data=[1.5], dtype="int64"), "t")
     with raises("t.data[0]", "<= 9223372036854775807"):

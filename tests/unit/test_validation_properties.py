@@ -54,9 +54,9 @@ def datums(draw: st.DrawFn, loss_fn: str) -> types.Datum:
     }
     if loss_fn == "cross_entropy" or draw(st.booleans()):
         inputs["weights"] = draw(per_token_value(draw(floats), np.float32))
-    if loss_fn != "cross_entropy":
-        inputs["logprobs"] = draw(per_token_value(draw(floats), np.float32))
-        inputs["advantages"] = draw(per_token_value(draw(floats), np.float32))
+    for key in ("logprobs", "advantages", "sequence_ratio_mask"):
+        if key in types.LOSS_FN_REQUIRED_KEYS[loss_fn]:
+            inputs[key] = draw(per_token_value(draw(floats), np.float32))
     return types.Datum(model_input=types.ModelInput.from_ints(tokens), loss_fn_inputs=inputs)
 
 

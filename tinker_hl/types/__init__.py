@@ -15,6 +15,7 @@ The handwritten clients use the plain functions (`model_input_from_ints`, `tenso
 
 from __future__ import annotations
 
+import importlib
 from enum import StrEnum
 from typing import TypeAlias
 
@@ -101,7 +102,7 @@ from tinker_api_client.models import (
 )
 from tinker_api_client.types import UNSET, Unset
 
-from . import _conveniences
+from . import _conveniences, _copying
 from ._datum import KEY_DTYPES, Datum, datum_from_tokens, to_loss_fn_inputs, to_tensor_data
 from ._model_input import (
     ModelInputChunk,
@@ -146,6 +147,7 @@ from ._validation import (
     validate_tensor_data,
 )
 
+_copying.install()
 _conveniences.install()
 
 ModelID: TypeAlias = str
@@ -178,6 +180,16 @@ class RequestErrorCategory(StrEnum):
     Unknown = "unknown"
     Server = "server"
     User = "user"
+
+
+def __getattr__(name: str) -> object:
+    # `tinker_hl.types.tensor_data` etc. (the official module tree) as attributes, like the
+    # official package whose types/__init__ imports every module.
+    from .._module_tree import TYPES_MODULES
+
+    if name in TYPES_MODULES or name == "shared":
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [

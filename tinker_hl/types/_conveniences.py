@@ -39,7 +39,8 @@ __all__ = ["install"]
 
 # ----- ModelInput and chunks ----------------------------------------------------------------------
 def _from_ints(cls: type[Any], tokens: Any) -> Any:
-    return cls(chunks=mi.model_input_from_ints(tokens).chunks)
+    built = mi.model_input_from_ints(tokens)
+    return built if cls is ModelInput else cls(chunks=built.chunks)
 
 
 def _empty(cls: type[Any]) -> Any:

@@ -18,7 +18,7 @@ from tinker_api_client.models import LossFnInputs, ModelInput, TensorData
 
 from .._exceptions import ValidationError
 from ._model_input import model_input_from_ints, token_list
-from ._tensor import tensor_from_list, tensor_from_numpy, tensor_from_torch
+from ._tensor import fresh_tensor, tensor_from_numpy, tensor_from_torch
 
 __all__ = ["KEY_DTYPES", "Datum", "datum_from_tokens", "to_loss_fn_inputs", "to_tensor_data"]
 
@@ -48,7 +48,7 @@ def to_tensor_data(key: str, value: object, field: str | None = None) -> TensorD
     if _is_torch_tensor(value):
         return tensor_from_torch(value, field)  # type: ignore[arg-type]
     if isinstance(value, list | tuple):
-        return tensor_from_list(token_list(value), KEY_DTYPES.get(key))
+        return fresh_tensor(token_list(value), KEY_DTYPES.get(key))  # token_list copied it
     raise ValidationError(
         field,
         f"expected a list, numpy array, torch tensor or TensorData, got {type(value).__name__}",

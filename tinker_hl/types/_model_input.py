@@ -16,6 +16,7 @@ from tinker_api_client.models import (
 from tinker_api_client.types import Unset
 
 from .._exceptions import ValidationError
+from ._copying import build
 from ._number_lists import no_numpy_scalars
 
 __all__ = [
@@ -41,22 +42,25 @@ CHUNK_TYPES: tuple[type, ...] = (EncodedTextChunk, ImageChunk, ImageAssetPointer
 def token_list(values: Iterable[Any]) -> list[Any]:
     """Values as a plain list of Python numbers: numpy arrays and numpy scalars are converted.
 
-    Anything else is kept as is, for validation to report with its position. A list without
-    numpy scalars is returned without copying (checked in one C-speed pass: this runs for every
-    list of every Datum).
+    Anything else is kept as is, for validation to report with its position. The result is
+    always a new list (value semantics: the caller may reuse its own): a list without numpy
+    scalars (checked in one C-speed pass: this runs for every list of every Datum) is copied
+    at C speed.
     """
     if isinstance(values, np.ndarray):
         out: list[Any] = values.ravel().tolist()
         return out
-    vals = values if isinstance(values, list) else list(values)
+    is_list = isinstance(values, list)
+    vals: list[Any] = values if isinstance(values, list) else list(values)
     if no_numpy_scalars(vals):
-        return vals
+        return list(vals) if is_list else vals
     return [v.item() if isinstance(v, np.generic) else v for v in vals]
 
 
 def model_input_from_ints(tokens: Iterable[int]) -> ModelInput:
     """A ModelInput of one text chunk holding `tokens`."""
-    return ModelInput(chunks=[EncodedTextChunk(tokens=token_list(tokens))])
+    # token_list made a new list: built without a second copy (the hot path of every Datum).
+    return build(ModelInput, chunks=[build(EncodedTextChunk, tokens=token_list(tokens))])
 
 
 def model_input_empty() -> ModelInput:

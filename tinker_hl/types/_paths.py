@@ -84,6 +84,15 @@ def parse_tinker_path(path: str, field: str = "tinker_path") -> ParsedCheckpoint
     )
 
 
+def require_path(path: object, field: str = "path") -> str:
+    """A path the client only passes on (to a server that knows its own layout): any non-empty
+    string is used as given, as the official SDK does; `parse_tinker_path` is for paths the
+    client must take apart."""
+    if not isinstance(path, str) or not path.strip():
+        raise ValidationError(field, f"expected a non-empty path string, got {path!r}")
+    return path
+
+
 def make_tinker_path(training_run_id: str, kind: str, name: str) -> str:
     """The inverse of `parse_tinker_path` (validated)."""
     path = f"{SCHEME}{training_run_id}/{kind}/{name}"

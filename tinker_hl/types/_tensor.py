@@ -15,6 +15,7 @@ from tinker_api_client.models import TensorData
 from tinker_api_client.types import Unset
 
 from .._exceptions import ValidationError
+from ._copying import build
 
 if TYPE_CHECKING:
     import torch
@@ -53,7 +54,7 @@ def tensor_from_numpy(array: npt.NDArray[Any], field: str = "array") -> TensorDa
     if arr.dtype.kind in "ub":
         # bools would serialize as true/false, and uint64 may not fit: go through int64.
         arr = arr.astype(np.int64)
-    return TensorData(data=arr.ravel().tolist(), dtype=dtype, shape=list(arr.shape))
+    return build(TensorData, data=arr.ravel().tolist(), dtype=dtype, shape=list(arr.shape))
 
 
 def tensor_from_torch(tensor: torch.Tensor, field: str = "tensor") -> TensorData:
@@ -73,7 +74,7 @@ def tensor_from_torch(tensor: torch.Tensor, field: str = "tensor") -> TensorData
         dtype = "int64"
         if t.dtype == torch.bool or t.dtype == getattr(torch, "uint64", None):
             t = t.to(torch.int64)
-    return TensorData(data=t.cpu().reshape(-1).tolist(), dtype=dtype, shape=list(t.shape))
+    return build(TensorData, data=t.cpu().reshape(-1).tolist(), dtype=dtype, shape=list(t.shape))
 
 
 def infer_tensor_dtype(values: Sequence[Any]) -> str:
@@ -89,8 +90,12 @@ def infer_tensor_dtype(values: Sequence[Any]) -> str:
 
 def tensor_from_list(values: Sequence[Any], dtype: str | None = None) -> TensorData:
     """Build a 1-D TensorData from a list; dtype inferred with `infer_tensor_dtype` if not given."""
-    data = values if isinstance(values, list) else list(values)
-    return TensorData(data=data, dtype=dtype or infer_tensor_dtype(data), shape=[len(data)])
+    return fresh_tensor(list(values), dtype)  # a copy: the caller may reuse its list
+
+
+def fresh_tensor(data: list[Any], dtype: str | None = None) -> TensorData:
+    """A 1-D TensorData holding `data` itself: for a list the client has just made."""
+    return build(TensorData, data=data, dtype=dtype or infer_tensor_dtype(data), shape=[len(data)])
 
 
 def _shape(td: TensorData) -> list[int] | None:

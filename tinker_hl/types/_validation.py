@@ -29,6 +29,7 @@ from tinker_api_client.models import (
     TensorData,
 )
 from tinker_api_client.models import Datum as _WireDatum
+from tinker_api_client.models.loss_fn_type import LOSS_FN_TYPE_VALUES
 from tinker_api_client.types import Unset
 
 from .._exceptions import ValidationError
@@ -47,16 +48,22 @@ __all__ = [
     "validate_tensor_data",
 ]
 
-PER_TOKEN_KEYS: frozenset[str] = frozenset({"target_tokens", "weights", "logprobs", "advantages"})
+PER_TOKEN_KEYS: frozenset[str] = frozenset(
+    {"target_tokens", "weights", "logprobs", "advantages", "sequence_ratio_mask"}
+)
 """Loss inputs with one value per model_input token."""
 
 _RL_KEYS = ("target_tokens", "logprobs", "advantages")
-LOSS_FN_REQUIRED_KEYS: dict[str, tuple[str, ...]] = {
+# The loss names come from the spec's LossFnType; most are policy gradients needing _RL_KEYS.
+_KEYS_OTHER_THAN_RL: dict[str, tuple[str, ...]] = {
     "cross_entropy": ("target_tokens",),
-    "importance_sampling": _RL_KEYS,
-    "ppo": _RL_KEYS,
-    "cispo": _RL_KEYS,
-    "dro": _RL_KEYS,
+    "gspo": (*_RL_KEYS, "sequence_ratio_mask"),
+    # Their other inputs are the service's business; every loss needs its targets.
+    "stable_reinforce": ("target_tokens",),
+    "custom": ("target_tokens",),
+}
+LOSS_FN_REQUIRED_KEYS: dict[str, tuple[str, ...]] = {
+    name: _KEYS_OTHER_THAN_RL.get(name, _RL_KEYS) for name in sorted(LOSS_FN_TYPE_VALUES)
 }
 """Loss function -> the loss_fn_inputs keys it needs."""
 

@@ -169,6 +169,8 @@ class LoraTrainer:
             if not np.isfinite(values).all():
                 raise UserInputError(f"{field}: contains NaN or infinite values")
             inputs[key] = torch.from_numpy(values)
+        if spec.check_inputs is not None:
+            spec.check_inputs(inputs, where)
         return tokens, inputs
 
     def forward(

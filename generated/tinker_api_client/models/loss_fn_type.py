@@ -1,13 +1,25 @@
 from typing import Literal
 
-LossFnType = Literal["cispo", "cross_entropy", "dro", "importance_sampling", "ppo"]
+LossFnType = Literal[
+    "cispo",
+    "cross_entropy",
+    "custom",
+    "dro",
+    "gspo",
+    "importance_sampling",
+    "ppo",
+    "stable_reinforce",
+]
 
 LOSS_FN_TYPE_VALUES: set[LossFnType] = {
     "cispo",
     "cross_entropy",
+    "custom",
     "dro",
+    "gspo",
     "importance_sampling",
     "ppo",
+    "stable_reinforce",
 }
 
 
