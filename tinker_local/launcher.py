@@ -227,9 +227,17 @@ def _dev_key(data_dir: Path) -> str:
         if key.startswith("tml-"):
             return key
     key = generate_dev_key()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    path.write_text(key + "\n")
-    path.chmod(0o600)
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(key + "\n")
+        path.chmod(0o600)
+    except OSError as e:  # a read-only or unusable data folder: say so, without a traceback
+        from tinker_local.server.state import DataDirError
+
+        raise DataDirError(
+            f"data folder {data_dir} is not writable ({e.strerror or e}); choose another "
+            "--data-dir or fix its permissions"
+        ) from None
     return key
 
 

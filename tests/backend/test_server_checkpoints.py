@@ -56,10 +56,14 @@ def test_save_and_list(api: Any, other: Any) -> None:
     assert other.get(f"/api/v1/training_runs/{model_id}").status_code == 404
 
 
-def test_bad_names_and_duplicates_are_user_errors(api: Any, model_id: str) -> None:
-    for name in ["../escape", "a/b", "..", ".hidden", " "]:
-        failed = _save(api, model_id, name)
-        assert failed["category"] == "user", name
+def test_bad_names_are_rejected_at_submission_and_duplicates_are_user_errors(
+    api: Any, model_id: str
+) -> None:
+    for path in ["/api/v1/save_weights", "/api/v1/save_weights_for_sampler"]:
+        for name in ["../escape", "a/b", "..", ".hidden", " "]:
+            answer = api.post(path, {"model_id": model_id, "path": name})
+            assert answer.status_code == 400, (path, name)
+            assert answer.json()["field"] == "path"
     assert "error" not in _save(api, model_id, "dup")
     failed = _save(api, model_id, "dup")
     assert failed["category"] == "user" and "already" in failed["error"]

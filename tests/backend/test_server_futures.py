@@ -63,7 +63,9 @@ def test_a_rejected_request_consumes_its_seq_id(api: Any) -> None:
 
 
 def test_failures_are_reported_with_a_category(api: Any, model_id: str) -> None:
-    failed = api.result(api.submit("/api/v1/save_weights", {"model_id": model_id, "path": "../x"}))
+    body = {"model_id": model_id, "path": "category-dup"}
+    assert "error" not in api.result(api.submit("/api/v1/save_weights", body))
+    failed = api.result(api.submit("/api/v1/save_weights", body))  # the name exists
     assert set(failed) == {"error", "category"} and failed["category"] == "user"
 
 

@@ -168,7 +168,8 @@ def test_unreadable_bodies_get_a_400_and_do_not_stall_the_model(api: Any) -> Non
 
 def test_json_endpoints_refuse_protobuf_and_compressed_bodies(api: Any, model_id: str) -> None:
     answer = api.http.post("/api/v1/optim_step", content=b"\x0a\x01x", headers=PROTO)
-    assert answer.status_code == 400 and answer.json()["field"] == "Content-Type"
+    # 415 from the media-type guard (request_guards), naming the header
+    assert answer.status_code in (400, 415) and "Content-Type" in answer.json()["error"]
     answer = api.http.post(
         "/api/v1/optim_step",
         content=zstandard.ZstdCompressor().compress(b'{"model_id": "x", "adam_params": {}}'),

@@ -14,7 +14,7 @@ from tinker_api_client.models import (
 )
 
 from .endpoint import endpoint, parse_model, read_body
-from .errors import not_found
+from .errors import not_found, shown
 from .protobuf_wire import PROTOBUF, encode_result, wants_protobuf
 from .state import Backend
 
@@ -25,7 +25,7 @@ async def retrieve_future(
     body = parse_model(FutureRetrieveRequest, await read_body(request, "FutureRetrieveRequest"))
     record = backend.registry.get(body.request_id, user)
     if record is None:
-        raise not_found(f"request {body.request_id!r} not found (unknown, or expired)")
+        raise not_found(f"request {shown(body.request_id)} not found (unknown, or expired)")
     if not await backend.registry.wait(record, backend.config.long_poll_s):
         return TryAgainResponse(
             type_="try_again", request_id=record.request_id, queue_state="active"

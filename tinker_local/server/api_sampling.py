@@ -19,7 +19,7 @@ from tinker_api_client.models import (
 from .api_protocol import skip_if_cancelled
 from .compute import SampleArgs, SampleOut
 from .endpoint import endpoint, future_response, parse_model, read_body
-from .errors import UserError, bad_request
+from .errors import UserError, bad_request, shown
 from .samplers import SamplerTarget
 from .state import Backend
 from .store import SamplerRow
@@ -33,20 +33,26 @@ def _check_base_model(name: str, field: str) -> None:
 
     if name not in PRESETS:
         known = ", ".join(sorted(PRESETS))
-        raise bad_request(f"{field}: unknown model {name!r}; known models: {known}", field)
+        raise bad_request(f"{field}: unknown model {shown(name)}; known models: {known}", field)
 
 
 async def create_sampling_session(request: Request, backend: Backend, user: str) -> dict[str, Any]:
     body = parse_model(
         CreateSamplingSessionRequest, await read_body(request, "CreateSamplingSessionRequest")
     )
+    sampler_id = await backend.db(_create_sampler, backend, user, body)
+    backend.note_sdk_version(request, body.session_id)
+    return CreateSamplingSessionResponse(
+        sampling_session_id=sampler_id, type_="create_sampling_session"
+    ).to_dict()
+
+
+def _create_sampler(backend: Backend, user: str, body: CreateSamplingSessionRequest) -> str:
+    """The new sampler's id (or the existing one's, for a retried creation); in a store thread."""
     session = backend.own_session(user, body.session_id)
-    backend.note_sdk_version(request, session.session_id)
     existing = backend.store.find_sampler(session.session_id, body.sampling_session_seq_id)
     if existing is not None:  # a retried creation: the same sampler
-        return CreateSamplingSessionResponse(
-            sampling_session_id=existing.sampler_id, type_="create_sampling_session"
-        ).to_dict()
+        return existing.sampler_id
     model_path, base_model = opt_none(body.model_path), opt_none(body.base_model)
     if model_path is not None:
         ckpt = backend.checkpoint_by_path(user, model_path, "model_path")
@@ -69,9 +75,7 @@ async def create_sampling_session(request: Request, backend: Backend, user: str)
         created_at=time.time(),
     )
     backend.store.create_sampler(row)
-    return CreateSamplingSessionResponse(
-        sampling_session_id=row.sampler_id, type_="create_sampling_session"
-    ).to_dict()
+    return row.sampler_id
 
 
 # One request's samples share a KV cache: bounded so that no request can exhaust memory.
@@ -159,16 +163,13 @@ async def asample(request: Request, backend: Backend, user: str) -> dict[str, An
     row: SamplerRow | None = None
     target: SamplerTarget | None = None
     if sampler_id is not None:
-        row = backend.own_sampler(user, sampler_id)
+        row = await backend.db(backend.own_sampler, user, sampler_id)
         if seq_id is not None:
             idem = ("sample", sampler_id, seq_id)
             if (done := backend.registry.find(idem)) is not None:
                 return sample_future_response(done, opt(body.num_samples, 1))
     elif model_path is not None:
-        ckpt = backend.checkpoint_by_path(user, model_path, "model_path")
-        run = backend.store.get_run(ckpt.run_id)
-        base = run.base_model if run is not None else ""
-        target = SamplerTarget(f"path:{ckpt.tinker_path}", base, backend.checkpoint_dir(ckpt))
+        target = await backend.db(backend.checkpoint_sampler_target, user, model_path)
     elif base_model is not None:
         _check_base_model(base_model, "base_model")
         target = SamplerTarget(f"base:{base_model}", base_model)

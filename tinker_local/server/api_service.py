@@ -21,6 +21,7 @@ from tinker_api_client.models import (
 )
 
 from .endpoint import endpoint, parse_model, read_body
+from .session_reaper import ENDED, free_session_models, reports_session_end
 from .state import Backend
 from .store import SessionRow
 
@@ -53,24 +54,31 @@ async def create_session(request: Request, backend: Backend, user: str) -> dict[
         user_metadata=None if meta is None else meta.to_dict(),
         sdk_version=body.sdk_version,
     )
-    backend.store.create_session(row)
+    await backend.db(backend.store.create_session, row)
     backend.note_sdk_version(request, row.session_id)
     return CreateSessionResponse(session_id=row.session_id, type_="create_session").to_dict()
 
 
 async def session_heartbeat(request: Request, backend: Backend, user: str) -> dict[str, Any]:
     body = parse_model(SessionHeartbeatRequest, await read_body(request, "SessionHeartbeatRequest"))
-    backend.own_session(user, body.session_id)
-    backend.store.heartbeat(body.session_id)
+
+    def beat() -> None:
+        backend.own_session(user, body.session_id)
+        backend.store.heartbeat(body.session_id)
+
+    await backend.db(beat)
     return SessionHeartbeatResponse(type_="session_heartbeat").to_dict()
 
 
 async def send_telemetry(request: Request, backend: Backend, user: str) -> dict[str, Any]:
     raw = await read_body(request, "TelemetrySendRequest")
     body = parse_model(TelemetrySendRequest, raw)
-    backend.store.add_telemetry(
-        user, body.session_id, body.platform, body.sdk_version, list(raw["events"])
+    events = list(raw["events"])
+    await backend.db(
+        backend.store.add_telemetry, user, body.session_id, body.platform, body.sdk_version, events
     )
+    if reports_session_end(events):  # the client closed: its models are no longer needed
+        free_session_models(backend, user, body.session_id, ENDED)
     return TelemetryResponse(status="accepted").to_dict()
 
 

@@ -54,7 +54,7 @@ from .endpoint import (
     read_body,
     read_raw_json,
 )
-from .errors import ApiError, UserError, bad_request
+from .errors import ApiError, UserError, bad_request, shown
 from .futures import JobFn
 from .models import ModelHandle
 from .protobuf_wire import (
@@ -71,8 +71,8 @@ from .wire import data_from_json, forward_output, metrics_to_wire, opt, opt_none
 JobBuilder = Callable[[Backend, ModelHandle, Any], JobFn]
 # (generated request model, what its job builder needs) from a validated body.
 Parser = Callable[[Any], tuple[Any, Any]]
-# Larger ranks are pointless on the local presets and can exhaust memory.
-MAX_LORA_RANK = 1024
+# The spec's bounds of lora_config.seed: what SQLite stores (and torch.manual_seed takes).
+SEED_MIN, SEED_MAX = -(2**63), 2**63 - 1
 
 
 def _consume_seq(backend: Backend, user: str, body: Any) -> None:
@@ -95,6 +95,8 @@ async def _submit_training(
     request_type: str,
     build: JobBuilder,
     parse: Parser | None = None,
+    *,
+    build_in_store_thread: bool = False,
 ) -> dict[str, Any]:
     """Validate, deduplicate and queue a training request. `build(backend, handle, body)` makes
     its job; with `parse`, `body` is the second item of `parse(raw)` (the first is the generated
@@ -102,19 +104,29 @@ async def _submit_training(
     raw, size = await read_raw_json(request)
     try:
         await check_body(schema, raw, size)
+        if parse is None:
+            body = job_input = parse_model(model_cls, raw)
+        else:
+            body, job_input = parse(raw)
     except ApiError:
         _consume_seq(backend, user, raw)
         raise
-    if parse is None:
-        body = job_input = parse_model(model_cls, raw)
-    else:
-        body, job_input = parse(raw)
     model_id: str = body.model_id
     seq_id = opt_none(getattr(body, "seq_id", None))
-    return _queue_training(backend, user, raw, model_id, seq_id, request_type, build, job_input)
+    return await _queue_training(
+        backend,
+        user,
+        raw,
+        model_id,
+        seq_id,
+        request_type,
+        build,
+        job_input,
+        build_in_store_thread=build_in_store_thread,
+    )
 
 
-def _queue_training(
+async def _queue_training(
     backend: Backend,
     user: str,
     raw: Any,
@@ -123,14 +135,22 @@ def _queue_training(
     request_type: str,
     build: JobBuilder,
     job_input: Any,
+    *,
+    build_in_store_thread: bool = False,
 ) -> dict[str, Any]:
     """Deduplicate by (model_id, seq_id) and queue the job on the model's queue."""
     idem = ("train", model_id, seq_id) if seq_id is not None else None
     if idem is not None and (done := backend.registry.find(idem)) is not None and done.user == user:
         return future_response(done)
     try:
-        handle = backend.live_model(user, model_id)
-        job = build(backend, handle, job_input)
+        if model_id in backend.models:  # in memory: no store access needed
+            handle = backend.live_model(user, model_id)
+        else:
+            handle = await backend.db(backend.live_model, user, model_id)
+        if build_in_store_thread:  # the builder looks things up in the store
+            job = await backend.db(build, backend, handle, job_input)
+        else:
+            job = build(backend, handle, job_input)
     except ApiError:
         _consume_seq(backend, user, raw)
         raise
@@ -152,25 +172,20 @@ async def create_model(request: Request, backend: Backend, user: str) -> dict[st
     raw = await read_body(request, "CreateModelRequest")
     check_optimizer_config(raw.get("optimizer_config"))
     body = parse_model(CreateModelRequest, raw)
-    session = backend.own_session(user, body.session_id)
+    session = await backend.db(backend.own_session, user, body.session_id)
     backend.note_sdk_version(request, session.session_id)
     idem = ("create_model", user, session.session_id, body.model_seq_id)
     if (done := backend.registry.find(idem)) is not None:
         return future_response(done)
 
-    from tinker_local.engine.presets import PRESETS
-
     lora_cfg = opt_none(body.lora_config)
-    problem = None
-    if body.base_model not in PRESETS:
-        known = ", ".join(sorted(PRESETS))
-        problem = f"base_model: unknown model {body.base_model!r}; known models: {known}"
-    elif lora_cfg is None:
-        problem = "lora_config: required; the local backend only trains LoRA adapters"
-    elif lora_cfg.rank > MAX_LORA_RANK:
-        problem = f"lora_config.rank: at most {MAX_LORA_RANK} on the local backend"
-    elif not _seed_ok(opt_none(lora_cfg.seed)):
-        problem = "lora_config.seed: expected null or an integer in [-2**63, 2**64)"
+    if lora_cfg is not None and not _seed_ok(opt_none(lora_cfg.seed)):
+        # The schema's bounds, for a value the JSON parser read as a float (beyond 64 bits).
+        raise bad_request(
+            f"lora_config.seed: expected null or an integer in [{SEED_MIN}, {SEED_MAX}]",
+            "lora_config.seed",
+        )
+    problem = _create_model_problem(backend, user, body.base_model, lora_cfg)
     if problem is not None:
         record = backend.registry.fail_now(
             user=user, request_type="create_model", message=problem, idem_key=idem
@@ -216,9 +231,12 @@ async def create_model(request: Request, backend: Backend, user: str) -> dict[st
                 )
             )
         except Exception as e:
+            # Nothing of a failed model is kept (requests to it then answer 404).
             handle.status, handle.failure = "failed", str(e)
+            backend.forget_model(handle.model_id)
             raise
-        handle.trainer, handle.status = trainer, "ready"
+        if handle.status == "creating":  # (not freed meanwhile: its session may have ended)
+            handle.trainer, handle.status = trainer, "ready"
         return CreateModelResponse(model_id=handle.model_id, type_="create_model").to_dict()
 
     backend.models[handle.model_id] = handle
@@ -235,14 +253,45 @@ async def create_model(request: Request, backend: Backend, user: str) -> dict[st
     return future_response(record)
 
 
+def _create_model_problem(
+    backend: Backend, user: str, base_model: str, lora_cfg: Any
+) -> str | None:
+    """Why the model cannot be created (the caller's input or their caps), else None."""
+    from tinker_local.engine.presets import PRESETS
+
+    config = backend.config
+    if base_model not in PRESETS:
+        known = ", ".join(sorted(PRESETS))
+        return f"base_model: unknown model {shown(base_model)}; known models: {known}"
+    if lora_cfg is None:
+        return "lora_config: required; the local backend only trains LoRA adapters"
+    if lora_cfg.rank > config.max_lora_rank:
+        return f"lora_config.rank: at most {config.max_lora_rank} on this server"
+    live = backend.live_models_of(user)
+    if len(live) >= config.max_models_per_user:
+        return (
+            f"create_model: you already have {len(live)} models loaded, the most this server "
+            f"allows per user ({config.max_models_per_user}); unload one (unload_model) or "
+            "close the clients you no longer use"
+        )
+    total = sum(h.rank for h in live)
+    if total + lora_cfg.rank > config.max_total_rank_per_user:
+        return (
+            f"lora_config.rank: your loaded models already use rank {total} of the "
+            f"{config.max_total_rank_per_user} this server allows per user; a rank-"
+            f"{lora_cfg.rank} model does not fit: unload a model or ask for a smaller rank"
+        )
+    return None
+
+
 def _seed_ok(seed: object) -> bool:
-    """What torch.manual_seed accepts."""
-    return seed is None or (type(seed) is int and -(2**63) <= seed < 2**64)
+    """Within the spec's bounds (a signed 64-bit integer: what SQLite stores)."""
+    return seed is None or (type(seed) is int and SEED_MIN <= seed <= SEED_MAX)
 
 
 async def get_info(request: Request, backend: Backend, user: str) -> dict[str, Any]:
     body = parse_model(GetInfoRequest, await read_body(request, "GetInfoRequest"))
-    found = backend.own_model(user, body.model_id)
+    found = await backend.db(backend.own_model, user, body.model_id)
     base_model = found.base_model
     rank = found.lora.rank if isinstance(found, ModelHandle) and found.lora else None
     if isinstance(found, RunRow):
@@ -310,8 +359,26 @@ def _forward_parser(model_cls: Any, field: str) -> Parser:
     return parse
 
 
+def _check_token_count(backend: Backend, inp: _ForwardInput) -> None:
+    """At most `max_tokens_per_request` input tokens over all datums (checked at submission,
+    so an oversized request fails at once instead of inside the job)."""
+    limit = backend.config.max_tokens_per_request
+    total = 0
+    for i, datum in enumerate(inp.data):
+        total += sum(len(chunk.get("tokens") or ()) for chunk in datum["model_input"]["chunks"])
+        if total > limit:
+            where = f"{inp.field}.data.{i}.model_input"
+            raise bad_request(
+                f"{where}: the request has more than {limit} input tokens, the most this "
+                "server accepts in one request; split the batch",
+                where,
+            )
+
+
 def _forward_job(backward: bool) -> JobBuilder:
     def build(backend: Backend, handle: ModelHandle, inp: _ForwardInput) -> JobFn:
+        _check_token_count(backend, inp)
+
         def job() -> dict[str, Any]:
             trainer = backend.require_trainer(handle)
             data = data_from_json(inp.data, f"{inp.field}.data")
@@ -372,7 +439,7 @@ async def _submit_protobuf_forward(request: Request, backend: Backend, user: str
         _consume_seq(backend, user, ids)
         raise
     request_type = "forward" if decoded.forward_only else "forward_backward"
-    return _queue_training(
+    return await _queue_training(
         backend,
         user,
         ids,
@@ -438,14 +505,24 @@ def _save_options(body: Any) -> dict[str, Any]:
     return options
 
 
+def _requested_name(path: str | None) -> str | None:
+    """A save's `path`: None or "" ask for a default name; anything else must be a valid
+    checkpoint name, checked at submission (400 naming `path`)."""
+    if not path:
+        return None
+    try:
+        return validate_checkpoint_name(path)
+    except UserError as e:
+        raise bad_request(str(e), "path") from None
+
+
 def _save_job(backend: Backend, handle: ModelHandle, body: SaveWeightsRequest) -> JobFn:
-    requested = opt_none(body.path)
+    requested = _requested_name(opt_none(body.path))
     options = _save_options(body)
 
     def job() -> dict[str, Any]:
         trainer = backend.require_trainer(handle)
         name = requested or backend.default_checkpoint_name(handle.model_id, "weights")
-        validate_checkpoint_name(name)
         make_room(backend, handle, "weights", name, options["overwrite"])
         row = backend.write_checkpoint(
             handle,
@@ -468,12 +545,13 @@ async def save_weights(request: Request, backend: Backend, user: str) -> dict[st
 def _save_for_sampler_job(
     backend: Backend, handle: ModelHandle, body: SaveWeightsForSamplerRequest
 ) -> JobFn:
-    requested = opt_none(body.path)
+    path = opt_none(body.path)
+    # No path: an ephemeral sampler; "" (as for save_weights): a default checkpoint name.
+    requested = _requested_name(path)
     sampling_seq = opt_none(body.sampling_session_seq_id)
     options = _save_options(body)
 
     def save_named(trainer: Any, name: str) -> dict[str, Any]:
-        validate_checkpoint_name(name)
         make_room(backend, handle, "sampler_weights", name, options["overwrite"])
         row = backend.write_checkpoint(
             handle,
@@ -514,9 +592,10 @@ def _save_for_sampler_job(
 
     def job() -> dict[str, Any]:
         trainer = backend.require_trainer(handle)
-        if requested is not None:
-            return save_named(trainer, requested)
-        return save_ephemeral(trainer)
+        if path is None:
+            return save_ephemeral(trainer)
+        name = requested or backend.default_checkpoint_name(handle.model_id, "sampler_weights")
+        return save_named(trainer, name)
 
     return job
 
@@ -567,19 +646,31 @@ async def load_weights(request: Request, backend: Backend, user: str) -> dict[st
             "optimizer_config",
         )
     return await _submit_training(
-        request, backend, user, "LoadWeightsRequest", LoadWeightsRequest, "load_weights", _load_job
+        request,
+        backend,
+        user,
+        "LoadWeightsRequest",
+        LoadWeightsRequest,
+        "load_weights",
+        _load_job,
+        build_in_store_thread=True,
     )
 
 
 async def weights_info(request: Request, backend: Backend, user: str) -> dict[str, Any]:
     body = parse_model(WeightsInfoRequest, await read_body(request, "WeightsInfoRequest"))
-    ckpt = backend.checkpoint_by_path(user, body.tinker_path, "tinker_path")
-    run = backend.store.get_run(ckpt.run_id)
-    if run is None:  # pragma: no cover - a checkpoint always has its run
-        raise bad_request("tinker_path: the checkpoint's training run no longer exists")
+    run = await backend.db(_checkpoint_run, backend, user, body.tinker_path)
     return WeightsInfoResponse(
         base_model=run.base_model, is_lora=run.lora_rank is not None, lora_rank=run.lora_rank
     ).to_dict()
+
+
+def _checkpoint_run(backend: Backend, user: str, tinker_path: str) -> RunRow:
+    ckpt = backend.checkpoint_by_path(user, tinker_path, "tinker_path")
+    run = backend.store.get_run(ckpt.run_id)
+    if run is None:  # pragma: no cover - a checkpoint always has its run
+        raise bad_request("tinker_path: the checkpoint's training run no longer exists")
+    return run
 
 
 def routes() -> list[Route]:

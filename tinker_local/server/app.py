@@ -20,10 +20,12 @@ from . import (
     api_training,
     checkpoint_ttl,
     jwt_auth,
+    log_secrecy,
 )
 from .config import ServerConfig
 from .faults import DelayedCheckpointFiles, FaultInjector, FaultMiddleware, FaultSettings
 from .jsonio import JSONResponse
+from .request_guards import RequestGuards
 from .state import Backend
 
 
@@ -38,6 +40,7 @@ def create_app(config: ServerConfig) -> Starlette:
     `app.state.backend.store` is usable before the server starts; compute starts with the
     ASGI lifespan and stops with it."""
     backend = Backend(config)
+    log_secrecy.install()
     if config.checkpoint_write_delay_s > 0:  # test only
         backend.files = DelayedCheckpointFiles(config.data_dir, config.checkpoint_write_delay_s)
     # Fault injection (off unless configured): a pass-through when its rate is 0.
@@ -45,6 +48,7 @@ def create_app(config: ServerConfig) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        log_secrecy.install()
         await backend.start()
         try:
             async with checkpoint_ttl.sweeping(backend):
@@ -67,7 +71,10 @@ def create_app(config: ServerConfig) -> Starlette:
         routes=routes,
         lifespan=lifespan,
         exception_handlers={HTTPException: _http_error},
-        middleware=[Middleware(FaultMiddleware, injector=faults)],
+        middleware=[
+            Middleware(FaultMiddleware, injector=faults),
+            Middleware(RequestGuards, max_request_bytes=config.max_request_bytes),
+        ],
     )
     app.state.backend = backend
     app.state.faults = faults

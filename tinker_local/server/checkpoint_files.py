@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ..engine.checkpoints import fsync_path
-from .errors import UserError
+from .errors import UserError, shown
 from .store import CHECKPOINT_KINDS, Store
 
 log = logging.getLogger(__name__)
@@ -33,10 +33,12 @@ def validate_checkpoint_name(name: str, field: str = "path") -> str:
     if not isinstance(name, str) or not name:
         raise UserError(f"{field}: checkpoint name must be a non-empty string")
     if "/" in name or "\\" in name or name in (".", ".."):
-        raise UserError(f"{field}: checkpoint name {name!r} must not contain slashes or be . / ..")
+        raise UserError(
+            f"{field}: checkpoint name {shown(name)} must not contain slashes or be . / .."
+        )
     if not _NAME_RE.match(name):
         raise UserError(
-            f"{field}: checkpoint name {name!r} must be 1-128 characters of letters, digits, "
+            f"{field}: checkpoint name {shown(name)} must be 1-128 characters of letters, digits, "
             "'.', '_' or '-', starting with a letter or digit"
         )
     return name

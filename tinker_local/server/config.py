@@ -57,19 +57,54 @@ class ServerConfig:
     jwt_ttl_s: float = 3600.0
     # Test only: sleep between writing a checkpoint's staging folder and renaming it into place.
     checkpoint_write_delay_s: float = 0.0
+    # -- limits: what one request or one user may take (answers 4xx beyond them) --
+    # Request bodies larger than this are refused with 413 before they are read in full.
+    max_request_bytes: int = 64 * 1024 * 1024
+    # JSON nested deeper than this is refused with 400 (deep nesting exhausts recursion).
+    max_json_depth: int = 64
+    # Input tokens of one forward/forward_backward request (all datums), or one prompt.
+    max_tokens_per_request: int = 1024 * 1024
+    # Models (LoRA training clients) one user may hold loaded at once, and their total rank.
+    max_models_per_user: int = 32
+    max_lora_rank: int = 1024
+    max_total_rank_per_user: int = 2048
+    # How often expired or ended sessions are looked for (their models are then freed).
+    session_reap_interval_s: float = 5.0
+    # -- the metadata store --
+    # How long a write waits for a database lock held elsewhere before answering 503.
+    store_busy_timeout_s: float = 2.0
+    # Retry-After of the 503s for what the server cannot help (disk full, database locked).
+    unavailable_retry_after_s: float = 1.0
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir)
         self.api_keys = list(self.api_keys)
         for key in self.api_keys:
             if not key.startswith(API_KEY_PREFIX) or len(key) <= len(API_KEY_PREFIX):
-                raise ValueError(f"API keys must start with {API_KEY_PREFIX!r}: got {key[:8]!r}...")
+                raise ValueError(
+                    f"API keys must start with {API_KEY_PREFIX!r}: got a key starting {key[:4]!r}"
+                )
         if self.compute not in ("torch", "none"):
             raise ValueError(f"compute must be 'torch' or 'none', got {self.compute!r}")
         if self.long_poll_s <= 0:
             raise ValueError("long_poll_s must be positive")
         if self.checkpoint_write_delay_s < 0:
             raise ValueError("checkpoint_write_delay_s must be >= 0")
+        for name in (
+            "max_request_bytes",
+            "max_json_depth",
+            "max_tokens_per_request",
+            "max_models_per_user",
+            "max_lora_rank",
+            "max_total_rank_per_user",
+        ):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("session_reap_interval_s", "store_busy_timeout_s"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive")
+        if self.unavailable_retry_after_s < 0:
+            raise ValueError("unavailable_retry_after_s must be >= 0")
         from .faults import FaultSettings
 
         FaultSettings.from_fields(self)  # raises ValueError on bad fault_* values

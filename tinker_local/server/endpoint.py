@@ -11,15 +11,18 @@ from starlette.requests import Request
 from starlette.responses import Response
 from tinker_api_client.models import UntypedAPIFuture
 
+from .conditions import as_unavailable
 from .errors import ApiError, bad_request
 from .futures import RequestRecord
 from .jsonio import JSONResponse, error_response, parse_json
+from .log_secrecy import redact_url
 from .state import Backend
 from .validation import validate
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Request, Backend, str], Awaitable[Any]]
+BlockingHandler = Callable[[Request, Backend, str], Any]
 # Bodies larger than this are decoded and validated off the event loop.
 OFFLOAD_BYTES = _OFFLOAD_BYTES = 256 * 1024
 
@@ -32,6 +35,11 @@ class _FromDict(Protocol):
 M = TypeVar("M", bound=_FromDict)
 
 
+def _logged(request: Request) -> str:
+    """The request's path as it may be logged (archive tokens masked)."""
+    return redact_url(request.url.path)
+
+
 def endpoint(handler: Handler, *, auth: bool = True) -> Callable[[Request], Awaitable[Response]]:
     """Wrap `handler(request, backend, user)`: dict results become JSON; errors ErrorResponse."""
 
@@ -42,8 +50,13 @@ def endpoint(handler: Handler, *, auth: bool = True) -> Callable[[Request], Awai
             result = await handler(request, backend, user)
         except ApiError as e:
             return error_response(e)
-        except Exception:
-            log.exception("unhandled error in %s %s", request.method, request.url.path)
+        except Exception as e:
+            # Disk full, database locked, read-only data folder: 503 + Retry-After, saying so.
+            unavailable = as_unavailable(e, backend.config.unavailable_retry_after_s)
+            if unavailable is not None:
+                log.warning("%s %s: %s (%s)", request.method, _logged(request), e, type(e).__name__)
+                return error_response(unavailable)
+            log.exception("unhandled error in %s %s", request.method, _logged(request))
             return JSONResponse({"error": "internal server error"}, status_code=500)
         if isinstance(result, Response):
             return result
@@ -53,13 +66,25 @@ def endpoint(handler: Handler, *, auth: bool = True) -> Callable[[Request], Awai
     return wrapped
 
 
+def in_store_thread(fn: BlockingHandler) -> Handler:
+    """A handler made only of store calls, run in a store thread (off the event loop)."""
+
+    async def handler(request: Request, backend: Backend, user: str) -> Any:
+        return await backend.db(fn, request, backend, user)
+
+    handler.__name__ = fn.__name__
+    return handler
+
+
 async def read_raw_json(request: Request) -> tuple[Any, int]:
-    """(decoded JSON body, its size in bytes); malformed JSON is a 400."""
+    """(decoded JSON body, its size in bytes); malformed or too deeply nested JSON is a 400.
+    (Content-Type and size were checked before, by request_guards.)"""
     _json_only(request)
     raw = await request.body()
+    depth = request.app.state.backend.config.max_json_depth
     if len(raw) > _OFFLOAD_BYTES:
-        return await asyncio.to_thread(parse_json, raw), len(raw)
-    return parse_json(raw), len(raw)
+        return await asyncio.to_thread(parse_json, raw, depth), len(raw)
+    return parse_json(raw, depth), len(raw)
 
 
 def _json_only(request: Request) -> None:

@@ -2,17 +2,38 @@
 
 from __future__ import annotations
 
+# Caller-supplied values (ids, names) are quoted in messages up to this many characters: a
+# 200 MB request id must not come back in a 200 MB error body.
+MAX_QUOTED_CHARS = 80
+
+
+def shown(value: object) -> str:
+    """`repr(value)`, cut to a readable length (with the full length said) for messages."""
+    text = repr(value)
+    if len(text) <= MAX_QUOTED_CHARS:
+        return text
+    size = len(value) if isinstance(value, str | bytes) else len(text)
+    return f"{text[: MAX_QUOTED_CHARS - 3]}... ({size} characters)"
+
 
 class ApiError(Exception):
     """An error answered directly with `status` and an ErrorResponse body."""
 
-    def __init__(self, status: int, message: str, field: str | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        field: str | None = None,
+        *,
+        retry_after_s: float | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.field = field
         # Extra response headers (e.g. WWW-Authenticate on a rejected token).
         self.headers: dict[str, str] | None = None
+        self.retry_after_s = retry_after_s
 
 
 def bad_request(message: str, field: str | None = None) -> ApiError:
@@ -29,6 +50,20 @@ def not_found(message: str) -> ApiError:
 
 def conflict(message: str) -> ApiError:
     return ApiError(409, message)
+
+
+def payload_too_large(message: str) -> ApiError:
+    return ApiError(413, message)
+
+
+def unsupported_media_type(message: str) -> ApiError:
+    return ApiError(415, message)
+
+
+def unavailable(message: str, retry_after_s: float) -> ApiError:
+    """503 + Retry-After: a condition of the server (disk full, database locked), not the
+    request; the same request may succeed later."""
+    return ApiError(503, message, retry_after_s=retry_after_s)
 
 
 class UserError(ValueError):

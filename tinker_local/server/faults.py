@@ -51,6 +51,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from .checkpoint_files import CheckpointFiles
+from .log_secrecy import redact_url
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -237,7 +238,7 @@ class FaultInjector:
             self._injected += 1
             self.counts[kind] += 1
             self.by_path[(path, kind)] += 1
-        log.info("injecting fault %s on %s", kind, path)
+        log.info("injecting fault %s on %s", kind, redact_url(path))
         return kind
 
 

@@ -34,6 +34,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from .conditions import scrub_paths, storage_condition
 from .errors import is_user_error
 
 log = logging.getLogger(__name__)
@@ -334,7 +335,10 @@ class FutureRegistry:
         if error is None:
             record.complete(future.result())
         elif is_user_error(error):
-            record.fail(str(error), "user")
+            record.fail(scrub_paths(str(error)), "user")
+        elif (condition := storage_condition(error)) is not None:
+            log.warning("%s %s failed: %s", record.request_type, record.request_id, error)
+            record.fail(condition, "server")
         else:
             log.error(
                 "%s %s failed",
@@ -342,7 +346,8 @@ class FutureRegistry:
                 record.request_id,
                 exc_info=(type(error), error, error.__traceback__),
             )
-            record.fail(f"internal server error: {type(error).__name__}: {error}", "server")
+            message = scrub_paths(f"{type(error).__name__}: {error}")
+            record.fail(f"internal server error: {message}", "server")
 
     async def execute(self, job: _Job) -> None:
         """Run a job outside any queue (as soon as the compute thread is free)."""

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from .compute import LoraArgs
@@ -21,3 +22,14 @@ class ModelHandle:
     status: ModelStatus = "creating"
     trainer: Any = None
     failure: str | None = None
+    # When a request last used the model (Unix time): a model in use is never reaped.
+    last_used: float = field(default_factory=time.time)
+
+    @property
+    def holds_memory(self) -> bool:
+        """Being created or ready: counts against its user's caps until freed."""
+        return self.status in ("creating", "ready")
+
+    @property
+    def rank(self) -> int:
+        return self.lora.rank if self.lora is not None else 0

@@ -3,18 +3,27 @@ enforce ownership (another user's object answers exactly like an unknown one).""
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
+import os
+import secrets
+import sqlite3
 import time
+import uuid
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import ParamSpec, TypeVar
 
 from starlette.requests import Request
 
 from .archive_tokens import ArchiveSigner
-from .checkpoint_files import CheckpointFiles
+from .checkpoint_files import CheckpointFiles, validate_checkpoint_name
 from .compute import ComputeBackend, make_compute
+from .conditions import storage_condition
 from .config import API_KEY_PREFIX, ServerConfig
-from .errors import ApiError, UserError, bad_request, not_found, unauthorized
+from .errors import ApiError, UserError, bad_request, not_found, shown, unauthorized
 from .futures import FutureRegistry
 from .jwt_auth import JwtSigner, looks_like_jwt
 from .models import ModelHandle
@@ -25,6 +34,35 @@ from .store import CHECKPOINT_KINDS, CheckpointRow, RunRow, SamplerRow, SessionR
 log = logging.getLogger(__name__)
 
 DB_NAME = "tinker_local.sqlite"
+# Threads that run store calls for the event loop (reads proceed in parallel; writes queue).
+_STORE_THREADS = 4
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class DataDirError(ValueError):
+    """The data folder cannot be used (read-only, no space, not a folder): the server does not
+    start. A ValueError, so the command line reports it like a bad option."""
+
+
+def _check_data_dir(data_dir: Path) -> None:
+    """Fail start-up clearly unless files can be created, synced and removed in `data_dir`."""
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        probe = data_dir / f".write-probe-{uuid.uuid4().hex}"
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.write(fd, b"probe")
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+            probe.unlink(missing_ok=True)
+    except OSError as e:
+        raise DataDirError(
+            f"data folder {data_dir} is not writable ({e.strerror or e}); the server needs to "
+            "create files there: choose another --data-dir or fix its permissions"
+        ) from None
 
 
 def parse_tinker_path(path: str, field: str) -> tuple[str, str, str]:
@@ -40,12 +78,24 @@ def parse_tinker_path(path: str, field: str) -> tuple[str, str, str]:
     return parts[0], parts[1], parts[2]
 
 
+def _log_failure(future: Future[None]) -> None:
+    if not future.cancelled() and (error := future.exception()) is not None:
+        log.warning("could not record a training run's last request time: %s", error)
+
+
 class Backend:
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
         self.users = config.users_by_key()
-        config.data_dir.mkdir(parents=True, exist_ok=True)
-        self.store = Store(config.data_dir / DB_NAME)
+        _check_data_dir(config.data_dir)
+        try:
+            self.store = Store(config.data_dir / DB_NAME, config.store_busy_timeout_s)
+            self.store.check_writable()
+        except sqlite3.Error as e:
+            raise DataDirError(
+                f"the database in data folder {config.data_dir} cannot be written "
+                f"({storage_condition(e) or e})"
+            ) from None
         self.files = CheckpointFiles(config.data_dir)
         dropped, removed = self.files.reconcile(self.store)
         if dropped or removed:
@@ -63,20 +113,58 @@ class Backend:
         self.sampling_log = SamplingCompletionLog()
         self.jwt: JwtSigner | None = JwtSigner(config.jwt_ttl_s) if config.jwt else None
         self._last_touch: dict[str, float] = {}
+        self._store_threads = ThreadPoolExecutor(_STORE_THREADS, thread_name_prefix="tinker-store")
+        self._reaper: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         await self.registry.start()
+        from .session_reaper import reap_forever
+
+        self._reaper = asyncio.create_task(reap_forever(self), name="session-reaper")
 
     async def stop(self) -> None:
+        if self._reaper is not None:
+            self._reaper.cancel()
+            await asyncio.gather(self._reaper, return_exceptions=True)
         await self.registry.stop()
+        await asyncio.to_thread(self._store_threads.shutdown, wait=True)
         self.store.close()
 
+    async def db(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run a (blocking) store call, or a lookup made of them, in a store thread: the event
+        loop never waits for the disk or for a database lock."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self._store_threads, functools.partial(fn, *args, **kwargs)
+        )
+
     def touch_run(self, run_id: str, min_interval_s: float = 1.0) -> None:
-        """Record a request to the run (at most one write per `min_interval_s`)."""
+        """Record a request to the run (at most one write per `min_interval_s`, in a store
+        thread without waiting for it: a failed write only loses a timestamp)."""
         now = time.time()
+        handle = self.models.get(run_id)
+        if handle is not None:
+            handle.last_used = now
         if now - self._last_touch.get(run_id, 0.0) >= min_interval_s:
             self._last_touch[run_id] = now
-            self.store.touch_run(run_id, now)
+            future = self._store_threads.submit(self.store.touch_run, run_id, now)
+            future.add_done_callback(_log_failure)
+
+    # -- model lifetime --------------------------------------------------------------------------
+    def live_models_of(self, user: str) -> list[ModelHandle]:
+        return [h for h in list(self.models.values()) if h.user == user and h.holds_memory]
+
+    def free_model(self, handle: ModelHandle, reason: str) -> None:
+        """Drop a model's weights and optimizer state (the handle stays, to answer why)."""
+        if handle.holds_memory:
+            log.info("freeing model %s: %s", handle.model_id, reason)
+            handle.status, handle.trainer, handle.failure = "unloaded", None, reason
+            self._last_touch.pop(handle.model_id, None)
+
+    def forget_model(self, model_id: str) -> None:
+        """A model whose creation failed: nothing of it is kept."""
+        self.models.pop(model_id, None)
+        self._last_touch.pop(model_id, None)
 
     # -- auth ----------------------------------------------------------------------------------
     def authenticate(self, request: Request) -> str:
@@ -96,7 +184,7 @@ class Backend:
     def own_session(self, user: str, session_id: str) -> SessionRow:
         row = self.store.get_session(session_id)
         if row is None or row.user != user:
-            raise not_found(f"session {session_id!r} not found")
+            raise not_found(f"session {shown(session_id)} not found")
         return row
 
     def note_sdk_version(self, request: Request, session_id: str) -> None:
@@ -113,7 +201,7 @@ class Backend:
     def own_run(self, user: str, run_id: str) -> RunRow:
         row = self.store.get_run(run_id)
         if row is None or row.user != user:
-            raise not_found(f"training run {run_id!r} not found")
+            raise not_found(f"training run {shown(run_id)} not found")
         return row
 
     def own_model(self, user: str, model_id: str) -> ModelHandle | RunRow:
@@ -121,7 +209,7 @@ class Backend:
         handle = self.models.get(model_id)
         if handle is not None:
             if handle.user != user:
-                raise not_found(f"model {model_id!r} not found")
+                raise not_found(f"model {shown(model_id)} not found")
             return handle
         return self.own_run(user, model_id)
 
@@ -130,47 +218,67 @@ class Backend:
         found = self.own_model(user, model_id)
         if isinstance(found, RunRow):
             raise not_found(
-                f"model {model_id!r} is not loaded (the server restarted since it was created); "
+                f"model {shown(model_id)} is not loaded (the server restarted since it was "
+                "created); "
                 "create a new training client from one of its checkpoints"
             )
         if found.status == "unloaded":
-            raise not_found(f"model {model_id!r} was unloaded")
+            why = f" ({found.failure})" if found.failure else ""
+            raise not_found(f"model {shown(model_id)} was unloaded{why}")
         if found.status == "failed":
-            raise not_found(f"model {model_id!r} failed to be created: {found.failure}")
+            raise not_found(f"model {shown(model_id)} failed to be created: {found.failure}")
         return found
 
     def own_sampler(self, user: str, sampler_id: str) -> SamplerRow:
         row = self.store.get_sampler(sampler_id)
         if row is None or row.user != user:
-            raise not_found(f"sampler {sampler_id!r} not found")
+            raise not_found(f"sampler {shown(sampler_id)} not found")
         return row
 
     def own_checkpoint(self, user: str, run_id: str, kind: str, name: str) -> CheckpointRow:
         self.own_run(user, run_id)
         row = self.store.get_checkpoint(run_id, kind, name)
         if row is None:
-            raise not_found(f"checkpoint {kind}/{name} of training run {run_id!r} not found")
+            raise not_found(
+                f"checkpoint {kind}/{shown(name)} of training run {shown(run_id)} not found"
+            )
         return row
 
     def readable_checkpoint(self, user: str, run_id: str, kind: str, name: str) -> CheckpointRow:
         """A checkpoint the user owns, or anyone's once published."""
         row = self.store.get_checkpoint(run_id, kind, name)
         if row is None or not (row.user == user or row.public):
-            raise not_found(f"checkpoint tinker://{run_id}/{kind}/{name} not found")
+            raise not_found(f"checkpoint {shown(f'tinker://{run_id}/{kind}/{name}')} not found")
         return row
 
     def checkpoint_by_path(self, user: str, path: str, field: str) -> CheckpointRow:
         run_id, kind, name = parse_tinker_path(path, field)
         return self.readable_checkpoint(user, run_id, kind, name)
 
+    def checkpoint_sampler_target(self, user: str, path: str) -> SamplerTarget:
+        """What sampling by `model_path` samples from (an ApiError when it is not readable)."""
+        ckpt = self.checkpoint_by_path(user, path, "model_path")
+        run = self.store.get_run(ckpt.run_id)
+        base = run.base_model if run is not None else ""
+        return SamplerTarget(f"path:{ckpt.tinker_path}", base, self.checkpoint_dir(ckpt))
+
     def checkpoint_dir(self, row: CheckpointRow) -> Path:
         return self.files.final_dir(row.run_id, row.kind, row.name)
+
+    def delete_checkpoint(self, row: CheckpointRow) -> None:
+        """Files first, then the row: removing files needs no free space and frees some, so
+        the row's delete (a WAL append) can succeed on a full disk. A crash in between leaves
+        a row without a folder, which start-up drops; until then it reads as deleted."""
+        self.samplers.evict(f"path:{row.tinker_path}")
+        self.files.remove_dir(self.checkpoint_dir(row))
+        self.store.delete_checkpoint(row.run_id, row.kind, row.name)
 
     # -- compute-thread helpers ------------------------------------------------------------------
     @staticmethod
     def require_trainer(handle: ModelHandle) -> object:
         if handle.status == "unloaded":
-            raise UserError(f"model {handle.model_id!r} was unloaded")
+            why = f" ({handle.failure})" if handle.failure else ""
+            raise UserError(f"model {handle.model_id!r} was unloaded{why}")
         if handle.status != "ready" or handle.trainer is None:
             raise UserError(
                 f"model {handle.model_id!r} is not available: {handle.failure or handle.status}"
@@ -181,6 +289,7 @@ class Backend:
         self, handle: ModelHandle, kind: str, name: str, write: Callable[[Path], None]
     ) -> CheckpointRow:
         """Write a checkpoint folder atomically, then commit its row (the order matters)."""
+        validate_checkpoint_name(name)
         if self.store.get_checkpoint(handle.model_id, kind, name) is not None:
             raise UserError(
                 f"path: training run {handle.model_id!r} already has a checkpoint {kind}/{name}; "
@@ -201,6 +310,7 @@ class Backend:
             user=handle.user,
             created_at=time.time(),
             size_bytes=size,
+            nonce=secrets.token_hex(8),
         )
         try:
             self.store.add_checkpoint(row)

@@ -1,7 +1,11 @@
 """Metadata persistence in SQLite (WAL): sessions, training runs, checkpoints, samplers, telemetry.
 
-One connection shared by the event loop and the compute thread, serialised by a lock; every
-write is its own committed transaction. Times are stored as Unix seconds (float).
+Writes go through one connection, serialised by a lock; every write is its own committed
+transaction. Reads use one connection per thread (WAL readers never wait for a writer), so a
+write that waits for a lock held by another process does not hold up reads. Every connection
+waits at most `busy_timeout_s` for a lock, then raises sqlite3.OperationalError ("database is
+locked"), which the server answers with 503. The server calls the store from worker threads,
+never on its event loop. Times are stored as Unix seconds (float).
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,6 +56,7 @@ CREATE TABLE IF NOT EXISTS checkpoints (
     created_at REAL NOT NULL,
     size_bytes INTEGER,
     public INTEGER NOT NULL DEFAULT 0,
+    nonce TEXT,
     PRIMARY KEY (run_id, kind, name)
 );
 CREATE INDEX IF NOT EXISTS checkpoints_user ON checkpoints (user, created_at);
@@ -136,6 +141,9 @@ class CheckpointRow:
     created_at: float
     size_bytes: int | None
     public: bool = False
+    # Random, per creation: a checkpoint deleted and re-created under the same name is a
+    # different checkpoint (archive download links name the one they were made for).
+    nonce: str = ""
 
     @property
     def checkpoint_id(self) -> str:
@@ -169,19 +177,55 @@ def _loads(text: str | None) -> Any:
 class Store:
     """All metadata of one server data directory."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, busy_timeout_s: float = 5.0) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.RLock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
+        self.busy_timeout_s = busy_timeout_s
+        self._lock = threading.RLock()  # the write connection's
+        self._connections_lock = threading.Lock()  # never held while waiting for SQLite
+        self._readers = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._db = self._connect()
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(SCHEMA)
+        self._migrate()
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(
+            self.path, timeout=self.busy_timeout_s, check_same_thread=False, isolation_level=None
+        )
+        db.row_factory = sqlite3.Row
+        with self._connections_lock:
+            self._connections.append(db)
+        return db
+
+    def _migrate(self) -> None:
+        """Bring a data folder made by an older version up to date."""
+        columns = {r["name"] for r in self._db.execute("PRAGMA table_info(checkpoints)")}
+        with self._tx() as db:
+            if "nonce" not in columns:
+                db.execute("ALTER TABLE checkpoints ADD COLUMN nonce TEXT")
+            db.execute(
+                "UPDATE checkpoints SET nonce = lower(hex(randomblob(8))) WHERE nonce IS NULL"
+            )
+
+    def check_writable(self) -> None:
+        """Raise (sqlite3 error) unless a write transaction can be committed."""
+        with self._tx() as db:
+            db.execute("PRAGMA user_version = 1")
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        with self._lock, self._connections_lock:
+            for db in self._connections:
+                db.close()
+            self._connections.clear()
+
+    def _reader(self) -> sqlite3.Connection:
+        db: sqlite3.Connection | None = getattr(self._readers, "db", None)
+        if db is None:
+            db = self._readers.db = self._connect()
+        return db
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
@@ -189,19 +233,20 @@ class Store:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
+                self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                # sqlite may have rolled back already (e.g. after SQLITE_FULL): the original
+                # error is the one to report.
+                with suppress(sqlite3.Error):
+                    self._db.execute("ROLLBACK")
                 raise
-            self._db.execute("COMMIT")
 
     def _all(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
-        with self._lock:
-            return list(self._db.execute(sql, args).fetchall())
+        return list(self._reader().execute(sql, args).fetchall())
 
     def _one(self, sql: str, args: tuple[Any, ...] = ()) -> sqlite3.Row | None:
-        with self._lock:
-            row: sqlite3.Row | None = self._db.execute(sql, args).fetchone()
-            return row
+        row: sqlite3.Row | None = self._reader().execute(sql, args).fetchone()
+        return row
 
     def _count(self, sql: str, args: tuple[Any, ...] = ()) -> int:
         row = self._one(sql, args)
@@ -335,7 +380,8 @@ class Store:
     def add_checkpoint(self, row: CheckpointRow) -> None:
         with self._tx() as db:
             db.execute(
-                "INSERT INTO checkpoints VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO checkpoints (run_id, kind, name, user, created_at, size_bytes, "
+                "public, nonce) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     row.run_id,
                     row.kind,
@@ -344,6 +390,7 @@ class Store:
                     row.created_at,
                     row.size_bytes,
                     int(row.public),
+                    row.nonce,
                 ),
             )
 
@@ -357,6 +404,7 @@ class Store:
             created_at=r["created_at"],
             size_bytes=r["size_bytes"],
             public=bool(r["public"]),
+            nonce=r["nonce"] or "",
         )
 
     def get_checkpoint(self, run_id: str, kind: str, name: str) -> CheckpointRow | None:

@@ -16,7 +16,7 @@ class LoraConfig:
     rank: int
     """ LoRA rank. """
     seed: int | None | Unset = UNSET
-    """ Seed of the adapter's initialisation, for reproducible runs. """
+    """ Seed of the adapter's initialisation, for reproducible runs (64-bit). """
     train_unembed: bool | Unset = True
     train_mlp: bool | Unset = True
     train_attn: bool | Unset = True
