@@ -90,6 +90,9 @@ def _invalid(message: str) -> ApiError:
 
 
 async def auth_token(request: Request, backend: Any, user: str) -> dict[str, Any]:
+    from .endpoint import read_body
+
+    await read_body(request, "AuthTokenRequest")
     if backend.jwt is None:
         raise not_found("JWT mode is off on this server: send the API key itself in X-API-Key")
     # `user` came from an API key or from a still-valid token (a client renewing early).

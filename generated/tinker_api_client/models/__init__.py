@@ -1,7 +1,7 @@
 """Contains all the data models used in inputs/outputs"""
 
 from .adam_params import AdamParams
-from .auth_token_body import AuthTokenBody
+from .auth_token_request import AuthTokenRequest
 from .auth_token_response import AuthTokenResponse
 from .cancel_future_request import CancelFutureRequest
 from .cancel_future_response import CancelFutureResponse
@@ -155,7 +155,7 @@ from .weights_info_response import WeightsInfoResponse
 
 __all__ = (
     "AdamParams",
-    "AuthTokenBody",
+    "AuthTokenRequest",
     "AuthTokenResponse",
     "CancelFutureRequest",
     "CancelFutureResponse",

@@ -5,15 +5,15 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.auth_token_body import AuthTokenBody
+from ...models.auth_token_request import AuthTokenRequest
 from ...models.auth_token_response import AuthTokenResponse
 from ...models.error_response import ErrorResponse
-from ...types import UNSET, Response, Unset
+from ...types import Response
 
 
 def _get_kwargs(
     *,
-    body: AuthTokenBody | Unset = UNSET,
+    body: AuthTokenRequest,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -22,8 +22,7 @@ def _get_kwargs(
         "url": "/api/v1/auth/token",
     }
 
-    if not isinstance(body, Unset):
-        _kwargs["json"] = body.to_dict()
+    _kwargs["json"] = body.to_dict()
 
     headers["Content-Type"] = "application/json"
 
@@ -39,6 +38,11 @@ def _parse_response(
 
         return response_200
 
+    if response.status_code == 400:
+        response_400 = ErrorResponse.from_dict(response.json())
+
+        return response_400
+
     if response.status_code == 401:
         response_401 = ErrorResponse.from_dict(response.json())
 
@@ -48,6 +52,11 @@ def _parse_response(
         response_404 = ErrorResponse.from_dict(response.json())
 
         return response_404
+
+    if response.status_code == 415:
+        response_415 = ErrorResponse.from_dict(response.json())
+
+        return response_415
 
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
@@ -69,7 +78,7 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: AuthTokenBody | Unset = UNSET,
+    body: AuthTokenRequest,
 ) -> Response[AuthTokenResponse | ErrorResponse]:
     """Exchanges an API key for a short-lived signed token (servers run with `--jwt`).
 
@@ -78,7 +87,7 @@ def sync_detailed(
     its key again. A server without JWT mode answers 404.
 
     Args:
-        body (AuthTokenBody | Unset):
+        body (AuthTokenRequest): Empty; the credential is the X-API-Key header.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -102,7 +111,7 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
-    body: AuthTokenBody | Unset = UNSET,
+    body: AuthTokenRequest,
 ) -> AuthTokenResponse | ErrorResponse | None:
     """Exchanges an API key for a short-lived signed token (servers run with `--jwt`).
 
@@ -111,7 +120,7 @@ def sync(
     its key again. A server without JWT mode answers 404.
 
     Args:
-        body (AuthTokenBody | Unset):
+        body (AuthTokenRequest): Empty; the credential is the X-API-Key header.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -130,7 +139,7 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: AuthTokenBody | Unset = UNSET,
+    body: AuthTokenRequest,
 ) -> Response[AuthTokenResponse | ErrorResponse]:
     """Exchanges an API key for a short-lived signed token (servers run with `--jwt`).
 
@@ -139,7 +148,7 @@ async def asyncio_detailed(
     its key again. A server without JWT mode answers 404.
 
     Args:
-        body (AuthTokenBody | Unset):
+        body (AuthTokenRequest): Empty; the credential is the X-API-Key header.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -161,7 +170,7 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-    body: AuthTokenBody | Unset = UNSET,
+    body: AuthTokenRequest,
 ) -> AuthTokenResponse | ErrorResponse | None:
     """Exchanges an API key for a short-lived signed token (servers run with `--jwt`).
 
@@ -170,7 +179,7 @@ async def asyncio(
     its key again. A server without JWT mode answers 404.
 
     Args:
-        body (AuthTokenBody | Unset):
+        body (AuthTokenRequest): Empty; the credential is the X-API-Key header.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

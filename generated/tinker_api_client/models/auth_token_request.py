@@ -6,11 +6,13 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-T = TypeVar("T", bound="AuthTokenBody")
+T = TypeVar("T", bound="AuthTokenRequest")
 
 
 @_attrs_define
-class AuthTokenBody:
+class AuthTokenRequest:
+    """Empty; the credential is the X-API-Key header."""
+
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -23,10 +25,10 @@ class AuthTokenBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        auth_token_body = cls()
+        auth_token_request = cls()
 
-        auth_token_body.additional_properties = d
-        return auth_token_body
+        auth_token_request.additional_properties = d
+        return auth_token_request
 
     @property
     def additional_keys(self) -> list[str]:
