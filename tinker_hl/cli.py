@@ -355,6 +355,13 @@ def capabilities(ctx: click.Context) -> None:
     default=None,
     help="torch CPU threads (default: half the cores, at most 8).",
 )
+@click.option(
+    "--jwt",
+    is_flag=True,
+    default=False,
+    help="JWT mode: clients exchange their API key at /api/v1/auth/token for short-lived "
+    "signed tokens (SDK 0.18+ does this by itself).",
+)
 def serve(
     host: str,
     port: int,
@@ -365,6 +372,7 @@ def serve(
     device: str,
     dtype: str,
     threads: int | None,
+    jwt: bool,
 ) -> None:
     """Run the local Tinker-compatible backend (real LoRA training on presets or real models)."""
     try:
@@ -379,6 +387,8 @@ def serve(
         engine |= {k: v for k, v in (("device", device), ("dtype", dtype)) if v != "auto"}
         if threads is not None:
             engine["threads"] = threads
+        if jwt:
+            engine["jwt"] = True
         run_server(host, port, data_dir, list(api_keys) or None, log_level=log_level, **engine)
     except KeyboardInterrupt:
         pass

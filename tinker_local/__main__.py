@@ -46,8 +46,12 @@ def _parser() -> argparse.ArgumentParser:
     for name, f in _OPTIONS.items():
         if name == "models":
             continue
+        flag = f"--{name.replace('_', '-')}"
+        if str(f.type) == "bool":  # a switch (e.g. --jwt)
+            p.add_argument(flag, action="store_const", const=True, default=None, dest=name)
+            continue
         kind = {"float": float, "int": int, "int | None": int}.get(str(f.type), str)
-        p.add_argument(f"--{name.replace('_', '-')}", type=kind, default=None, dest=name)
+        p.add_argument(flag, type=kind, default=None, dest=name)
     return p
 
 

@@ -189,6 +189,8 @@ def _serve_subprocess(
     for name, value in config.items():
         if name == "models":  # a list: one --model option each
             cmd += [arg for option in value for arg in ("--model", str(option))]
+        elif isinstance(value, bool):  # switches take no value
+            cmd += [f"--{name.replace('_', '-')}"] if value else []
         elif value is not None:
             cmd += [f"--{name.replace('_', '-')}", str(value)]
     repo = Path(__file__).resolve().parent.parent

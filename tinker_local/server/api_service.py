@@ -64,6 +64,7 @@ async def create_session(request: Request, backend: Backend, user: str) -> dict[
         sdk_version=body.sdk_version,
     )
     await backend.db(backend.store.create_session, row)
+    backend.note_sdk_version(request, row.session_id)
     return CreateSessionResponse(session_id=row.session_id, type_="create_session").to_dict()
 
 

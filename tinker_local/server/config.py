@@ -51,6 +51,10 @@ class ServerConfig:
     fault_delay_s: float = 1.0
     fault_retry_after_s: float = 1.0
     fault_limit: int = 0
+    # JWT mode (`serve --jwt`): API keys are exchanged at auth/token for signed tokens that
+    # expire after jwt_ttl_s; off by default (API keys are then used as they are).
+    jwt: bool = False
+    jwt_ttl_s: float = 3600.0
     # Test only: sleep between writing a checkpoint's staging folder and renaming it into place.
     checkpoint_write_delay_s: float = 0.0
     # Real models served besides the presets: "NAME" (from the Hugging Face cache, offline) or
