@@ -15,7 +15,20 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PIP) install -q -c constraints.txt -e ".[torch,local,dev]"
 	touch $(STAMP)
 
-install: $(STAMP)
+# The official SDK at each version the local backend is tested against, each installed
+# unchanged in its own folder (tests/backend/test_official_sdk_versions.py puts one first on
+# PYTHONPATH, on top of the venv's shared dependencies). --no-deps: everything else they need
+# is in the venv already; the packages only newer SDKs need are pinned in constraints.txt.
+SDK_VERSIONS := 0.7.0 0.22.7 0.30.4 0.38.0
+SDK_EXTRAS := $(shell grep -E '^(protobuf|zstandard|pyqwest|opentelemetry-api)==' constraints.txt)
+SDK_STAMPS := $(foreach v,$(SDK_VERSIONS),.sdk/tinker-$(v)/.installed)
+
+.sdk/tinker-%/.installed: $(STAMP) constraints.txt
+	rm -rf .sdk/tinker-$*
+	$(PIP) install -q --no-deps --target .sdk/tinker-$* tinker==$* $(SDK_EXTRAS)
+	touch $@
+
+install: $(STAMP) $(SDK_STAMPS)
 
 generate: $(STAMP)
 	$(PY) codegen/generate.py
@@ -34,10 +47,10 @@ format: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy $(HANDWRITTEN)
 
-test: $(STAMP) check-generated lint typecheck
+test: install check-generated lint typecheck
 	$(PY) -m pytest -q
 
-test-fast: $(STAMP)
+test-fast: install
 	$(PY) -m pytest -q -m "not slow and not soak"
 
 demo: $(STAMP)
@@ -53,4 +66,4 @@ cassettes: $(STAMP)
 	TINKER_HL_RECORD_CASSETTES=1 $(PY) -m pytest -q tests/contract/test_cassettes.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .sdk .pytest_cache .mypy_cache .ruff_cache

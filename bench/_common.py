@@ -64,6 +64,10 @@ class Sizes:
     scaling_rounds: int = 4
     scaling_client_repeats: int = 5
     profile_sample_calls: int = 1000
+    rollout_requests: int = 256
+    rollout_max_tokens: int = 64
+    rollout_serial_requests: int = 32  # one-at-a-time serving: its rate, over fewer requests
+    rollout_rounds: int = 3
 
     @classmethod
     def quick(cls) -> Sizes:
@@ -87,6 +91,10 @@ class Sizes:
             scaling_rounds=1,
             scaling_client_repeats=2,
             profile_sample_calls=200,
+            rollout_requests=32,
+            rollout_max_tokens=16,
+            rollout_serial_requests=8,
+            rollout_rounds=1,
         )
 
     def to_dict(self) -> dict[str, Any]:

@@ -46,7 +46,7 @@ from _common import (  # noqa: E402
 )
 
 API_KEY = "tml-bench-key"
-SECTIONS = ("overhead", "encode", "backend", "scaling", "profile")
+SECTIONS = ("overhead", "encode", "backend", "rollouts", "scaling", "profile")
 WORKER_TIMEOUT_S = 900
 # Other processes' load (in cores) above which a wall-clock measurement is taken again.
 NOISY_CORES = 0.5
@@ -57,12 +57,14 @@ def _workers() -> dict[str, Callable[[dict[str, Any], Sizes], dict[str, Any]]]:
     import _encode
     import _overhead
     import _profile
+    import _rollouts
 
     table: dict[str, Callable[[dict[str, Any], Sizes], dict[str, Any]]] = {
         "encode": _encode.encode_worker,
         "scaling_client": _overhead.scaling_client,
         "profile_sample": _profile.profile_sample,
         "profile_encode": _profile.profile_encode,
+        "rollouts": _rollouts.rollouts,
     }
     for client in OVERHEAD_CLIENTS:
         table[f"sample_{client}"] = getattr(_overhead, f"sample_{client}")
@@ -74,6 +76,13 @@ def _workers() -> dict[str, Callable[[dict[str, Any], Sizes], dict[str, Any]]]:
 
 def run_worker(name: str, spec: dict[str, Any], sizes: Sizes) -> None:
     apply_quiet_env()
+    # In-process torch baselines use as many threads as the server does (its --threads
+    # default), so that a ratio compares the stacks and not two thread settings.
+    import torch
+
+    from tinker_local.engine.runtime import default_threads
+
+    torch.set_num_threads(default_threads())
     result = _workers()[name](spec, sizes)
     emit(result)
     sys.stdout.flush()
@@ -248,6 +257,15 @@ class Orchestrator:
         )
         results["sampling"] = self.timing_worker("gen_compare", spec)
 
+    def rollouts(self, server: Any, results: dict[str, Any]) -> None:
+        s = self.sizes
+        spec = {"url": server.url, "key": server.api_key, "server_pid": self.server_pid}
+        log(
+            f"[rollouts] RL rollouts ({s.rollout_requests} concurrent requests x 1 sample x "
+            f"{s.rollout_max_tokens} tokens): full stack vs one at a time vs model.generate"
+        )
+        results["rollouts"] = self.timing_worker("rollouts", spec)
+
 
 class CpuSnapshot:
     """Machine-wide busy CPU, this process tree's and the server's, to tell how much of a
@@ -401,10 +419,12 @@ def main(argv: list[str] | None = None) -> int:
             if "profile" in only:
                 log("[profile] tinker_hl encode path (cProfile)")
                 profile["encode"] = orch.worker("profile_encode", {"out_dir": str(out_dir)})
-            if only & {"backend", "scaling"}:
+            if only & {"backend", "rollouts", "scaling"}:
                 with orch.serve(Path(tmp) / "torch", "torch") as server:
                     if "backend" in only:
                         orch.backend(server, backend)
+                    if "rollouts" in only:
+                        orch.rollouts(server, backend)
                     if "scaling" in only:
                         log("[scaling] backend step time: LoraTrainer vs full stack (pipelined)")
                         spec = {"url": server.url, "key": server.api_key, "grid": orch.grid()}

@@ -1,10 +1,13 @@
-"""Regenerate (or check) `generated/tinker_api_client` from `openapi.yaml`.
+"""Regenerate (or check) `generated/` from the contract: `generated/tinker_api_client` from
+`openapi.yaml` (openapi-python-client) and `generated/tinker_proto` from `tinker_public.proto`
+(protoc, as bundled by the pinned grpcio-tools).
 
-    python codegen/generate.py           # rewrite generated/ from the spec
+    python codegen/generate.py           # rewrite generated/ from the contract
     python codegen/generate.py --check   # validate the spec; show a diff if generated/ is stale
 
-The generator writes into a fresh temporary folder that then replaces the old package: its own
-`--overwrite` keeps stale top-level files, which would make the output depend on history.
+Each generator writes into a fresh temporary folder that then replaces the old package: the
+client generator's own `--overwrite` keeps stale top-level files, which would make the output
+depend on history.
 """
 
 from __future__ import annotations
@@ -23,6 +26,12 @@ SPEC = ROOT / "openapi.yaml"
 CONFIG = ROOT / "codegen" / "config.yaml"
 PACKAGE = "tinker_api_client"
 TARGET = ROOT / "generated" / PACKAGE
+PROTO = ROOT / "tinker_public.proto"
+PROTO_PACKAGE = "tinker_proto"
+PROTO_TARGET = ROOT / "generated" / PROTO_PACKAGE
+PROTO_INIT = '''"""Protobuf messages of the Tinker protocol, compiled from tinker_public.proto by
+`make generate` (never edit by hand)."""
+'''
 
 
 def validate_spec() -> None:
@@ -57,6 +66,28 @@ def generate_into(out_dir: Path) -> Path:
     return dest
 
 
+def generate_proto_into(out_dir: Path) -> Path:
+    """Compile tinker_public.proto (messages and type stubs); return the package folder."""
+    dest = out_dir / PROTO_PACKAGE
+    dest.mkdir(parents=True)
+    cmd = [
+        sys.executable,
+        "-m",
+        "grpc_tools.protoc",
+        f"-I{PROTO.parent}",
+        f"--python_out={dest}",
+        f"--pyi_out={dest}",
+        str(PROTO),
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env={"PYTHONHASHSEED": "0"})
+    if proc.returncode != 0 or proc.stderr.strip():
+        sys.stderr.write(proc.stdout + proc.stderr)
+        raise SystemExit("protoc failed or warned; see above")
+    (dest / "__init__.py").write_text(PROTO_INIT)
+    (dest / "py.typed").touch()
+    return dest
+
+
 def _files(folder: Path) -> dict[str, Path]:
     return {
         str(p.relative_to(folder)): p
@@ -65,7 +96,7 @@ def _files(folder: Path) -> dict[str, Path]:
     }
 
 
-def diff_trees(expected: Path, actual: Path) -> list[str]:
+def diff_trees(expected: Path, actual: Path, package: str = PACKAGE) -> list[str]:
     """Unified diff lines turning `actual` (committed) into `expected` (fresh)."""
     want, have = _files(expected), _files(actual)
     lines: list[str] = []
@@ -75,9 +106,34 @@ def diff_trees(expected: Path, actual: Path) -> list[str]:
         old = have[rel].read_text().splitlines(keepends=True) if rel in have else []
         new = want[rel].read_text().splitlines(keepends=True) if rel in want else []
         lines += difflib.unified_diff(
-            old, new, f"committed/{PACKAGE}/{rel}", f"from-spec/{PACKAGE}/{rel}"
+            old, new, f"committed/{package}/{rel}", f"from-spec/{package}/{rel}"
         )
     return lines
+
+
+def _check(fresh: Path, target: Path, package: str) -> bool:
+    if not target.exists():
+        print(f"{target.relative_to(ROOT)} is missing: run `make generate`")
+        return False
+    diff = diff_trees(fresh, target, package)
+    if diff:
+        sys.stdout.writelines(diff[:400])
+        print(
+            f"\ngenerated/{package} differs from what the contract yields. Never edit "
+            "generated/ by hand: change openapi.yaml / tinker_public.proto and run `make generate`."
+        )
+        return False
+    return True
+
+
+def _replace(fresh: Path, target: Path, package: str) -> None:
+    target.parent.mkdir(exist_ok=True)
+    staged = target.parent / f".{package}.new"
+    shutil.rmtree(staged, ignore_errors=True)
+    shutil.copytree(fresh, staged)
+    shutil.rmtree(target, ignore_errors=True)
+    staged.rename(target)
+    print(f"wrote {target.relative_to(ROOT)}")
 
 
 def main() -> int:
@@ -86,28 +142,18 @@ def main() -> int:
     args = parser.parse_args()
     validate_spec()
     with tempfile.TemporaryDirectory() as tmp:
-        fresh = generate_into(Path(tmp))
+        outputs = [
+            (generate_into(Path(tmp)), TARGET, PACKAGE),
+            (generate_proto_into(Path(tmp) / "proto"), PROTO_TARGET, PROTO_PACKAGE),
+        ]
         if args.check:
-            if not TARGET.exists():
-                print(f"{TARGET.relative_to(ROOT)} is missing: run `make generate`")
+            results = [_check(fresh, target, package) for fresh, target, package in outputs]
+            if not all(results):
                 return 1
-            diff = diff_trees(fresh, TARGET)
-            if diff:
-                sys.stdout.writelines(diff[:400])
-                print(
-                    "\ngenerated/ differs from what openapi.yaml yields. Never edit generated/ "
-                    "by hand: change openapi.yaml and run `make generate`."
-                )
-                return 1
-            print("generated/ matches openapi.yaml")
+            print("generated/ matches openapi.yaml and tinker_public.proto")
             return 0
-        TARGET.parent.mkdir(exist_ok=True)
-        staged = TARGET.parent / f".{PACKAGE}.new"
-        shutil.rmtree(staged, ignore_errors=True)
-        shutil.copytree(fresh, staged)
-        shutil.rmtree(TARGET, ignore_errors=True)
-        staged.rename(TARGET)
-        print(f"wrote {TARGET.relative_to(ROOT)}")
+        for fresh, target, package in outputs:
+            _replace(fresh, target, package)
     return 0
 
 

@@ -26,7 +26,7 @@ from ._exceptions import (
 )
 from ._http import PARSE_ERRORS, decode_json
 from ._retry import RetryableException
-from ._waiting import wait
+from ._waiting import wait, wait_async
 from .types._shapes import to_official_shape
 
 if TYPE_CHECKING:
@@ -114,9 +114,9 @@ class APIFuture(Generic[T]):
             ) from None
 
     async def result_async(self, timeout: float | None = None) -> T:
-        wrapped = asyncio.wrap_future(self._future)
+        why = self._holder.metrics.waiting_summary if self._holder is not None else None
         try:
-            return await asyncio.wait_for(asyncio.shield(wrapped), timeout)
+            return await wait_async(self._future, timeout, why)
         except TimeoutError:
             raise TimeoutError(
                 f"no result within {timeout}s (request {self._request_id or 'pending'})"

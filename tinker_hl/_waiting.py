@@ -9,6 +9,7 @@ decides where they go (or silences `tinker_hl`).
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import logging
 import time
@@ -57,6 +58,32 @@ def wait(
             if now >= next_warning:
                 next_warning = now + REPEAT_S
                 _warn(future, now - started, why)
+
+
+async def wait_async(
+    future: concurrent.futures.Future[T],
+    timeout: float | None,
+    why: Callable[[], str] | None = None,
+) -> T:
+    """`await` the outcome of `future` (never cancelling it), warning while it takes long."""
+    wrapped = asyncio.wrap_future(future)
+    started = time.monotonic()
+    deadline = None if timeout is None else started + timeout
+    next_warning = started + WARN_AFTER_S
+    while True:
+        now = time.monotonic()
+        step = next_warning - now
+        if deadline is not None:
+            step = min(step, deadline - now)
+        done, _ = await asyncio.wait({wrapped}, timeout=max(step, 0.0))
+        if done:
+            return wrapped.result()
+        now = time.monotonic()
+        if deadline is not None and now >= deadline:
+            raise TimeoutError
+        if now >= next_warning:
+            next_warning = now + REPEAT_S
+            _warn(future, now - started, why)
 
 
 def _warn(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import re
+import types
 import typing
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,9 @@ def _field_comments() -> dict[str, str]:
 
 def _param_type(hint: Any) -> tuple[Any, bool]:
     """(click type, is a bool flag) for a field's type hint."""
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    if typing.get_origin(hint) in (types.UnionType, typing.Union) and len(args) == 1:
+        hint = args[0]  # an optional value: None is the unset default
     if hint is bool:
         return None, True
     if typing.get_origin(hint) is typing.Literal:
@@ -61,7 +65,15 @@ def _config_options() -> list[click.Option]:
             continue
         default = f.default if f.default is not dataclasses.MISSING else None
         help_text = f.metadata.get("help") or comments.get(f.name) or f"ServerConfig.{f.name}"
-        click_type, is_flag = _param_type(hints[f.name])
+        hint = hints[f.name]
+        if typing.get_origin(hint) is list:  # repeatable, named in the singular: --model A --model B
+            item_type, _ = _param_type(typing.get_args(hint)[0])
+            flag = f"--{f.name.removesuffix('s').replace('_', '-')}"
+            options.append(
+                click.Option([flag, f.name], type=item_type, multiple=True, help=help_text)
+            )
+            continue
+        click_type, is_flag = _param_type(hint)
         flag = f"--{f.name.replace('_', '-')}"
         decl = f"{flag}/--no-{f.name.replace('_', '-')}" if is_flag else flag
         options.append(
@@ -90,7 +102,7 @@ def _run(
             f"the local backend's dependencies are not installed ({exc}); "
             "pip install 'tinker-hl[local]'"
         ) from None
-    given = {name: value for name, value in config.items() if value is not None}
+    given = {name: value for name, value in config.items() if value not in (None, ())}
     try:
         launcher.run_server(
             host, port, data_dir, list(api_keys) or None, log_level=log_level, **given

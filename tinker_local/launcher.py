@@ -188,9 +188,11 @@ def _serve_subprocess(
         cmd += ["--api-key", key]
     for name, value in config.items():  # the `serve` options derived from ServerConfig
         flag = name.replace("_", "-")
-        if isinstance(value, bool):
+        if isinstance(value, list | tuple):  # a list field: its option once per item
+            cmd += [arg for item in value for arg in (f"--{flag.removesuffix('s')}", str(item))]
+        elif isinstance(value, bool):
             cmd.append(f"--{flag}" if value else f"--no-{flag}")
-        else:
+        elif value is not None:
             cmd += [f"--{flag}", str(value)]
     repo = Path(__file__).resolve().parent.parent
     env = dict(os.environ)

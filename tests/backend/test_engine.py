@@ -491,9 +491,10 @@ def test_greedy_sampling_reproduces_memorised_text(memorised: LoraTrainer) -> No
         assert bytes(seq.tokens[:-1]) == b" world" and seq.tokens[-1] == EOS_TOKEN_ID
         assert seq.stop_reason == "stop"  # eos always stops
         assert len(seq.logprobs) == len(seq.tokens)
-    assert (
-        sampler.sample(prompt, max_tokens=20, temperature=0.0).sequences[0] == result.sequences[0]
-    )
+    alone = sampler.sample(prompt, max_tokens=20, temperature=0.0).sequences[0]
+    # Batch size changes float summation order (per CPU thread count): equal up to rounding.
+    assert alone.tokens == result.sequences[0].tokens
+    assert alone.logprobs == pytest.approx(result.sequences[0].logprobs, abs=1e-5)
 
 
 def test_stop_tokens_strings_and_length(memorised: LoraTrainer) -> None:

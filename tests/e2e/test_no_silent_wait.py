@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 SCRIPT = """
-import logging, socket, sys
+import asyncio, logging, socket, sys
 import tinker_hl
 import tinker_hl._waiting as waiting
 
@@ -25,6 +25,15 @@ try:
     rest.get_training_run("run-hung").result(timeout=1.5)
 except TimeoutError:
     print("hung: timed out as asked")
+
+
+async def awaited():
+    try:
+        await rest.get_training_run("run-hung-async").result_async(timeout=1.5)
+    except TimeoutError:
+        print("hung async: timed out as asked")
+
+asyncio.run(awaited())
 
 with socket.socket() as closed:
     closed.bind(("127.0.0.1", 0))
@@ -48,13 +57,14 @@ def _run(mode: str) -> subprocess.CompletedProcess[str]:
         env={"TINKER_TELEMETRY": "0", "PATH": "/usr/bin:/bin"},
     )
     assert out.returncode == 0, out.stderr
-    assert "hung: timed out as asked" in out.stdout and "dead: timed out as asked" in out.stdout
+    for case in ("hung", "hung async", "dead"):
+        assert f"{case}: timed out as asked" in out.stdout
     return out
 
 
 def test_a_stalled_wait_warns_on_stderr_without_any_logging_configuration() -> None:
     err = _run("unconfigured").stderr
-    assert "still waiting for RestClient.get_training_run" in err
+    assert err.count("still waiting for RestClient.get_training_run") >= 3  # sync, async, dead
     assert "no answer yet; no retries so far" in err  # the hung server: nothing came back
     assert "retries so far: {'APIConnectionError':" in err  # the dead one: why it waits
     assert "retrying get_training_run after APIConnectionError" in err

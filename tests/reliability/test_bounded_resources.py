@@ -8,7 +8,8 @@ models are freed when their session ends (the client's SESSION_END telemetry on 
 expires (no heartbeat and no use for `session_ttl_s`); `max_models_per_user`,
 `max_lora_rank` and `max_total_rank_per_user` cap what one user holds; `max_request_bytes`
 caps a body (413, before it is read); `max_tokens_per_request` caps a request's input tokens
-(400 at submission, naming the datum); error messages quote ids only in part."""
+and a prompt (400 at submission, naming the datum or the prompt); error messages quote ids
+only in part."""
 
 from __future__ import annotations
 
@@ -188,6 +189,18 @@ def test_too_many_tokens_in_one_request_is_a_400_at_submission(fresh_user: Any) 
     # Its seq id was consumed: the next request runs.
     ok = api.done("/api/v1/forward_backward", api.fb_body(model_id, 2, data[:2]))
     assert "loss_fn_outputs" in ok
+
+
+def test_a_prompt_over_the_token_limit_is_a_400_at_submission(api: Any) -> None:
+    body = {
+        "base_model": "local/tiny-llama",
+        "prompt": {"chunks": [{"tokens": [1] * 1_001}]},
+        "sampling_params": {"max_tokens": 1},
+    }
+    answer = api.post("/api/v1/asample", body)
+    assert answer.status_code == 400 and answer.json()["field"] == "prompt", answer.text
+    body["prompt"] = {"chunks": [{"tokens": [1] * 1_000}]}
+    assert "sequences" in api.result(api.submit("/api/v1/asample", body))
 
 
 def test_error_messages_quote_huge_ids_only_in_part(api: Any) -> None:

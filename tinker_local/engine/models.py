@@ -1,7 +1,8 @@
 """Base models and LoRA wrapping.
 
-Base models are built from code (`from_config`) under a fixed seed, so their weights are
-bit-identical in every process without downloading or storing anything. One frozen copy per
+Presets are built from code (`from_config`) under a fixed seed, so their weights are
+bit-identical in every process without downloading or storing anything; registered models
+(`hf_models`) load from their folder. One frozen copy per
 model name is cached per process; each trainer/sampler gets its own module tree (so peft can
 wrap it) whose parameters are the *same tensor objects* as the cached copy: the memory is shared
 and peft never writes to base weights (it only adds LoRA submodules around them).
@@ -22,14 +23,16 @@ from torch import nn
 
 from .errors import UserInputError
 from .presets import ModelPreset, get_preset
+from .runtime import current as current_runtime
 
 # Tinker-style LoRA hyperparameters: fixed alpha, no dropout (dropout would make training
 # nondeterministic for a given seed and the sampler/trainer logprobs disagree).
 LORA_ALPHA = 32
 DEFAULT_LORA_SEED = 0
-ATTN_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj")
-MLP_MODULES = ("gate_proj", "up_proj", "down_proj")
-UNEMBED_MODULES = ("lm_head",)
+# Module path components that mark a linear layer as attention or MLP, in any architecture
+# transformers ships (Llama/Qwen `self_attn`/`mlp`, GPT-2 `attn`/`mlp`, NeoX `attention`, ...).
+_ATTN_MARKERS = ("attn", "attention")
+_MLP_MARKERS = ("mlp", "ffn", "feed_forward", "feedforward", "expert")
 
 
 def _make_config(preset: ModelPreset) -> Any:
@@ -54,16 +57,28 @@ def _make_config(preset: ModelPreset) -> Any:
 
 
 def construct_base_model(name: str) -> Any:
-    """Build a fresh, frozen float32 base model; same name => bit-identical weights."""
+    """Build a fresh, frozen base model on the configured device and dtype (`runtime`).
+
+    A preset: same name => bit-identical weights. A registered model: loaded from its folder,
+    offline (`local_files_only`).
+    """
     from transformers import AutoModelForCausalLM
 
     preset = get_preset(name)
-    config = _make_config(preset)
-    # fork_rng: seed the weight init without disturbing the caller's global RNG state.
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(preset.init_seed)
-        model = AutoModelForCausalLM.from_config(config)
-    model = model.float().eval()
+    runtime = current_runtime()
+    model: Any
+    if preset.path is not None:
+        model = AutoModelForCausalLM.from_pretrained(
+            preset.path, local_files_only=True, dtype=runtime.dtype
+        )
+    else:
+        config = _make_config(preset)
+        # fork_rng: seed the weight init without disturbing the caller's global RNG state.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(preset.init_seed)
+            model = AutoModelForCausalLM.from_config(config)
+    model = model.to(device=runtime.device, dtype=runtime.dtype)
+    model.eval()
     for p in model.parameters():
         p.requires_grad_(False)
     return model
@@ -73,6 +88,56 @@ def construct_base_model(name: str) -> Any:
 def build_base_model(name: str) -> Any:
     """The shared frozen base model for `name` (cached per process). Treat it as read-only."""
     return construct_base_model(name)
+
+
+def forget_built_models() -> None:
+    """Drop the cached base models (after the runtime changed device or dtype)."""
+    build_base_model.cache_clear()
+    lora_module_groups.cache_clear()
+    cache_kwarg.cache_clear()
+
+
+@functools.cache
+def lora_module_groups(name: str) -> dict[str, tuple[str, ...]]:
+    """The LoRA targets of base model `name` by group (`attn`, `mlp`, `unembed`), found from
+    its module names, as peft `target_modules` entries.
+
+    A linear layer belongs to the unembedding if it is the output embedding, else to attention
+    or MLP by the path components above it. Entries are the layers' own names (`q_proj`) where
+    a name means the same group everywhere in the model, else full module paths.
+    """
+    from transformers.pytorch_utils import Conv1D
+
+    model = build_base_model(name)
+    output = model.get_output_embeddings()
+    paths: dict[str, list[str]] = {"attn": [], "mlp": [], "unembed": [], "other": []}
+    for path, module in model.named_modules():
+        if not isinstance(module, nn.Linear | Conv1D):
+            continue
+        parts = path.lower().split(".")
+        if module is output:
+            group = "unembed"
+        elif any(m in p for p in parts[:-1] for m in _ATTN_MARKERS):
+            group = "attn"
+        elif any(m in p for p in parts[:-1] for m in _MLP_MARKERS):
+            group = "mlp"
+        else:
+            group = "other"
+        paths[group].append(path)
+    leaf_groups: dict[str, set[str]] = {}
+    for group, members in paths.items():
+        for path in members:
+            leaf_groups.setdefault(path.rsplit(".", 1)[-1], set()).add(group)
+    out: dict[str, tuple[str, ...]] = {}
+    for group in ("attn", "mlp", "unembed"):
+        entries: list[str] = []
+        for path in paths[group]:
+            leaf = path.rsplit(".", 1)[-1]
+            entry = leaf if leaf_groups[leaf] == {group} else path
+            if entry not in entries:
+                entries.append(entry)
+        out[group] = tuple(entries)
+    return out
 
 
 def private_base_model(name: str) -> Any:
@@ -97,6 +162,9 @@ class LoraSpec:
     train_unembed: bool = True
 
     def __post_init__(self) -> None:
+        from .hf_models import ensure_registered
+
+        ensure_registered(self.base_model)  # a checkpoint of a cached model, in a new process
         get_preset(self.base_model)  # raises UserInputError for unknown names
         if isinstance(self.rank, bool) or not isinstance(self.rank, int) or self.rank < 1:
             raise UserInputError(f"rank: expected an integer >= 1, got {self.rank!r}")
@@ -107,13 +175,19 @@ class LoraSpec:
             )
 
     def target_modules(self) -> list[str]:
+        groups = lora_module_groups(self.base_model)
         mods: list[str] = []
         if self.train_attn:
-            mods += ATTN_MODULES
+            mods += groups["attn"]
         if self.train_mlp:
-            mods += MLP_MODULES
+            mods += groups["mlp"]
         if self.train_unembed:
-            mods += UNEMBED_MODULES
+            mods += groups["unembed"]
+        if not mods:
+            raise UserInputError(
+                f"train_mlp, train_attn, train_unembed: {self.base_model} has no linear layers "
+                "in the chosen groups, so there is nothing to train"
+            )
         return mods
 
     def to_metadata(self) -> dict[str, str]:
@@ -217,10 +291,19 @@ def sequence_logprobs(
     return torch.log_softmax(out.logits.float(), dim=-1)
 
 
-def _save_tokenizer(preset: ModelPreset, out_dir: pathlib.Path) -> None:
+def load_model_tokenizer(preset: ModelPreset) -> Any:
+    """The model's own tokenizer: a registered model's from its folder, else the byte one."""
+    if preset.path is not None:
+        from .hf_models import load_folder_tokenizer
+
+        return load_folder_tokenizer(preset.path)
     from tinker_hl.local_tokenizers import load_local_tokenizer
 
-    load_local_tokenizer(preset.tokenizer_id).save_pretrained(str(out_dir))
+    return load_local_tokenizer(preset.tokenizer_id)
+
+
+def _save_tokenizer(preset: ModelPreset, out_dir: pathlib.Path) -> None:
+    load_model_tokenizer(preset).save_pretrained(str(out_dir))
 
 
 def save_base_model(name: str, out_dir: str | pathlib.Path) -> pathlib.Path:

@@ -1,7 +1,9 @@
-"""Registry of the local models: small Llama/Qwen3 configurations built in code.
+"""Registry of the served models: small Llama/Qwen3 configurations built in code (the presets),
+plus real Hugging Face models registered at start-up (`hf_models.register_model`).
 
 Every preset uses the byte-level tokenizer from `tinker_hl.local_tokenizers`, so the vocabulary
-is exactly 259 tokens (256 bytes + bos/eos/pad) and no sampled id can fall outside it.
+is exactly 259 tokens (256 bytes + bos/eos/pad) and no sampled id can fall outside it. A
+registered model carries its folder (`path`) and uses its own tokenizer.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from tinker_hl.local_tokenizers import (
 
 from .errors import UserInputError
 
+# The presets' architectures; a registered model's `arch` is its config's `model_type`.
 Arch = Literal["llama", "qwen3"]
 
 
@@ -27,7 +30,7 @@ class ModelPreset:
     """Everything needed to build a base model deterministically."""
 
     name: str
-    arch: Arch
+    arch: str
     hidden_size: int
     num_layers: int
     num_heads: int
@@ -41,6 +44,10 @@ class ModelPreset:
     bos_token_id: int = BOS_TOKEN_ID
     eos_token_id: int = EOS_TOKEN_ID
     pad_token_id: int = PAD_TOKEN_ID
+    # A `save_pretrained` folder (weights, config, tokenizer): a real model, loaded from disk.
+    path: str | None = None
+    # Tokens that end a sample besides eos (a registered model's generation_config may list some).
+    stop_token_ids: tuple[int, ...] = ()
 
     @property
     def head_dim(self) -> int:
@@ -93,9 +100,14 @@ DEFAULT_MODEL = "local/tiny-llama"
 
 
 def get_preset(name: str) -> ModelPreset:
-    """Look up a preset by name; unknown names are the caller's mistake."""
+    """Look up a served model by name; unknown names are the caller's mistake."""
     try:
         return PRESETS[name]
     except KeyError:
         known = ", ".join(sorted(PRESETS))
         raise UserInputError(f"base_model: unknown model {name!r}; known models: {known}") from None
+
+
+def add_model(preset: ModelPreset) -> None:
+    """Serve `preset` too (registered models share the presets' name space)."""
+    PRESETS[preset.name] = preset

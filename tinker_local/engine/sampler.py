@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 import torch
 
+from .batching import DecodeRequest, NoTurns, Turns, decoder_for, new_adapter_key
 from .errors import UserInputError
-from .models import LoraSpec, build_base_model, build_lora_model, cache_kwarg, load_adapter_into
-from .presets import get_preset
+from .models import LoraSpec, build_lora_model, load_adapter_into, load_model_tokenizer
+from .presets import ModelPreset, get_preset
 from .trainer import check_tokens
 
 if TYPE_CHECKING:
@@ -40,9 +41,11 @@ class SampleResult:
 class Sampler:
     """Samples from a base model, optionally with a (frozen snapshot of a) LoRA adapter.
 
-    The adapter is applied unmerged, exactly as in `LoraTrainer`, so prompt logprobs equal the
-    trainer's forward logprobs bit for bit when the trainer sees that datum alone (batched with
-    longer, right-padded datums they agree to float rounding, ~1e-6).
+    Decoding goes through the base model's `BatchDecoder`, so concurrent requests (from other
+    threads, taking turns via `turns`) are decoded together; a request alone decodes exactly
+    like a one-request batch. The adapter is applied unmerged, exactly as in `LoraTrainer`,
+    so prompt logprobs equal the trainer's forward logprobs bit for bit when the trainer sees
+    that datum alone (batched with longer, right-padded datums they agree to float rounding).
     """
 
     def __init__(
@@ -53,19 +56,24 @@ class Sampler:
     ) -> None:
         self.preset = get_preset(base_model)
         self.lora_spec = lora_spec
-        self.model: Any
-        if adapter is None:
-            self.model = build_base_model(base_model)  # the shared copy: read-only use
-        else:
+        self._adapter: tuple[LoraSpec, dict[str, torch.Tensor]] | None = None
+        self.adapter_key: str | None = None
+        if adapter is not None:
             if lora_spec is None or lora_spec.base_model != base_model:
                 raise UserInputError(
                     "lora_spec: an adapter needs the LoraSpec it was trained with, "
                     f"for base_model {base_model!r}"
                 )
-            self.model, params = build_lora_model(lora_spec, seed=None)
-            load_adapter_into(params, adapter, "adapter")
-            for p in params.values():
-                p.requires_grad_(False)
+            self._check_adapter(lora_spec, adapter)
+            tensors = {k: t.detach().to("cpu", copy=True) for k, t in adapter.items()}
+            self._adapter = (lora_spec, tensors)
+            self.adapter_key = new_adapter_key()
+
+    @staticmethod
+    def _check_adapter(spec: LoraSpec, adapter: Mapping[str, torch.Tensor]) -> None:
+        """Fail now (not at the first sample) if the tensors do not fit the spec's layout."""
+        _, params = build_lora_model(spec, seed=None)
+        load_adapter_into(params, adapter, "adapter")
 
     @classmethod
     def from_trainer(cls, trainer: LoraTrainer) -> Sampler:
@@ -88,33 +96,19 @@ class Sampler:
     def tokenizer_id(self) -> str:
         return self.preset.tokenizer_id
 
-    # -- prompt logprobs ---------------------------------------------------------------------
-    def _prefill(self, prompt: list[int]) -> tuple[Any, torch.Tensor | None]:
-        """Run all prompt tokens but the last; return (cache, logprobs [L-1, V] or None).
-
-        Stopping one token short makes the shapes identical to the trainer's forward on a datum
-        whose input is prompt[:-1] (hence bit-identical logprobs); the last prompt token is then
-        fed as the first decoding step, which yields the first sampled token's distribution.
-        """
-        from transformers import DynamicCache
-
-        cache = DynamicCache()
-        if len(prompt) == 1:
-            return cache, None
-        ids = torch.tensor([prompt[:-1]], dtype=torch.long)
-        kwargs = {cache_kwarg(self.base_model): cache}
-        out = self.model(
-            input_ids=ids, attention_mask=torch.ones_like(ids), use_cache=True, **kwargs
+    def _request(self, tokens: list[int], **kwargs: Any) -> DecodeRequest:
+        return DecodeRequest(
+            prompt=tokens, adapter_key=self.adapter_key, adapter=self._adapter, **kwargs
         )
-        # The DynamicCache is updated in place, so we keep our own reference to it.
-        return cache, torch.log_softmax(out.logits[0].float(), dim=-1)
 
+    # -- prompt logprobs ---------------------------------------------------------------------
     def compute_prompt_logprobs(self, prompt: Sequence[int]) -> list[float | None]:
         """log p(prompt[i] | prompt[:i]) for each i; the first entry is None."""
         tokens = self._check_prompt(prompt)
+        request = self._request(tokens, num_samples=1, max_new=0, choose=_never, is_stop=_never)
         with torch.no_grad():
-            _, lp = self._prefill(tokens)
-        return _prompt_logprobs(tokens, lp)
+            decoder_for(self.base_model).prefill(request)
+        return _prompt_logprobs(tokens, request.prompt_logprobs)
 
     # -- sampling ----------------------------------------------------------------------------
     def _check_prompt(self, prompt: Sequence[int]) -> list[int]:
@@ -138,6 +132,7 @@ class Sampler:
         stop: str | Sequence[str] | Sequence[int] | None = None,
         include_prompt_logprobs: bool = False,
         topk_prompt_logprobs: int = 0,
+        turns: Turns | None = None,
     ) -> SampleResult:
         """Sample `num_samples` continuations of `prompt` together, in one batch.
 
@@ -150,6 +145,8 @@ class Sampler:
         - Reported per-token logprobs are log-softmax of the *raw* logits (temperature 1, no
           top-k/top-p truncation): the model's own probability of the token, which is what a
           trainer computes for the same sequence, so importance ratios start at ~1.
+        - `turns`: how this thread shares the compute with others (the server's scheduler);
+          other threads' requests on the same base model are decoded in the same batch.
         """
         tokens = self._check_prompt(prompt)
         max_new = self._check_params(
@@ -157,6 +154,7 @@ class Sampler:
         )
         stop_ids, stop_strings = _parse_stop(stop, self.vocab_size)
         stop_ids.add(self.preset.eos_token_id)
+        stop_ids.update(self.preset.stop_token_ids)
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
             raise UserInputError(f"seed: expected an integer or null, got {seed!r}")
         generator = torch.Generator()
@@ -165,24 +163,31 @@ class Sampler:
         else:
             generator.manual_seed(seed % (2**63))
 
+        def choose(logits: torch.Tensor) -> torch.Tensor:
+            return _choose(logits, temperature, top_k, top_p, generator)
+
+        request = self._request(
+            tokens,
+            num_samples=num_samples,
+            max_new=max_new,
+            choose=choose,
+            is_stop=_stop_check(self.preset, stop_ids, stop_strings),
+        )
         with torch.no_grad():
-            cache, prompt_lp = self._prefill(tokens)
-            result = SampleResult(sequences=[])
-            if include_prompt_logprobs:
-                result.prompt_logprobs = _prompt_logprobs(tokens, prompt_lp)
-            if topk_prompt_logprobs > 0:
-                result.topk_prompt_logprobs = _topk_prompt_logprobs(prompt_lp, topk_prompt_logprobs)
-            result.sequences = self._generate(
-                cache,
-                tokens[-1],
-                num_samples,
-                max_new,
-                temperature,
-                top_k,
-                top_p,
-                generator,
-                stop_ids,
-                stop_strings,
+            decoder_for(self.base_model).run(request, turns or NoTurns())
+        result = SampleResult(
+            sequences=[
+                SampledSequence(t, lp, "stop" if stopped else "length")
+                for t, lp, stopped in zip(
+                    request.tokens, request.logprobs, request.stopped, strict=True
+                )
+            ]
+        )
+        if include_prompt_logprobs:
+            result.prompt_logprobs = _prompt_logprobs(tokens, request.prompt_logprobs)
+        if topk_prompt_logprobs > 0:
+            result.topk_prompt_logprobs = _topk_prompt_logprobs(
+                request.prompt_logprobs, topk_prompt_logprobs
             )
         return result
 
@@ -236,57 +241,24 @@ class Sampler:
             )
         return max_new
 
-    def _generate(
-        self,
-        cache: Any,
-        last_prompt_token: int,
-        num_samples: int,
-        max_new: int,
-        temperature: float,
-        top_k: int,
-        top_p: float,
-        generator: torch.Generator,
-        stop_ids: set[int],
-        stop_strings: list[str],
-    ) -> list[SampledSequence]:
-        seqs = [SampledSequence([], [], "length") for _ in range(num_samples)]
-        if max_new == 0:
-            return seqs
-        if num_samples > 1:
-            cache.batch_repeat_interleave(num_samples)
-        decode = _decoder(self.preset.tokenizer_id) if stop_strings else None
-        # A stop string of k chars spans at most 4k byte tokens (+ slack for a cut character).
-        window = 4 * max((len(s) for s in stop_strings), default=0) + 4
 
-        cache_arg = cache_kwarg(self.base_model)
-        active = list(range(num_samples))  # rows of the cache, in order, still generating
-        next_input = torch.full((num_samples, 1), last_prompt_token, dtype=torch.long)
-        for step in range(max_new):
-            out = self.model(input_ids=next_input, use_cache=True, **{cache_arg: cache})
-            logits = out.logits[:, -1, :].float()
-            chosen = _choose(logits, temperature, top_k, top_p, generator)
-            logprobs = torch.log_softmax(logits, dim=-1).gather(-1, chosen[:, None])[:, 0]
-            keep: list[int] = []
-            for row, seq_idx in enumerate(active):
-                seq = seqs[seq_idx]
-                token = int(chosen[row])
-                seq.tokens.append(token)
-                seq.logprobs.append(float(logprobs[row]))
-                if token in stop_ids or (
-                    decode is not None
-                    and any(s in decode(seq.tokens[-window:]) for s in stop_strings)
-                ):
-                    seq.stop_reason = "stop"
-                else:
-                    keep.append(row)
-            if not keep or step == max_new - 1:
-                break
-            if len(keep) < len(active):  # drop finished rows from the batch and the cache
-                cache.batch_select_indices(torch.tensor(keep))
-                active = [active[r] for r in keep]
-                chosen = chosen[keep]
-            next_input = chosen[:, None]
-        return seqs
+def _never(*_: Any) -> Any:
+    raise AssertionError("not called: nothing is decoded")
+
+
+def _stop_check(
+    preset: ModelPreset, stop_ids: set[int], stop_strings: list[str]
+) -> Callable[[list[int], int], bool]:
+    decode = _decoder(preset) if stop_strings else None
+    # A stop string of k chars spans at most 4k byte tokens (+ slack for a cut character).
+    window = 4 * max((len(s) for s in stop_strings), default=0) + 4
+
+    def is_stop(tokens: list[int], token: int) -> bool:
+        if token in stop_ids:
+            return True
+        return decode is not None and any(s in decode(tokens[-window:]) for s in stop_strings)
+
+    return is_stop
 
 
 def _choose(
@@ -317,7 +289,7 @@ def _choose(
 def _prompt_logprobs(tokens: list[int], lp: torch.Tensor | None) -> list[float | None]:
     out: list[float | None] = [None]
     if lp is not None:
-        targets = torch.tensor(tokens[1:], dtype=torch.long)
+        targets = torch.tensor(tokens[1:], dtype=torch.long, device=lp.device)
         out += lp.gather(-1, targets[:, None])[:, 0].tolist()
     return out
 
@@ -357,10 +329,8 @@ def _parse_stop(
     )
 
 
-def _decoder(tokenizer_id: str) -> Any:
-    from tinker_hl.local_tokenizers import load_local_tokenizer
-
-    tokenizer = load_local_tokenizer(tokenizer_id)
+def _decoder(preset: ModelPreset) -> Any:
+    tokenizer = load_model_tokenizer(preset)
 
     def decode(ids: list[int]) -> str:
         return str(tokenizer.decode(ids))

@@ -14,6 +14,7 @@ from .errors import UserInputError
 from .losses import LossSpec, get_loss_fn, resolve_loss_config
 from .models import LoraSpec, build_lora_model, load_adapter_into, sequence_logprobs
 from .presets import get_preset
+from .runtime import current as current_runtime
 
 _ADAPTER_PREFIX = "adapter/"
 _EXP_AVG_PREFIX = "optimizer/exp_avg/"
@@ -54,6 +55,11 @@ def check_tokens(tokens: Any, vocab_size: int, field: str) -> np.ndarray:
             f"[0, {vocab_size}) ({bad.size} invalid id(s) in total)"
         )
     return arr.astype(np.int64)
+
+
+def _to_numpy(t: torch.Tensor) -> np.ndarray:
+    """A float32 numpy copy of a (possibly GPU, possibly low-precision) tensor."""
+    return t.detach().to("cpu", torch.float32).numpy().astype(np.float32, copy=True)
 
 
 def state_section(tensors: Mapping[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
@@ -173,6 +179,21 @@ class LoraTrainer:
             spec.check_inputs(inputs, where)
         return tokens, inputs
 
+    def validate(
+        self,
+        data: Sequence[DatumArrays],
+        loss_fn: str,
+        loss_fn_config: Mapping[str, float] | None = None,
+    ) -> None:
+        """Raise `UserInputError` for what `forward` would refuse, computing nothing (callers
+        that split a batch into slices check it whole first, so no slice runs in vain)."""
+        spec = get_loss_fn(loss_fn)
+        resolve_loss_config(spec, loss_fn_config)
+        if len(data) == 0:
+            raise UserInputError("data: expected at least one datum")
+        for i, d in enumerate(data):
+            self._validate_datum(i, d, spec)
+
     def forward(
         self,
         data: Sequence[DatumArrays],
@@ -202,6 +223,12 @@ class LoraTrainer:
             targets[row, :n] = inputs["target_tokens"]
             mask[row, :n] = 1
 
+        device = current_runtime().device
+        if device.type != "cpu":
+            input_ids, targets, mask = input_ids.to(device), targets.to(device), mask.to(device)
+            checked = [
+                (tokens, {k: v.to(device) for k, v in inputs.items()}) for tokens, inputs in checked
+            ]
         # no_grad for plain forward: it must neither build a graph nor touch .grad.
         with torch.set_grad_enabled(backward):
             logprobs = sequence_logprobs(self.model, input_ids, mask)
@@ -214,10 +241,8 @@ class LoraTrainer:
                 total = total + loss
                 outputs.append(
                     {
-                        "logprobs": lp.detach().numpy().astype(np.float32, copy=True),
-                        "elementwise_loss": elementwise.detach()
-                        .numpy()
-                        .astype(np.float32, copy=True),
+                        "logprobs": _to_numpy(lp),
+                        "elementwise_loss": _to_numpy(elementwise),
                     }
                 )
             if backward:
@@ -320,15 +345,15 @@ class LoraTrainer:
     # -- state -------------------------------------------------------------------------------
     def adapter_tensors(self) -> dict[str, torch.Tensor]:
         """A snapshot (copies) of the LoRA weights, keyed like a peft adapter file."""
-        return {k: p.detach().clone() for k, p in self._params.items()}
+        return {k: p.detach().to("cpu", copy=True) for k, p in self._params.items()}
 
     def state_tensors(self, include_optimizer: bool = True) -> dict[str, torch.Tensor]:
         """Everything needed to resume training (a snapshot; safe to save asynchronously)."""
         out = {_ADAPTER_PREFIX + k: t for k, t in self.adapter_tensors().items()}
         if include_optimizer:
             for k in self._params:
-                out[_EXP_AVG_PREFIX + k] = self._exp_avg[k].clone()
-                out[_EXP_AVG_SQ_PREFIX + k] = self._exp_avg_sq[k].clone()
+                out[_EXP_AVG_PREFIX + k] = self._exp_avg[k].to("cpu", copy=True)
+                out[_EXP_AVG_SQ_PREFIX + k] = self._exp_avg_sq[k].to("cpu", copy=True)
             out[_STEP_KEY] = torch.tensor(self.step, dtype=torch.int64)
         return out
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Route
 from tinker_api_client.models import (
     FutureRetrieveRequest,
@@ -14,10 +15,13 @@ from tinker_api_client.models import (
 
 from .endpoint import endpoint, parse_model, read_body
 from .errors import not_found, shown
+from .protobuf_wire import PROTOBUF, encode_result, wants_protobuf
 from .state import Backend
 
 
-async def retrieve_future(request: Request, backend: Backend, user: str) -> dict[str, Any]:
+async def retrieve_future(
+    request: Request, backend: Backend, user: str
+) -> dict[str, Any] | Response:
     body = parse_model(FutureRetrieveRequest, await read_body(request, "FutureRetrieveRequest"))
     record = backend.registry.get(body.request_id, user)
     if record is None:
@@ -27,6 +31,10 @@ async def retrieve_future(request: Request, backend: Backend, user: str) -> dict
             type_="try_again", request_id=record.request_id, queue_state="active"
         ).to_dict()
     if record.result is not None:
+        if wants_protobuf(request.headers.get("accept")):
+            body = encode_result(record.request_type, record.result)
+            if body is not None:
+                return Response(body, media_type=PROTOBUF)
         return record.result
     return RequestFailedResponse(
         error=record.error or "request failed", category=record.category or "unknown"

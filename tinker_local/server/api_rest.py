@@ -23,7 +23,7 @@ from .endpoint import endpoint, in_store_thread, pagination
 from .errors import ApiError, conflict, not_found, shown
 from .jsonio import error_response
 from .state import Backend
-from .store import CHECKPOINT_KINDS, RunRow
+from .store import CHECKPOINT_KINDS, CheckpointRow, RunRow
 from .wire import checkpoint_to_wire, cursor, rfc3339, training_run_to_wire
 
 
@@ -31,6 +31,10 @@ def _run_to_wire(backend: Backend, run: RunRow) -> Any:
     last = backend.store.last_checkpoint(run.run_id, "weights")
     last_sampler = backend.store.last_checkpoint(run.run_id, "sampler_weights")
     return training_run_to_wire(run, last, last_sampler)
+
+
+def _checkpoint(backend: Backend, row: CheckpointRow) -> Any:
+    return checkpoint_to_wire(row, backend.store.checkpoint_extras(row.run_id, row.kind, row.name))
 
 
 def _checkpoint_params(request: Request) -> tuple[str, str, str]:
@@ -63,7 +67,7 @@ def list_checkpoints(request: Request, backend: Backend, user: str) -> dict[str,
     run = backend.own_run(user, request.path_params["training_run_id"])
     rows = backend.store.list_run_checkpoints(run.run_id)
     return CheckpointsListResponse(
-        checkpoints=[checkpoint_to_wire(r) for r in rows],
+        checkpoints=[_checkpoint(backend, r) for r in rows],
         cursor=cursor(0, len(rows), len(rows)),
     ).to_dict()
 
@@ -72,7 +76,7 @@ def list_user_checkpoints(request: Request, backend: Backend, user: str) -> dict
     limit, offset = pagination(request)
     rows, total = backend.store.list_user_checkpoints(user, limit, offset)
     return CheckpointsListResponse(
-        checkpoints=[checkpoint_to_wire(r) for r in rows],
+        checkpoints=[_checkpoint(backend, r) for r in rows],
         cursor=cursor(offset, limit, total),
     ).to_dict()
 

@@ -2,25 +2,30 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import uuid
-from typing import Any
+from typing import Any, TypeVar
 
 from starlette.requests import Request
 from starlette.routing import Route
 from tinker_api_client.models import (
     CreateSamplingSessionRequest,
     CreateSamplingSessionResponse,
+    EncodedTextChunk,
     SampleRequest,
 )
 
-from .compute import SampleArgs
+from .api_protocol import skip_if_cancelled
+from .compute import SampleArgs, SampleOut
 from .endpoint import endpoint, future_response, parse_model, read_body
 from .errors import UserError, bad_request, shown
 from .samplers import SamplerTarget
 from .state import Backend
 from .store import SamplerRow
 from .wire import opt, opt_none, sample_output, tokens_from_model_input
+
+T = TypeVar("T")
 
 
 def _check_base_model(name: str, field: str) -> None:
@@ -36,6 +41,7 @@ async def create_sampling_session(request: Request, backend: Backend, user: str)
         CreateSamplingSessionRequest, await read_body(request, "CreateSamplingSessionRequest")
     )
     sampler_id = await backend.db(_create_sampler, backend, user, body)
+    backend.note_sdk_version(request, body.session_id)
     return CreateSamplingSessionResponse(
         sampling_session_id=sampler_id, type_="create_sampling_session"
     ).to_dict()
@@ -101,8 +107,67 @@ def _sample_args(body: SampleRequest, prompt: list[int]) -> SampleArgs:
     )
 
 
+def _check_prompt_length(backend: Backend, body: SampleRequest) -> None:
+    """At most `max_tokens_per_request` prompt tokens (checked at submission)."""
+    limit = backend.config.max_tokens_per_request
+    count = sum(len(getattr(chunk, "tokens", None) or ()) for chunk in body.prompt.chunks)
+    if count > limit:
+        raise bad_request(
+            f"prompt: {count} tokens, more than the {limit} this server accepts in one request",
+            "prompt",
+        )
+
+
+def _refuse_unsupported(body: SampleRequest) -> None:
+    """SDK 0.38's sampling options the local sampler does not implement: named, never ignored."""
+    refused = [
+        ("topk_sample_logprobs", opt(body.topk_sample_logprobs, 0) > 0, "a value > 0"),
+        ("prompt_alt_tokens_k", opt(body.prompt_alt_tokens_k, 0) > 0, "a value > 0"),
+        ("target_prompt_logprobs", opt_none(body.target_prompt_logprobs) is not None, "a tensor"),
+        ("record_stability_info", opt(body.record_stability_info, False) is True, "true"),
+    ]
+    for field, given, what in refused:
+        if given:
+            raise bad_request(f"{field}: not supported by the local backend (got {what})", field)
+    last_n = opt_none(body.prompt_logprobs_last_n)
+    if last_n is not None:
+        if not opt(body.prompt_logprobs, False):
+            raise bad_request(
+                "prompt_logprobs_last_n: needs prompt_logprobs=true", "prompt_logprobs_last_n"
+            )
+        prompt_len = sum(
+            len(c.tokens) for c in body.prompt.chunks if isinstance(c, EncodedTextChunk)
+        )
+        if last_n > prompt_len - 1:
+            raise bad_request(
+                f"prompt_logprobs_last_n: at most len(prompt) - 1 = {prompt_len - 1}, got {last_n}",
+                "prompt_logprobs_last_n",
+            )
+
+
+def _blank_before(values: list[T | None] | None, last_n: int) -> list[T | None] | None:
+    if values is None:
+        return None
+    kept: list[T | None] = [None] * max(0, len(values) - last_n)
+    return kept + list(values[-last_n:])
+
+
+def _keep_last(out: SampleOut, last_n: int | None) -> SampleOut:
+    """prompt_logprobs_last_n: the prompt's earlier entries become None (not scored)."""
+    if last_n is None:
+        return out
+    return dataclasses.replace(
+        out,
+        prompt_logprobs=_blank_before(out.prompt_logprobs, last_n),
+        topk_prompt_logprobs=_blank_before(out.topk_prompt_logprobs, last_n),
+    )
+
+
 async def asample(request: Request, backend: Backend, user: str) -> dict[str, Any]:
     body = parse_model(SampleRequest, await read_body(request, "SampleRequest"))
+    _check_prompt_length(backend, body)
+    _refuse_unsupported(body)
+    last_n = opt_none(body.prompt_logprobs_last_n)
     sampler_id = opt_none(body.sampling_session_id)
     model_path, base_model = opt_none(body.model_path), opt_none(body.base_model)
     seq_id = opt_none(body.seq_id)
@@ -114,7 +179,7 @@ async def asample(request: Request, backend: Backend, user: str) -> dict[str, An
         if seq_id is not None:
             idem = ("sample", sampler_id, seq_id)
             if (done := backend.registry.find(idem)) is not None:
-                return future_response(done)
+                return sample_future_response(done, opt(body.num_samples, 1))
     elif model_path is not None:
         target = await backend.db(backend.checkpoint_sampler_target, user, model_path)
     elif base_model is not None:
@@ -126,7 +191,10 @@ async def asample(request: Request, backend: Backend, user: str) -> dict[str, An
             "sampling_session_id",
         )
 
+    box: list[Any] = []  # the request's record, for the cancellation check
+
     def job() -> dict[str, Any]:
+        skip_if_cancelled(box)
         if target is not None:
             resolved = target
         else:
@@ -135,10 +203,30 @@ async def asample(request: Request, backend: Backend, user: str) -> dict[str, An
         prompt = tokens_from_model_input(body.prompt, "prompt")
         args = _sample_args(body, prompt)
         sampler = backend.build_sampler(resolved)
-        return sample_output(backend.compute.sample(sampler, args))
+        return sample_output(_keep_last(backend.compute.sample(sampler, args), last_n))
 
     record = backend.registry.submit(user=user, request_type="sample", fn=job, idem_key=idem)
-    return future_response(record)
+    if not box:
+        box.append(record)
+        if sampler_id is not None:
+            backend.sampling_log.add(sampler_id, record)
+    return sample_future_response(record, opt(body.num_samples, 1))
+
+
+def sequence_ids(request_id: str, num_samples: int) -> list[str]:
+    """The ids of a sample request's sequences (SDK 0.26+ stamps them on SampledSequence):
+    derived from the request id, so a resubmission answered with the same request gets the
+    same ids, and unique across requests."""
+    return [f"{request_id}-s{i}" for i in range(num_samples)]
+
+
+def sample_future_response(record: Any, num_samples: int) -> dict[str, Any]:
+    # A request over the cap fails without sequences: it gets no ids (and no huge list).
+    num_samples = num_samples if 0 < num_samples <= MAX_NUM_SAMPLES else 0
+    return {
+        **future_response(record),
+        "sample_sequence_ids": sequence_ids(record.request_id, num_samples),
+    }
 
 
 def routes() -> list[Route]:

@@ -32,12 +32,21 @@ def preset_names() -> list[str]:
     return list(PRESETS)
 
 
+def _context_length(name: str) -> int:
+    from tinker_local.engine.presets import PRESETS
+
+    return PRESETS[name].max_position_embeddings
+
+
 async def healthz(request: Request, backend: Backend, user: str) -> dict[str, Any]:
     return HealthResponse(status="ok").to_dict()
 
 
 async def get_server_capabilities(request: Request, backend: Backend, user: str) -> dict[str, Any]:
-    models = [SupportedModel(model_name=name) for name in preset_names()]
+    models = [
+        SupportedModel(model_name=name, max_context_length=_context_length(name))
+        for name in preset_names()
+    ]
     return GetServerCapabilitiesResponse(supported_models=models).to_dict()
 
 
@@ -55,6 +64,7 @@ async def create_session(request: Request, backend: Backend, user: str) -> dict[
         sdk_version=body.sdk_version,
     )
     await backend.db(backend.store.create_session, row)
+    backend.note_sdk_version(request, row.session_id)
     return CreateSessionResponse(session_id=row.session_id, type_="create_session").to_dict()
 
 

@@ -8,6 +8,7 @@ request id. A rejected request whose model_id/seq_id could be read consumes its 
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Callable
@@ -41,8 +42,11 @@ from tinker_api_client.models import (
 )
 
 from .checkpoint_files import validate_checkpoint_name
+from .checkpoint_ttl import check_save_options, make_room, record_save_options
 from .compute import LoraArgs
+from .create_via_load import check_optimizer_config, create_via_load
 from .endpoint import (
+    OFFLOAD_BYTES,
     check_body,
     endpoint,
     future_response,
@@ -53,8 +57,15 @@ from .endpoint import (
 from .errors import ApiError, UserError, bad_request, shown
 from .futures import JobFn
 from .models import ModelHandle
+from .protobuf_wire import (
+    ProtoForwardBackward,
+    UnreadableBody,
+    decode_forward_backward,
+    is_protobuf,
+)
 from .state import Backend
 from .store import RunRow, SamplerRow
+from .validation import validate
 from .wire import data_from_json, forward_output, metrics_to_wire, opt, opt_none
 
 JobBuilder = Callable[[Backend, ModelHandle, Any], JobFn]
@@ -102,6 +113,32 @@ async def _submit_training(
         raise
     model_id: str = body.model_id
     seq_id = opt_none(getattr(body, "seq_id", None))
+    return await _queue_training(
+        backend,
+        user,
+        raw,
+        model_id,
+        seq_id,
+        request_type,
+        build,
+        job_input,
+        build_in_store_thread=build_in_store_thread,
+    )
+
+
+async def _queue_training(
+    backend: Backend,
+    user: str,
+    raw: Any,
+    model_id: str,
+    seq_id: int | None,
+    request_type: str,
+    build: JobBuilder,
+    job_input: Any,
+    *,
+    build_in_store_thread: bool = False,
+) -> dict[str, Any]:
+    """Deduplicate by (model_id, seq_id) and queue the job on the model's queue."""
     idem = ("train", model_id, seq_id) if seq_id is not None else None
     if idem is not None and (done := backend.registry.find(idem)) is not None and done.user == user:
         return future_response(done)
@@ -132,8 +169,11 @@ async def _submit_training(
 
 # -- models -------------------------------------------------------------------------------------
 async def create_model(request: Request, backend: Backend, user: str) -> dict[str, Any]:
-    body = parse_model(CreateModelRequest, await read_body(request, "CreateModelRequest"))
+    raw = await read_body(request, "CreateModelRequest")
+    check_optimizer_config(raw.get("optimizer_config"))
+    body = parse_model(CreateModelRequest, raw)
     session = await backend.db(backend.own_session, user, body.session_id)
+    backend.note_sdk_version(request, session.session_id)
     idem = ("create_model", user, session.session_id, body.model_seq_id)
     if (done := backend.registry.find(idem)) is not None:
         return future_response(done)
@@ -367,7 +407,53 @@ async def forward(request: Request, backend: Backend, user: str) -> dict[str, An
     )
 
 
+def _proto_forward_job(backend: Backend, handle: ModelHandle, inp: ProtoForwardBackward) -> JobFn:
+    def job() -> dict[str, Any]:
+        trainer = backend.require_trainer(handle)
+        outputs, metrics = backend.compute.forward(
+            trainer, inp.data, inp.loss_fn, inp.loss_fn_config, not inp.forward_only
+        )
+        return forward_output(outputs, metrics)
+
+    return job
+
+
+async def _submit_protobuf_forward(request: Request, backend: Backend, user: str) -> dict[str, Any]:
+    """A forward_backward body as protobuf (SDK 0.22+), maybe zstd-compressed; forward_only
+    makes it a forward. Decoded straight to arrays (off the event loop when large)."""
+    raw = await request.body()
+    encoding = request.headers.get("content-encoding")
+    try:
+        if len(raw) > OFFLOAD_BYTES:
+            decoded = await asyncio.to_thread(decode_forward_backward, raw, encoding)
+        else:
+            decoded = decode_forward_backward(raw, encoding)
+    except UnreadableBody as e:
+        if e.salvaged is not None:
+            _consume_seq(backend, user, {"model_id": e.salvaged[0], "seq_id": e.salvaged[1]})
+        raise
+    ids = {"model_id": decoded.model_id, "seq_id": decoded.seq_id}
+    try:
+        validate("LossFnType", decoded.loss_fn, "loss_fn")
+    except ApiError:
+        _consume_seq(backend, user, ids)
+        raise
+    request_type = "forward" if decoded.forward_only else "forward_backward"
+    return await _queue_training(
+        backend,
+        user,
+        ids,
+        decoded.model_id,
+        decoded.seq_id,
+        request_type,
+        _proto_forward_job,
+        decoded,
+    )
+
+
 async def forward_backward(request: Request, backend: Backend, user: str) -> dict[str, Any]:
+    if is_protobuf(request.headers.get("content-type")):
+        return await _submit_protobuf_forward(request, backend, user)
     return await _submit_training(
         request,
         backend,
@@ -405,6 +491,20 @@ async def optim_step(request: Request, backend: Backend, user: str) -> dict[str,
 
 
 # -- weights ------------------------------------------------------------------------------------
+def _save_options(body: Any) -> dict[str, Any]:
+    """A save request's SDK 0.38 fields (time to live, metadata, overwrite, kind), checked."""
+    meta = opt_none(getattr(body, "user_metadata", None))
+    options = {
+        "path": opt_none(body.path),
+        "ttl_seconds": opt_none(getattr(body, "ttl_seconds", None)),
+        "user_metadata": None if meta is None else dict(meta.additional_properties),
+        "overwrite": bool(opt(getattr(body, "overwrite", None), False)),
+        "kind": opt(getattr(body, "kind", None), "snapshot"),
+    }
+    check_save_options(options, sampler=hasattr(body, "kind"))
+    return options
+
+
 def _requested_name(path: str | None) -> str | None:
     """A save's `path`: None or "" ask for a default name; anything else must be a valid
     checkpoint name, checked at submission (400 naming `path`)."""
@@ -418,16 +518,19 @@ def _requested_name(path: str | None) -> str | None:
 
 def _save_job(backend: Backend, handle: ModelHandle, body: SaveWeightsRequest) -> JobFn:
     requested = _requested_name(opt_none(body.path))
+    options = _save_options(body)
 
     def job() -> dict[str, Any]:
         trainer = backend.require_trainer(handle)
         name = requested or backend.default_checkpoint_name(handle.model_id, "weights")
+        make_room(backend, handle, "weights", name, options["overwrite"])
         row = backend.write_checkpoint(
             handle,
             "weights",
             name,
             lambda folder: backend.compute.save_training_state(trainer, folder),
         )
+        record_save_options(backend, row.run_id, row.kind, row.name, options)
         return SaveWeightsResponse(path=row.tinker_path, type_="save_weights").to_dict()
 
     return job
@@ -446,14 +549,17 @@ def _save_for_sampler_job(
     # No path: an ephemeral sampler; "" (as for save_weights): a default checkpoint name.
     requested = _requested_name(path)
     sampling_seq = opt_none(body.sampling_session_seq_id)
+    options = _save_options(body)
 
     def save_named(trainer: Any, name: str) -> dict[str, Any]:
+        make_room(backend, handle, "sampler_weights", name, options["overwrite"])
         row = backend.write_checkpoint(
             handle,
             "sampler_weights",
             name,
             lambda folder: backend.compute.save_sampler_weights(trainer, folder),
         )
+        record_save_options(backend, row.run_id, row.kind, row.name, options)
         return SaveWeightsForSamplerResponseInternal(
             path=row.tinker_path, type_="save_weights_for_sampler"
         ).to_dict()
@@ -528,6 +634,17 @@ def _load_job(backend: Backend, handle: ModelHandle, body: LoadWeightsRequest) -
 
 
 async def load_weights(request: Request, backend: Backend, user: str) -> dict[str, Any]:
+    raw, size = await read_raw_json(request)
+    if isinstance(raw, dict) and raw.get("model_id") is None:
+        await check_body("LoadWeightsRequest", raw, size)
+        return create_via_load(backend, user, raw, request)
+    if isinstance(raw, dict) and raw.get("optimizer_config") is not None:
+        _consume_seq(backend, user, raw)
+        raise bad_request(
+            "optimizer_config: only for a model that load_weights creates (without model_id); "
+            "an existing model keeps its optimizer",
+            "optimizer_config",
+        )
     return await _submit_training(
         request,
         backend,

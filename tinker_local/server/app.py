@@ -11,7 +11,17 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 
-from . import api_futures, api_rest, api_sampling, api_service, api_training, log_secrecy
+from . import (
+    api_futures,
+    api_protocol,
+    api_rest,
+    api_sampling,
+    api_service,
+    api_training,
+    checkpoint_ttl,
+    jwt_auth,
+    log_secrecy,
+)
 from .config import ServerConfig
 from .faults import DelayedCheckpointFiles, FaultInjector, FaultMiddleware, FaultSettings
 from .jsonio import JSONResponse
@@ -41,7 +51,8 @@ def create_app(config: ServerConfig) -> Starlette:
         log_secrecy.install()
         await backend.start()
         try:
-            yield
+            async with checkpoint_ttl.sweeping(backend):
+                yield
         finally:
             await backend.stop()
 
@@ -52,6 +63,9 @@ def create_app(config: ServerConfig) -> Starlette:
         *api_sampling.routes(),
         *api_service.routes(),
         *api_rest.routes(),
+        *api_protocol.routes(),
+        *jwt_auth.routes(),
+        *checkpoint_ttl.routes(),
     ]
     app = Starlette(
         routes=routes,

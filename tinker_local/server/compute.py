@@ -7,14 +7,17 @@ wire format lives in `wire.py`.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from .errors import UserError
+
+if TYPE_CHECKING:
+    from .config import ServerConfig
 
 STATE_FILE = "state.safetensors"  # training checkpoint: adapter + optimizer state
 ADAPTER_FILE = "adapter.safetensors"  # sampler checkpoint: adapter weights only
@@ -88,7 +91,24 @@ class ComputeBackend(Protocol):
 
 
 class TorchCompute:
-    """The real thing: `tinker_local.engine` (LoRA on small torch models)."""
+    """The real thing: `tinker_local.engine` (LoRA on the presets and on registered models)."""
+
+    def __init__(
+        self,
+        models: Sequence[str] = (),
+        device: str = "auto",
+        dtype: str = "auto",
+        threads: int | None = None,
+        slice_tokens: int = 8192,
+    ) -> None:
+        from tinker_local.engine.hf_models import register_model
+        from tinker_local.engine.runtime import configure
+
+        self.runtime = configure(device, dtype, threads)
+        self.slice_tokens = slice_tokens
+        _warm_imports()
+        for option in models:
+            register_model(option)
 
     def new_trainer(self, base_model: str, lora: LoraArgs) -> Any:
         from tinker_local.engine import LoraTrainer
@@ -112,9 +132,27 @@ class TorchCompute:
     ) -> ForwardOut:
         from tinker_local.engine import DatumArrays
 
+        from .scheduler import current_turns
+
         batch = [DatumArrays(tokens=d.tokens, loss_fn_inputs=d.loss_fn_inputs) for d in data]
-        result = trainer.forward(batch, loss_fn, loss_fn_config, backward=backward)
-        return result.loss_fn_outputs, result.metrics
+        slices = _slices(batch, self.slice_tokens)
+        if len(slices) == 1:
+            result = trainer.forward(batch, loss_fn, loss_fn_config, backward=backward)
+            return result.loss_fn_outputs, result.metrics
+        # A large batch runs in slices, handing the compute turn on between them. Losses are
+        # sums over datums and gradients accumulate, so the slices add up to the whole batch.
+        trainer.validate(batch, loss_fn, loss_fn_config)
+        turns = current_turns()
+        outputs: list[dict[str, np.ndarray]] = []
+        metrics: dict[str, float] = {}
+        for i, part in enumerate(slices):
+            if i and turns is not None:
+                turns.yield_turn()
+            result = trainer.forward(part, loss_fn, loss_fn_config, backward=backward)
+            outputs += result.loss_fn_outputs
+            for key, value in result.metrics.items():
+                metrics[key] = metrics.get(key, 0.0) + value if key.endswith(":sum") else value
+        return outputs, metrics
 
     def optim_step(self, trainer: Any, adam: Mapping[str, float]) -> dict[str, float]:
         metrics: dict[str, float] = trainer.optim_step(**adam)
@@ -167,6 +205,8 @@ class TorchCompute:
         return Sampler.from_trainer(trainer)
 
     def sample(self, sampler: Any, args: SampleArgs) -> SampleOut:
+        from .scheduler import current_turns
+
         result = sampler.sample(
             args.prompt,
             num_samples=args.num_samples,
@@ -178,6 +218,7 @@ class TorchCompute:
             stop=args.stop,
             include_prompt_logprobs=args.include_prompt_logprobs,
             topk_prompt_logprobs=args.topk_prompt_logprobs,
+            turns=current_turns(),  # concurrent requests decode together, between turns
         )
         return SampleOut(
             sequences=[(s.tokens, s.logprobs, s.stop_reason) for s in result.sequences],
@@ -268,5 +309,37 @@ class NullCompute:
         return out
 
 
-def make_compute(mode: str) -> ComputeBackend:
-    return NullCompute() if mode == "none" else TorchCompute()
+def make_compute(mode: str, config: ServerConfig | None = None) -> ComputeBackend:
+    if mode == "none":
+        return NullCompute()
+    if config is None:
+        return TorchCompute()
+    return TorchCompute(
+        config.models, config.device, config.dtype, config.threads, config.slice_tokens
+    )
+
+
+def _warm_imports() -> None:
+    """Import transformers, peft and the presets' model code now, at start-up (before the
+    server reports healthy), rather than inside the first create_model: on a loaded machine
+    these imports take seconds, which a client's progress timeout should not have to absorb."""
+    import peft  # noqa: F401
+    import transformers.models.llama.modeling_llama
+    import transformers.models.qwen3.modeling_qwen3  # noqa: F401
+    from transformers import AutoModelForCausalLM, DynamicCache  # noqa: F401
+
+
+def _slices(batch: list[Any], slice_tokens: int) -> list[list[Any]]:
+    """Consecutive runs of datums whose padded size (rows x longest) stays within
+    `slice_tokens` (a datum longer than that is a slice of its own)."""
+    slices: list[list[Any]] = [[]]
+    longest = 0
+    for datum in batch:
+        n = len(datum.tokens)
+        width = max(longest, n)
+        if slices[-1] and width * (len(slices[-1]) + 1) > slice_tokens:
+            slices.append([])
+            width = n
+        slices[-1].append(datum)
+        longest = width
+    return slices

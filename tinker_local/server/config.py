@@ -53,8 +53,23 @@ class ServerConfig:
     fault_delay_s: float = 1.0
     fault_retry_after_s: float = 1.0
     fault_limit: int = 0
+    # JWT mode (`serve --jwt`): API keys are exchanged at auth/token for signed tokens that
+    # expire after jwt_ttl_s; off by default (API keys are then used as they are).
+    jwt: bool = False
+    jwt_ttl_s: float = 3600.0
     # Test only: sleep between writing a checkpoint's staging folder and renaming it into place.
     checkpoint_write_delay_s: float = 0.0
+    # Real models served besides the presets: "NAME" (from the Hugging Face cache, offline) or
+    # "NAME=PATH" (a save_pretrained folder). See tinker_local/engine/hf_models.py.
+    models: list[str] = field(default_factory=list)
+    # Where the torch engine computes: auto|cpu|cuda|mps, auto|float32|bfloat16|float16, and
+    # torch's CPU threads (None: half the cores, at most 8).
+    device: str = "auto"
+    dtype: str = "auto"
+    threads: int | None = None
+    # A forward(_backward) larger than this (rows x longest datum) runs in slices of at most
+    # this size, handing the compute turn to other users' work between them.
+    slice_tokens: int = 8192
     # -- limits: what one request or one user may take (answers 4xx beyond them) --
     # Request bodies larger than this are refused with 413 before they are read in full.
     max_request_bytes: int = 64 * 1024 * 1024
@@ -86,6 +101,11 @@ class ServerConfig:
             raise ValueError(f"compute must be 'torch' or 'none', got {self.compute!r}")
         if self.long_poll_s <= 0:
             raise ValueError("long_poll_s must be positive")
+        self.models = [self.models] if isinstance(self.models, str) else list(self.models)
+        if self.threads is not None and (
+            isinstance(self.threads, bool) or not isinstance(self.threads, int) or self.threads < 1
+        ):
+            raise ValueError(f"threads must be an integer >= 1, got {self.threads!r}")
         if self.checkpoint_write_delay_s < 0:
             raise ValueError("checkpoint_write_delay_s must be >= 0")
         for name in (

@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 Handler = Callable[[Request, Backend, str], Awaitable[Any]]
 BlockingHandler = Callable[[Request, Backend, str], Any]
 # Bodies larger than this are decoded and validated off the event loop.
-_OFFLOAD_BYTES = 256 * 1024
+OFFLOAD_BYTES = _OFFLOAD_BYTES = 256 * 1024
 
 
 class _FromDict(Protocol):
@@ -79,11 +79,30 @@ def in_store_thread(fn: BlockingHandler) -> Handler:
 async def read_raw_json(request: Request) -> tuple[Any, int]:
     """(decoded JSON body, its size in bytes); malformed or too deeply nested JSON is a 400.
     (Content-Type and size were checked before, by request_guards.)"""
+    _json_only(request)
     raw = await request.body()
     depth = request.app.state.backend.config.max_json_depth
     if len(raw) > _OFFLOAD_BYTES:
         return await asyncio.to_thread(parse_json, raw, depth), len(raw)
     return parse_json(raw, depth), len(raw)
+
+
+def _json_only(request: Request) -> None:
+    """Protobuf and compressed bodies are for forward_backward only (see protobuf_wire)."""
+    content_type = request.headers.get("content-type", "")
+    if "protobuf" in content_type.lower():
+        raise bad_request(
+            f"Content-Type: {request.url.path} takes a JSON body; protobuf bodies "
+            "(application/x-protobuf) are accepted by /api/v1/forward_backward only",
+            "Content-Type",
+        )
+    encoding = request.headers.get("content-encoding", "identity").strip().lower()
+    if encoding not in ("", "identity"):
+        raise bad_request(
+            f"Content-Encoding: {request.url.path} takes an uncompressed body; {encoding!r} "
+            "is accepted only on protobuf forward_backward bodies (zstd)",
+            "Content-Encoding",
+        )
 
 
 async def check_body(schema: str, body: Any, size: int) -> None:

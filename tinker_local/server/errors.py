@@ -31,6 +31,8 @@ class ApiError(Exception):
         self.status = status
         self.message = message
         self.field = field
+        # Extra response headers (e.g. WWW-Authenticate on a rejected token).
+        self.headers: dict[str, str] | None = None
         self.retry_after_s = retry_after_s
 
 

@@ -1,8 +1,10 @@
-"""Asynchronous requests: records, per-model ordering by seq_id, one compute thread, long-poll.
+"""Asynchronous requests: records, per-model ordering by seq_id, fair compute turns, long-poll.
 
 Every submitting endpoint creates a `RequestRecord` and returns its id at once. The work itself
-(a plain blocking function) runs in a single worker thread, so torch never runs concurrently and
-the event loop stays free to answer polls.
+(a plain blocking function) runs in a worker thread that computes only while it holds the
+compute turn (`scheduler.FairScheduler`: users and their models take turns, long jobs hand the
+turn on between bounded slices), so torch never runs two jobs at once and the event loop stays
+free to answer polls.
 
 Ordering: each model has a queue. Requests carrying a `seq_id` run strictly in seq order (seq N
 waits for N-1; after `seq_gap_timeout_s` without N-1 the queue moves on and logs). Requests
@@ -36,6 +38,7 @@ from typing import Any
 
 from .conditions import scrub_paths, storage_condition
 from .errors import is_user_error
+from .scheduler import FairScheduler
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +82,13 @@ class _Job:
     arrival: int
     record: RequestRecord
     fn: JobFn
+    lane: str | None = None  # the scheduler lane: its model's queue, else the request itself
 
+
+# Worker threads: one per job in flight (see FutureRegistry.start).
+JOB_THREADS = 512
+# The scheduler's user for the server's own blocking work (run_blocking).
+SERVER_USER = "__server__"
 
 # Jobs of one queue in the compute thread's hands at once: the running one and the next one, so
 # that back-to-back requests (forward_backward, then optim_step) follow each other in the compute
@@ -100,12 +109,14 @@ class _ModelQueue:
         # Handed to the compute thread (oldest first), not yet settled.
         self.dispatched: deque[tuple[_Job, asyncio.Future[dict[str, Any]]]] = deque()
         self.closed = False
+        self.closed_reason: str | None = None
         self.wake = asyncio.Event()
         self.gap_since: float | None = None
         self.gap_seq: int | None = None
         self.task: asyncio.Task[None] | None = None
 
     def add(self, job: _Job, seq_id: int | None) -> None:
+        job.lane = self.name
         if seq_id is None:
             self.fifo.append(job)
         elif seq_id >= self.next_seq and seq_id not in self.pending:
@@ -159,6 +170,15 @@ class _ModelQueue:
             job, future = self.dispatched.popleft()
             self.registry.settle(job.record, future)
         self._feed()
+
+    def cancel_waiting(self, reason: str) -> list[_Job]:
+        """Take the jobs not yet handed to the compute threads off the queue (and return them);
+        later submissions are refused the same way."""
+        self.closed_reason = reason
+        jobs = [*self.pending.values(), *self.fifo]
+        self.pending.clear()
+        self.fifo.clear()
+        return jobs
 
     def abort(self) -> None:
         """Shutdown: take no more jobs; dispatched ones that did not finish fail."""
@@ -215,10 +235,15 @@ class FutureRegistry:
         self._arrivals = itertools.count()
         self._executor: ThreadPoolExecutor | None = None
         self._sweeper: asyncio.Task[None] | None = None
+        self.scheduler = FairScheduler()
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def start(self) -> None:
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tinker-compute")
+        # One thread per job in flight (most of them wait for their turn or for the batch
+        # decoder): enough for a few hundred concurrent sampling requests to batch together.
+        self._executor = ThreadPoolExecutor(
+            max_workers=JOB_THREADS, thread_name_prefix="tinker-compute"
+        )
         self._sweeper = asyncio.create_task(self._sweep_forever())
 
     async def stop(self) -> None:
@@ -229,6 +254,7 @@ class FutureRegistry:
             task.cancel()
         for queue in self._queues.values():
             queue.abort()
+        self.scheduler.cancel_all("the server shut down before the request started")
         await asyncio.gather(*tasks, return_exceptions=True)
         if self._executor is not None:
             executor, self._executor = self._executor, None
@@ -237,7 +263,10 @@ class FutureRegistry:
     async def run_blocking(self, fn: Callable[[], Any]) -> Any:
         """Run `fn` in the compute thread (outside any queue) and return its result."""
         assert self._executor is not None, "registry not started"
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
+        ticket = self.scheduler.enqueue(SERVER_USER, f"blocking-{next(self._arrivals)}")
+        return await asyncio.get_running_loop().run_in_executor(
+            self._executor, self.scheduler.run, ticket, fn
+        )
 
     # -- submission --------------------------------------------------------------------------
     def find(self, idem_key: Hashable) -> RequestRecord | None:
@@ -274,8 +303,23 @@ class FutureRegistry:
             task.add_done_callback(self._tasks.discard)
         else:
             self.open_queue(queue)
-            self._queues[queue].add(job, seq_id)
+            model_queue = self._queues[queue]
+            if model_queue.closed_reason is not None:
+                record.fail(model_queue.closed_reason, "user")
+                return record
+            model_queue.add(job, seq_id)
         return record
+
+    def cancel_queue(self, name: str, reason: str) -> int:
+        """Cancel a model's queued work (its session finished or expired): requests that have
+        not started fail with `reason`, later ones too; the one running finishes. Returns how
+        many were cancelled."""
+        self.open_queue(name)
+        queue = self._queues[name]
+        waiting = queue.cancel_waiting(reason)
+        for job in waiting:
+            job.record.fail(reason, "user")
+        return len(waiting) + self.scheduler.cancel_lane(name, reason)
 
     def fail_now(
         self,
@@ -322,7 +366,8 @@ class FutureRegistry:
             future: asyncio.Future[dict[str, Any]] = loop.create_future()
             future.set_exception(RuntimeError("the server is shutting down"))
             return future
-        return loop.run_in_executor(self._executor, job.fn)
+        ticket = self.scheduler.enqueue(job.record.user, job.lane or job.record.request_id)
+        return loop.run_in_executor(self._executor, self.scheduler.run, ticket, job.fn)
 
     def settle(self, record: RequestRecord, future: asyncio.Future[dict[str, Any]]) -> None:
         """Record the outcome of a finished (or cancelled: shutdown) dispatched job."""

@@ -37,9 +37,9 @@ def error_response(err: ApiError) -> JSONResponse:
     body: dict[str, Any] = {"error": message}
     if err.field is not None:
         body["field"] = err.field[:200]
-    headers = None
+    headers = dict(err.headers) if err.headers else None
     if err.retry_after_s is not None:
-        headers = {"Retry-After": str(max(1, math.ceil(err.retry_after_s)))}
+        headers = {**(headers or {}), "Retry-After": str(max(1, math.ceil(err.retry_after_s)))}
     return JSONResponse(body, status_code=err.status, headers=headers)
 
 

@@ -25,8 +25,10 @@ from .conditions import storage_condition
 from .config import API_KEY_PREFIX, ServerConfig
 from .errors import ApiError, UserError, bad_request, not_found, shown, unauthorized
 from .futures import FutureRegistry
+from .jwt_auth import JwtSigner, looks_like_jwt
 from .models import ModelHandle
 from .samplers import SamplerCache, SamplerTarget
+from .sampling_log import SamplingCompletionLog
 from .store import CHECKPOINT_KINDS, CheckpointRow, RunRow, SamplerRow, SessionRow, Store
 
 log = logging.getLogger(__name__)
@@ -103,10 +105,13 @@ class Backend:
             undelivered_ttl_s=config.undelivered_ttl_s,
             seq_gap_timeout_s=config.seq_gap_timeout_s,
         )
-        self.compute: ComputeBackend = make_compute(config.compute)
+        self.compute: ComputeBackend = make_compute(config.compute, config)
         self.signer = ArchiveSigner()
         self.samplers = SamplerCache(config.sampler_cache_size)
         self.models: dict[str, ModelHandle] = {}
+        # Protocol additions (SDK 0.18+): retrieve_futures' completion order, JWT signing.
+        self.sampling_log = SamplingCompletionLog()
+        self.jwt: JwtSigner | None = JwtSigner(config.jwt_ttl_s) if config.jwt else None
         self._last_touch: dict[str, float] = {}
         self._store_threads = ThreadPoolExecutor(_STORE_THREADS, thread_name_prefix="tinker-store")
         self._reaper: asyncio.Task[None] | None = None
@@ -166,6 +171,8 @@ class Backend:
         key = request.headers.get("x-api-key")
         if not key:
             raise unauthorized("missing X-API-Key header")
+        if self.jwt is not None and looks_like_jwt(key):
+            return self.jwt.user_of(key)
         if not key.startswith(API_KEY_PREFIX):
             raise unauthorized(f"invalid API key: keys start with {API_KEY_PREFIX!r}")
         user = self.users.get(key)
@@ -179,6 +186,13 @@ class Backend:
         if row is None or row.user != user:
             raise not_found(f"session {shown(session_id)} not found")
         return row
+
+    def note_sdk_version(self, request: Request, session_id: str) -> None:
+        """Record the SDK version header (SDK 0.38+ sends it with a public method's requests)
+        for the session a request belongs to."""
+        version = request.headers.get("x-sdk-version")
+        if version:
+            self.store.set_session_sdk_header(session_id, version[:200])
 
     def session_expired(self, row: SessionRow, now: float | None = None) -> bool:
         now = time.time() if now is None else now

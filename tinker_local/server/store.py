@@ -71,6 +71,25 @@ CREATE TABLE IF NOT EXISTS samplers (
     created_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS samplers_session ON samplers (session_id);
+CREATE TABLE IF NOT EXISTS session_finishes (
+    session_id TEXT PRIMARY KEY,
+    reason TEXT NOT NULL,
+    detail TEXT,
+    finished_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS checkpoint_extras (
+    run_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL,
+    expires_at REAL,
+    user_metadata TEXT,
+    PRIMARY KEY (run_id, kind, name)
+);
+CREATE INDEX IF NOT EXISTS checkpoint_extras_expiry ON checkpoint_extras (expires_at);
+CREATE TABLE IF NOT EXISTS session_sdk_headers (
+    session_id TEXT PRIMARY KEY,
+    sdk_version TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS telemetry (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     user TEXT NOT NULL,
@@ -510,3 +529,86 @@ class Store:
             }
             for r in self._all("SELECT * FROM telemetry ORDER BY id")
         ]
+
+    # -- protocol additions (SDK 0.18+): session ends, the SDK version header ------------------
+    def finish_session(self, session_id: str, reason: str, detail: str | None, now: float) -> None:
+        """Record how a session ended; the first reason wins."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO session_finishes VALUES (?, ?, ?, ?)",
+                (session_id, reason, detail, now),
+            )
+
+    def session_finish(self, session_id: str) -> tuple[str, str | None, float] | None:
+        """(reason, detail, finished_at) of a finished session, else None."""
+        r = self._one("SELECT * FROM session_finishes WHERE session_id = ?", (session_id,))
+        return None if r is None else (r["reason"], r["detail"], r["finished_at"])
+
+    def set_session_sdk_header(self, session_id: str, sdk_version: str) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO session_sdk_headers VALUES (?, ?)",
+                (session_id, sdk_version),
+            )
+
+    def session_sdk_header(self, session_id: str) -> str | None:
+        """The `x-sdk-version` header that came with the session's creation, if any."""
+        r = self._one(
+            "SELECT sdk_version FROM session_sdk_headers WHERE session_id = ?", (session_id,)
+        )
+        return None if r is None else str(r["sdk_version"])
+
+    # -- checkpoint TTLs and metadata (SDK 0.38) --------------------------------------------
+    def set_checkpoint_extras(
+        self,
+        run_id: str,
+        kind: str,
+        name: str,
+        expires_at: float | None,
+        user_metadata: dict[str, str] | None,
+    ) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO checkpoint_extras VALUES (?, ?, ?, ?, ?)",
+                (run_id, kind, name, expires_at, _dumps(user_metadata)),
+            )
+
+    def set_checkpoint_expiry(
+        self, run_id: str, kind: str, name: str, expires_at: float | None
+    ) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO checkpoint_extras VALUES (?, ?, ?, NULL, NULL)",
+                (run_id, kind, name),
+            )
+            db.execute(
+                "UPDATE checkpoint_extras SET expires_at = ? "
+                "WHERE run_id = ? AND kind = ? AND name = ?",
+                (expires_at, run_id, kind, name),
+            )
+
+    def checkpoint_extras(
+        self, run_id: str, kind: str, name: str
+    ) -> tuple[float | None, dict[str, str] | None]:
+        """(expires_at, user_metadata) of a checkpoint; (None, None) when it has neither."""
+        r = self._one(
+            "SELECT expires_at, user_metadata FROM checkpoint_extras "
+            "WHERE run_id = ? AND kind = ? AND name = ?",
+            (run_id, kind, name),
+        )
+        return (None, None) if r is None else (r["expires_at"], _loads(r["user_metadata"]))
+
+    def expired_checkpoint_keys(self, now: float) -> list[tuple[str, str, str]]:
+        rows = self._all(
+            "SELECT run_id, kind, name FROM checkpoint_extras "
+            "WHERE expires_at IS NOT NULL AND expires_at <= ?",
+            (now,),
+        )
+        return [(r["run_id"], r["kind"], r["name"]) for r in rows]
+
+    def forget_checkpoint_extras(self, run_id: str, kind: str, name: str) -> None:
+        with self._tx() as db:
+            db.execute(
+                "DELETE FROM checkpoint_extras WHERE run_id = ? AND kind = ? AND name = ?",
+                (run_id, kind, name),
+            )

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import numpy as np
 from tinker_api_client.models import (
     Checkpoint,
+    CheckpointUserMetadataType0,
     Cursor,
     EncodedTextChunk,
     Metrics,
@@ -190,6 +191,7 @@ def sample_output(out: SampleOut) -> dict[str, Any]:
             for tokens, logprobs, reason in out.sequences
         ],
         type_="sample",
+        prompt_cache_hit_tokens=0,  # no prefix cache: nothing is ever served from one
     )
     if out.prompt_logprobs is not None:
         response.prompt_logprobs = list(out.prompt_logprobs)
@@ -201,15 +203,28 @@ def sample_output(out: SampleOut) -> dict[str, Any]:
     return response.to_dict()
 
 
-def checkpoint_to_wire(row: CheckpointRow) -> Checkpoint:
-    return Checkpoint(
+def checkpoint_to_wire(
+    row: CheckpointRow,
+    extras: tuple[float | None, dict[str, str] | None] = (None, None),
+) -> Checkpoint:
+    """`extras`: the checkpoint's (expires_at, user_metadata), see Store.checkpoint_extras."""
+    expires_at, meta = extras
+    out = Checkpoint(
         checkpoint_id=row.checkpoint_id,
         checkpoint_type="training" if row.kind == "weights" else "sampler",
         time=rfc3339(row.created_at),
         tinker_path=row.tinker_path,
         size_bytes=row.size_bytes,
         public=row.public,
+        expires_at=None if expires_at is None else rfc3339(expires_at),
     )
+    if meta is not None:
+        wire_meta = CheckpointUserMetadataType0()
+        wire_meta.additional_properties = dict(meta)
+        out.user_metadata = wire_meta
+    else:
+        out.user_metadata = None
+    return out
 
 
 def _string_metadata(meta: Mapping[str, Any]) -> dict[str, str]:

@@ -1,10 +1,21 @@
 """Contains all the data models used in inputs/outputs"""
 
 from .adam_params import AdamParams
+from .auth_token_request import AuthTokenRequest
+from .auth_token_response import AuthTokenResponse
+from .cancel_future_request import CancelFutureRequest
+from .cancel_future_response import CancelFutureResponse
 from .checkpoint import Checkpoint
 from .checkpoint_archive_url_response import CheckpointArchiveUrlResponse
 from .checkpoint_kind import CheckpointKind
+from .checkpoint_user_metadata_type_0 import CheckpointUserMetadataType0
 from .checkpoints_list_response import CheckpointsListResponse
+from .client_config_request import ClientConfigRequest
+from .client_config_response import ClientConfigResponse
+from .client_config_response_credential_default_source import (
+    ClientConfigResponseCredentialDefaultSource,
+)
+from .client_dynamic_config_response import ClientDynamicConfigResponse
 from .create_model_request import CreateModelRequest
 from .create_model_request_type import CreateModelRequestType
 from .create_model_request_user_metadata_type_0 import (
@@ -29,11 +40,18 @@ from .encoded_text_chunk import EncodedTextChunk
 from .encoded_text_chunk_type import EncodedTextChunkType
 from .error_response import ErrorResponse
 from .event_type import EventType
+from .finish_reason import FinishReason
+from .finish_session_request import FinishSessionRequest
+from .finish_session_response import FinishSessionResponse
 from .forward_backward_input import ForwardBackwardInput
 from .forward_backward_output import ForwardBackwardOutput
 from .forward_backward_request import ForwardBackwardRequest
 from .forward_request import ForwardRequest
+from .future_completion import FutureCompletion
+from .future_completion_state import FutureCompletionState
 from .future_retrieve_request import FutureRetrieveRequest
+from .futures_retrieve_request import FuturesRetrieveRequest
+from .futures_retrieve_response import FuturesRetrieveResponse
 from .generic_event import GenericEvent
 from .generic_event_event_data import GenericEventEventData
 from .get_info_request import GetInfoRequest
@@ -51,12 +69,16 @@ from .image_chunk import ImageChunk
 from .image_chunk_type import ImageChunkType
 from .image_format import ImageFormat
 from .known_checkpoint_type import KnownCheckpointType
+from .known_finish_reason_type import KnownFinishReasonType
 from .known_queue_state import KnownQueueState
 from .known_request_error_category import KnownRequestErrorCategory
 from .known_stop_reason import KnownStopReason
 from .list_sessions_response import ListSessionsResponse
 from .load_weights_request import LoadWeightsRequest
 from .load_weights_request_type import LoadWeightsRequestType
+from .load_weights_request_user_metadata_type_0 import (
+    LoadWeightsRequestUserMetadataType0,
+)
 from .load_weights_response import LoadWeightsResponse
 from .load_weights_response_type import LoadWeightsResponseType
 from .lora_config import LoraConfig
@@ -70,6 +92,7 @@ from .model_input import ModelInput
 from .optim_step_request import OptimStepRequest
 from .optim_step_request_type import OptimStepRequestType
 from .optim_step_response import OptimStepResponse
+from .optimizer_config import OptimizerConfig
 from .parsed_checkpoint_tinker_path import ParsedCheckpointTinkerPath
 from .pending_response import PendingResponse
 from .request_failed_response import RequestFailedResponse
@@ -79,8 +102,13 @@ from .sample_response import SampleResponse
 from .sample_response_type import SampleResponseType
 from .sampled_sequence import SampledSequence
 from .sampling_params import SamplingParams
+from .sampling_session_futures_target import SamplingSessionFuturesTarget
+from .sampling_session_futures_target_type import SamplingSessionFuturesTargetType
 from .save_weights_for_sampler_request import SaveWeightsForSamplerRequest
 from .save_weights_for_sampler_request_type import SaveWeightsForSamplerRequestType
+from .save_weights_for_sampler_request_user_metadata_type_0 import (
+    SaveWeightsForSamplerRequestUserMetadataType0,
+)
 from .save_weights_for_sampler_response import SaveWeightsForSamplerResponse
 from .save_weights_for_sampler_response_internal import (
     SaveWeightsForSamplerResponseInternal,
@@ -91,6 +119,9 @@ from .save_weights_for_sampler_response_internal_type import (
 from .save_weights_for_sampler_response_type import SaveWeightsForSamplerResponseType
 from .save_weights_request import SaveWeightsRequest
 from .save_weights_request_type import SaveWeightsRequestType
+from .save_weights_request_user_metadata_type_0 import (
+    SaveWeightsRequestUserMetadataType0,
+)
 from .save_weights_response import SaveWeightsResponse
 from .save_weights_response_type import SaveWeightsResponseType
 from .session_end_event import SessionEndEvent
@@ -99,6 +130,7 @@ from .session_heartbeat_request_type import SessionHeartbeatRequestType
 from .session_heartbeat_response import SessionHeartbeatResponse
 from .session_heartbeat_response_type import SessionHeartbeatResponseType
 from .session_start_event import SessionStartEvent
+from .set_checkpoint_ttl_request import SetCheckpointTtlRequest
 from .severity import Severity
 from .supported_model import SupportedModel
 from .telemetry_batch import TelemetryBatch
@@ -123,10 +155,19 @@ from .weights_info_response import WeightsInfoResponse
 
 __all__ = (
     "AdamParams",
+    "AuthTokenRequest",
+    "AuthTokenResponse",
+    "CancelFutureRequest",
+    "CancelFutureResponse",
     "Checkpoint",
     "CheckpointArchiveUrlResponse",
     "CheckpointKind",
     "CheckpointsListResponse",
+    "CheckpointUserMetadataType0",
+    "ClientConfigRequest",
+    "ClientConfigResponse",
+    "ClientConfigResponseCredentialDefaultSource",
+    "ClientDynamicConfigResponse",
     "CreateModelRequest",
     "CreateModelRequestType",
     "CreateModelRequestUserMetadataType0",
@@ -147,11 +188,18 @@ __all__ = (
     "EncodedTextChunkType",
     "ErrorResponse",
     "EventType",
+    "FinishReason",
+    "FinishSessionRequest",
+    "FinishSessionResponse",
     "ForwardBackwardInput",
     "ForwardBackwardOutput",
     "ForwardBackwardRequest",
     "ForwardRequest",
+    "FutureCompletion",
+    "FutureCompletionState",
     "FutureRetrieveRequest",
+    "FuturesRetrieveRequest",
+    "FuturesRetrieveResponse",
     "GenericEvent",
     "GenericEventEventData",
     "GetInfoRequest",
@@ -169,12 +217,14 @@ __all__ = (
     "ImageChunkType",
     "ImageFormat",
     "KnownCheckpointType",
+    "KnownFinishReasonType",
     "KnownQueueState",
     "KnownRequestErrorCategory",
     "KnownStopReason",
     "ListSessionsResponse",
     "LoadWeightsRequest",
     "LoadWeightsRequestType",
+    "LoadWeightsRequestUserMetadataType0",
     "LoadWeightsResponse",
     "LoadWeightsResponseType",
     "LoraConfig",
@@ -185,6 +235,7 @@ __all__ = (
     "Metrics",
     "ModelData",
     "ModelInput",
+    "OptimizerConfig",
     "OptimStepRequest",
     "OptimStepRequestType",
     "OptimStepResponse",
@@ -197,14 +248,18 @@ __all__ = (
     "SampleResponse",
     "SampleResponseType",
     "SamplingParams",
+    "SamplingSessionFuturesTarget",
+    "SamplingSessionFuturesTargetType",
     "SaveWeightsForSamplerRequest",
     "SaveWeightsForSamplerRequestType",
+    "SaveWeightsForSamplerRequestUserMetadataType0",
     "SaveWeightsForSamplerResponse",
     "SaveWeightsForSamplerResponseInternal",
     "SaveWeightsForSamplerResponseInternalType",
     "SaveWeightsForSamplerResponseType",
     "SaveWeightsRequest",
     "SaveWeightsRequestType",
+    "SaveWeightsRequestUserMetadataType0",
     "SaveWeightsResponse",
     "SaveWeightsResponseType",
     "SessionEndEvent",
@@ -213,6 +268,7 @@ __all__ = (
     "SessionHeartbeatResponse",
     "SessionHeartbeatResponseType",
     "SessionStartEvent",
+    "SetCheckpointTtlRequest",
     "Severity",
     "SupportedModel",
     "TelemetryBatch",

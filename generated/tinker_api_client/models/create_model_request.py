@@ -17,6 +17,7 @@ if TYPE_CHECKING:
         CreateModelRequestUserMetadataType0,
     )
     from ..models.lora_config import LoraConfig
+    from ..models.optimizer_config import OptimizerConfig
 
 
 T = TypeVar("T", bound="CreateModelRequest")
@@ -29,6 +30,7 @@ class CreateModelRequest:
     base_model: str
     user_metadata: CreateModelRequestUserMetadataType0 | None | Unset = UNSET
     lora_config: LoraConfig | None | Unset = UNSET
+    optimizer_config: None | OptimizerConfig | Unset = UNSET
     type_: CreateModelRequestType | Unset = "create_model"
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -37,6 +39,7 @@ class CreateModelRequest:
             CreateModelRequestUserMetadataType0,  # noqa: PLC0415
         )
         from ..models.lora_config import LoraConfig  # noqa: PLC0415
+        from ..models.optimizer_config import OptimizerConfig  # noqa: PLC0415
 
         session_id = self.session_id
 
@@ -60,6 +63,14 @@ class CreateModelRequest:
         else:
             lora_config = self.lora_config
 
+        optimizer_config: dict[str, Any] | None | Unset
+        if isinstance(self.optimizer_config, Unset):
+            optimizer_config = UNSET
+        elif isinstance(self.optimizer_config, OptimizerConfig):
+            optimizer_config = self.optimizer_config.to_dict()
+        else:
+            optimizer_config = self.optimizer_config
+
         type_: str | Unset = UNSET
         if not isinstance(self.type_, Unset):
             type_ = self.type_
@@ -77,6 +88,8 @@ class CreateModelRequest:
             field_dict["user_metadata"] = user_metadata
         if lora_config is not UNSET:
             field_dict["lora_config"] = lora_config
+        if optimizer_config is not UNSET:
+            field_dict["optimizer_config"] = optimizer_config
         if type_ is not UNSET:
             field_dict["type"] = type_
 
@@ -88,6 +101,7 @@ class CreateModelRequest:
             CreateModelRequestUserMetadataType0,  # noqa: PLC0415
         )
         from ..models.lora_config import LoraConfig  # noqa: PLC0415
+        from ..models.optimizer_config import OptimizerConfig  # noqa: PLC0415
 
         d = dict(src_dict)
         session_id = d.pop("session_id")
@@ -134,6 +148,23 @@ class CreateModelRequest:
 
         lora_config = _parse_lora_config(d.pop("lora_config", UNSET))
 
+        def _parse_optimizer_config(data: object) -> None | OptimizerConfig | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                optimizer_config_type_0 = OptimizerConfig.from_dict(data)
+
+                return optimizer_config_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | OptimizerConfig | Unset, data)
+
+        optimizer_config = _parse_optimizer_config(d.pop("optimizer_config", UNSET))
+
         _type_ = d.pop("type", UNSET)
         type_: CreateModelRequestType | Unset
         if isinstance(_type_, Unset):
@@ -147,6 +178,7 @@ class CreateModelRequest:
             base_model=base_model,
             user_metadata=user_metadata,
             lora_config=lora_config,
+            optimizer_config=optimizer_config,
             type_=type_,
         )
 

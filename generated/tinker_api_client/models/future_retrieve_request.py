@@ -6,16 +6,22 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import UNSET, Unset
+
 T = TypeVar("T", bound="FutureRetrieveRequest")
 
 
 @_attrs_define
 class FutureRetrieveRequest:
     request_id: str
+    allow_metadata_only: bool | Unset = UNSET
+    """ Sent by SDK 0.30+; this server always answers the full result. """
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         request_id = self.request_id
+
+        allow_metadata_only = self.allow_metadata_only
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -24,6 +30,8 @@ class FutureRetrieveRequest:
                 "request_id": request_id,
             }
         )
+        if allow_metadata_only is not UNSET:
+            field_dict["allow_metadata_only"] = allow_metadata_only
 
         return field_dict
 
@@ -32,8 +40,11 @@ class FutureRetrieveRequest:
         d = dict(src_dict)
         request_id = d.pop("request_id")
 
+        allow_metadata_only = d.pop("allow_metadata_only", UNSET)
+
         future_retrieve_request = cls(
             request_id=request_id,
+            allow_metadata_only=allow_metadata_only,
         )
 
         future_retrieve_request.additional_properties = d

@@ -12,6 +12,7 @@ from ..types import UNSET, Unset
 if TYPE_CHECKING:
     from ..models.model_input import ModelInput
     from ..models.sampling_params import SamplingParams
+    from ..models.tensor_data import TensorData
 
 
 T = TypeVar("T", bound="SampleRequest")
@@ -28,10 +29,24 @@ class SampleRequest:
     seq_id: int | None | Unset = UNSET
     prompt_logprobs: bool | None | Unset = UNSET
     topk_prompt_logprobs: int | Unset = 0
+    prompt_logprobs_last_n: int | None | Unset = UNSET
+    """ Score only the last N prompt tokens (earlier entries are null); needs
+    prompt_logprobs, and N at most len(prompt) - 1. Also applies to topk_prompt_logprobs.
+     """
+    topk_sample_logprobs: int | Unset = 0
+    """ Top-k logprobs of sampled tokens; not supported locally (400 when > 0). """
+    target_prompt_logprobs: None | TensorData | Unset = UNSET
+    """ Logprobs of chosen prompt tokens; not supported locally (400 when given). """
+    prompt_alt_tokens_k: int | Unset = 0
+    """ Alternative prompt tokens; not supported locally (400 when > 0). """
+    record_stability_info: bool | None | Unset = UNSET
+    """ Stability records for StableReinforce; not supported locally (400 when true). """
     type_: SampleRequestType | Unset = "sample"
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        from ..models.tensor_data import TensorData  # noqa: PLC0415
+
         prompt = self.prompt.to_dict()
 
         sampling_params = self.sampling_params.to_dict()
@@ -70,6 +85,30 @@ class SampleRequest:
 
         topk_prompt_logprobs = self.topk_prompt_logprobs
 
+        prompt_logprobs_last_n: int | None | Unset
+        if isinstance(self.prompt_logprobs_last_n, Unset):
+            prompt_logprobs_last_n = UNSET
+        else:
+            prompt_logprobs_last_n = self.prompt_logprobs_last_n
+
+        topk_sample_logprobs = self.topk_sample_logprobs
+
+        target_prompt_logprobs: dict[str, Any] | None | Unset
+        if isinstance(self.target_prompt_logprobs, Unset):
+            target_prompt_logprobs = UNSET
+        elif isinstance(self.target_prompt_logprobs, TensorData):
+            target_prompt_logprobs = self.target_prompt_logprobs.to_dict()
+        else:
+            target_prompt_logprobs = self.target_prompt_logprobs
+
+        prompt_alt_tokens_k = self.prompt_alt_tokens_k
+
+        record_stability_info: bool | None | Unset
+        if isinstance(self.record_stability_info, Unset):
+            record_stability_info = UNSET
+        else:
+            record_stability_info = self.record_stability_info
+
         type_: str | Unset = UNSET
         if not isinstance(self.type_, Unset):
             type_ = self.type_
@@ -96,6 +135,16 @@ class SampleRequest:
             field_dict["prompt_logprobs"] = prompt_logprobs
         if topk_prompt_logprobs is not UNSET:
             field_dict["topk_prompt_logprobs"] = topk_prompt_logprobs
+        if prompt_logprobs_last_n is not UNSET:
+            field_dict["prompt_logprobs_last_n"] = prompt_logprobs_last_n
+        if topk_sample_logprobs is not UNSET:
+            field_dict["topk_sample_logprobs"] = topk_sample_logprobs
+        if target_prompt_logprobs is not UNSET:
+            field_dict["target_prompt_logprobs"] = target_prompt_logprobs
+        if prompt_alt_tokens_k is not UNSET:
+            field_dict["prompt_alt_tokens_k"] = prompt_alt_tokens_k
+        if record_stability_info is not UNSET:
+            field_dict["record_stability_info"] = record_stability_info
         if type_ is not UNSET:
             field_dict["type"] = type_
 
@@ -105,6 +154,7 @@ class SampleRequest:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         from ..models.model_input import ModelInput  # noqa: PLC0415
         from ..models.sampling_params import SamplingParams  # noqa: PLC0415
+        from ..models.tensor_data import TensorData  # noqa: PLC0415
 
         d = dict(src_dict)
         prompt = ModelInput.from_dict(d.pop("prompt"))
@@ -162,6 +212,51 @@ class SampleRequest:
 
         topk_prompt_logprobs = d.pop("topk_prompt_logprobs", UNSET)
 
+        def _parse_prompt_logprobs_last_n(data: object) -> int | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(int | None | Unset, data)
+
+        prompt_logprobs_last_n = _parse_prompt_logprobs_last_n(
+            d.pop("prompt_logprobs_last_n", UNSET)
+        )
+
+        topk_sample_logprobs = d.pop("topk_sample_logprobs", UNSET)
+
+        def _parse_target_prompt_logprobs(data: object) -> None | TensorData | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                target_prompt_logprobs_type_0 = TensorData.from_dict(data)
+
+                return target_prompt_logprobs_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | TensorData | Unset, data)
+
+        target_prompt_logprobs = _parse_target_prompt_logprobs(
+            d.pop("target_prompt_logprobs", UNSET)
+        )
+
+        prompt_alt_tokens_k = d.pop("prompt_alt_tokens_k", UNSET)
+
+        def _parse_record_stability_info(data: object) -> bool | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(bool | None | Unset, data)
+
+        record_stability_info = _parse_record_stability_info(
+            d.pop("record_stability_info", UNSET)
+        )
+
         _type_ = d.pop("type", UNSET)
         type_: SampleRequestType | Unset
         if isinstance(_type_, Unset):
@@ -179,6 +274,11 @@ class SampleRequest:
             seq_id=seq_id,
             prompt_logprobs=prompt_logprobs,
             topk_prompt_logprobs=topk_prompt_logprobs,
+            prompt_logprobs_last_n=prompt_logprobs_last_n,
+            topk_sample_logprobs=topk_sample_logprobs,
+            target_prompt_logprobs=target_prompt_logprobs,
+            prompt_alt_tokens_k=prompt_alt_tokens_k,
+            record_stability_info=record_stability_info,
             type_=type_,
         )
 

@@ -22,6 +22,8 @@ class SampleResponse:
     type_: SampleResponseType | Unset = "sample"
     prompt_logprobs: list[float | None] | None | Unset = UNSET
     topk_prompt_logprobs: list[list[list[float | int]] | None] | None | Unset = UNSET
+    prompt_cache_hit_tokens: int | Unset = UNSET
+    """ Prompt tokens served from a prefix cache (always 0 locally, no cache). """
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -84,6 +86,8 @@ class SampleResponse:
         else:
             topk_prompt_logprobs = self.topk_prompt_logprobs
 
+        prompt_cache_hit_tokens = self.prompt_cache_hit_tokens
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -97,6 +101,8 @@ class SampleResponse:
             field_dict["prompt_logprobs"] = prompt_logprobs
         if topk_prompt_logprobs is not UNSET:
             field_dict["topk_prompt_logprobs"] = topk_prompt_logprobs
+        if prompt_cache_hit_tokens is not UNSET:
+            field_dict["prompt_cache_hit_tokens"] = prompt_cache_hit_tokens
 
         return field_dict
 
@@ -229,11 +235,14 @@ class SampleResponse:
             d.pop("topk_prompt_logprobs", UNSET)
         )
 
+        prompt_cache_hit_tokens = d.pop("prompt_cache_hit_tokens", UNSET)
+
         sample_response = cls(
             sequences=sequences,
             type_=type_,
             prompt_logprobs=prompt_logprobs,
             topk_prompt_logprobs=topk_prompt_logprobs,
+            prompt_cache_hit_tokens=prompt_cache_hit_tokens,
         )
 
         sample_response.additional_properties = d

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -11,6 +11,12 @@ from ..models.save_weights_for_sampler_request_type import (
     check_save_weights_for_sampler_request_type,
 )
 from ..types import UNSET, Unset
+
+if TYPE_CHECKING:
+    from ..models.save_weights_for_sampler_request_user_metadata_type_0 import (
+        SaveWeightsForSamplerRequestUserMetadataType0,
+    )
+
 
 T = TypeVar("T", bound="SaveWeightsForSamplerRequest")
 
@@ -22,10 +28,20 @@ class SaveWeightsForSamplerRequest:
     """ Checkpoint name; when absent, an ephemeral sampler is created instead. """
     sampling_session_seq_id: int | None | Unset = UNSET
     seq_id: int | None | Unset = UNSET
+    ttl_seconds: int | None | Unset = UNSET
+    """ The checkpoint is deleted this long after the save (1 hour to 10 years). """
+    user_metadata: None | SaveWeightsForSamplerRequestUserMetadataType0 | Unset = UNSET
+    """ Listed with the checkpoint. """
+    kind: str | Unset = "snapshot"
+    """ `snapshot` (fixed weights); `inflight` is not supported locally (400). """
     type_: SaveWeightsForSamplerRequestType | Unset = "save_weights_for_sampler"
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        from ..models.save_weights_for_sampler_request_user_metadata_type_0 import (
+            SaveWeightsForSamplerRequestUserMetadataType0,  # noqa: PLC0415
+        )
+
         model_id = self.model_id
 
         path: None | str | Unset
@@ -46,6 +62,24 @@ class SaveWeightsForSamplerRequest:
         else:
             seq_id = self.seq_id
 
+        ttl_seconds: int | None | Unset
+        if isinstance(self.ttl_seconds, Unset):
+            ttl_seconds = UNSET
+        else:
+            ttl_seconds = self.ttl_seconds
+
+        user_metadata: dict[str, Any] | None | Unset
+        if isinstance(self.user_metadata, Unset):
+            user_metadata = UNSET
+        elif isinstance(
+            self.user_metadata, SaveWeightsForSamplerRequestUserMetadataType0
+        ):
+            user_metadata = self.user_metadata.to_dict()
+        else:
+            user_metadata = self.user_metadata
+
+        kind = self.kind
+
         type_: str | Unset = UNSET
         if not isinstance(self.type_, Unset):
             type_ = self.type_
@@ -63,6 +97,12 @@ class SaveWeightsForSamplerRequest:
             field_dict["sampling_session_seq_id"] = sampling_session_seq_id
         if seq_id is not UNSET:
             field_dict["seq_id"] = seq_id
+        if ttl_seconds is not UNSET:
+            field_dict["ttl_seconds"] = ttl_seconds
+        if user_metadata is not UNSET:
+            field_dict["user_metadata"] = user_metadata
+        if kind is not UNSET:
+            field_dict["kind"] = kind
         if type_ is not UNSET:
             field_dict["type"] = type_
 
@@ -70,6 +110,10 @@ class SaveWeightsForSamplerRequest:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.save_weights_for_sampler_request_user_metadata_type_0 import (
+            SaveWeightsForSamplerRequestUserMetadataType0,  # noqa: PLC0415
+        )
+
         d = dict(src_dict)
         model_id = d.pop("model_id")
 
@@ -102,6 +146,40 @@ class SaveWeightsForSamplerRequest:
 
         seq_id = _parse_seq_id(d.pop("seq_id", UNSET))
 
+        def _parse_ttl_seconds(data: object) -> int | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(int | None | Unset, data)
+
+        ttl_seconds = _parse_ttl_seconds(d.pop("ttl_seconds", UNSET))
+
+        def _parse_user_metadata(
+            data: object,
+        ) -> None | SaveWeightsForSamplerRequestUserMetadataType0 | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                user_metadata_type_0 = (
+                    SaveWeightsForSamplerRequestUserMetadataType0.from_dict(data)
+                )
+
+                return user_metadata_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(
+                None | SaveWeightsForSamplerRequestUserMetadataType0 | Unset, data
+            )
+
+        user_metadata = _parse_user_metadata(d.pop("user_metadata", UNSET))
+
+        kind = d.pop("kind", UNSET)
+
         _type_ = d.pop("type", UNSET)
         type_: SaveWeightsForSamplerRequestType | Unset
         if isinstance(_type_, Unset):
@@ -114,6 +192,9 @@ class SaveWeightsForSamplerRequest:
             path=path,
             sampling_session_seq_id=sampling_session_seq_id,
             seq_id=seq_id,
+            ttl_seconds=ttl_seconds,
+            user_metadata=user_metadata,
+            kind=kind,
             type_=type_,
         )
 

@@ -14,6 +14,8 @@ T = TypeVar("T", bound="SupportedModel")
 @_attrs_define
 class SupportedModel:
     model_name: None | str | Unset = UNSET
+    max_context_length: int | None | Unset = UNSET
+    """ The model's context length in tokens. """
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -23,11 +25,19 @@ class SupportedModel:
         else:
             model_name = self.model_name
 
+        max_context_length: int | None | Unset
+        if isinstance(self.max_context_length, Unset):
+            max_context_length = UNSET
+        else:
+            max_context_length = self.max_context_length
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
         if model_name is not UNSET:
             field_dict["model_name"] = model_name
+        if max_context_length is not UNSET:
+            field_dict["max_context_length"] = max_context_length
 
         return field_dict
 
@@ -44,8 +54,20 @@ class SupportedModel:
 
         model_name = _parse_model_name(d.pop("model_name", UNSET))
 
+        def _parse_max_context_length(data: object) -> int | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(int | None | Unset, data)
+
+        max_context_length = _parse_max_context_length(
+            d.pop("max_context_length", UNSET)
+        )
+
         supported_model = cls(
             model_name=model_name,
+            max_context_length=max_context_length,
         )
 
         supported_model.additional_properties = d

@@ -15,6 +15,8 @@ T = TypeVar("T", bound="UntypedAPIFuture")
 class UntypedAPIFuture:
     request_id: str
     model_id: None | str | Unset = UNSET
+    sample_sequence_ids: list[str] | None | Unset = UNSET
+    """ asample only (SDK 0.26+), one id per requested sample, in order. """
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -26,6 +28,15 @@ class UntypedAPIFuture:
         else:
             model_id = self.model_id
 
+        sample_sequence_ids: list[str] | None | Unset
+        if isinstance(self.sample_sequence_ids, Unset):
+            sample_sequence_ids = UNSET
+        elif isinstance(self.sample_sequence_ids, list):
+            sample_sequence_ids = self.sample_sequence_ids
+
+        else:
+            sample_sequence_ids = self.sample_sequence_ids
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -35,6 +46,8 @@ class UntypedAPIFuture:
         )
         if model_id is not UNSET:
             field_dict["model_id"] = model_id
+        if sample_sequence_ids is not UNSET:
+            field_dict["sample_sequence_ids"] = sample_sequence_ids
 
         return field_dict
 
@@ -52,9 +65,29 @@ class UntypedAPIFuture:
 
         model_id = _parse_model_id(d.pop("model_id", UNSET))
 
+        def _parse_sample_sequence_ids(data: object) -> list[str] | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, list):
+                    raise TypeError()
+                sample_sequence_ids_type_0 = cast(list[str], data)
+
+                return sample_sequence_ids_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(list[str] | None | Unset, data)
+
+        sample_sequence_ids = _parse_sample_sequence_ids(
+            d.pop("sample_sequence_ids", UNSET)
+        )
+
         untyped_api_future = cls(
             request_id=request_id,
             model_id=model_id,
+            sample_sequence_ids=sample_sequence_ids,
         )
 
         untyped_api_future.additional_properties = d

@@ -97,6 +97,15 @@ def sync_detailed(
 ) -> Response[ErrorResponse | UntypedAPIFuture]:
     """Forward and backward pass, accumulating gradients; result is a ForwardBackwardOutput.
 
+     The body is JSON, or (SDK 0.22+) `application/x-protobuf`: a
+    `tinker_public.ForwardBackwardRequest` of tinker_public.proto, optionally with
+    `Content-Encoding: zstd`. In protobuf, `forward_only: true` makes the request a forward
+    (SDK 0.25+ sends forward this way); `loss_fn_config_v2` supersedes `loss_fn_config`;
+    tokens travel as packed int32, tensors dense or sparse CSR. A body that cannot be read
+    (a corrupt zstd frame, an invalid message) is answered 400 naming the problem; the
+    model's seq id is skipped when the readable part of the body still names it. Only this
+    endpoint takes protobuf or compressed bodies.
+
     Args:
         body (ForwardBackwardRequest):
 
@@ -126,6 +135,15 @@ def sync(
 ) -> ErrorResponse | UntypedAPIFuture | None:
     """Forward and backward pass, accumulating gradients; result is a ForwardBackwardOutput.
 
+     The body is JSON, or (SDK 0.22+) `application/x-protobuf`: a
+    `tinker_public.ForwardBackwardRequest` of tinker_public.proto, optionally with
+    `Content-Encoding: zstd`. In protobuf, `forward_only: true` makes the request a forward
+    (SDK 0.25+ sends forward this way); `loss_fn_config_v2` supersedes `loss_fn_config`;
+    tokens travel as packed int32, tensors dense or sparse CSR. A body that cannot be read
+    (a corrupt zstd frame, an invalid message) is answered 400 naming the problem; the
+    model's seq id is skipped when the readable part of the body still names it. Only this
+    endpoint takes protobuf or compressed bodies.
+
     Args:
         body (ForwardBackwardRequest):
 
@@ -149,6 +167,15 @@ async def asyncio_detailed(
     body: ForwardBackwardRequest,
 ) -> Response[ErrorResponse | UntypedAPIFuture]:
     """Forward and backward pass, accumulating gradients; result is a ForwardBackwardOutput.
+
+     The body is JSON, or (SDK 0.22+) `application/x-protobuf`: a
+    `tinker_public.ForwardBackwardRequest` of tinker_public.proto, optionally with
+    `Content-Encoding: zstd`. In protobuf, `forward_only: true` makes the request a forward
+    (SDK 0.25+ sends forward this way); `loss_fn_config_v2` supersedes `loss_fn_config`;
+    tokens travel as packed int32, tensors dense or sparse CSR. A body that cannot be read
+    (a corrupt zstd frame, an invalid message) is answered 400 naming the problem; the
+    model's seq id is skipped when the readable part of the body still names it. Only this
+    endpoint takes protobuf or compressed bodies.
 
     Args:
         body (ForwardBackwardRequest):
@@ -176,6 +203,15 @@ async def asyncio(
     body: ForwardBackwardRequest,
 ) -> ErrorResponse | UntypedAPIFuture | None:
     """Forward and backward pass, accumulating gradients; result is a ForwardBackwardOutput.
+
+     The body is JSON, or (SDK 0.22+) `application/x-protobuf`: a
+    `tinker_public.ForwardBackwardRequest` of tinker_public.proto, optionally with
+    `Content-Encoding: zstd`. In protobuf, `forward_only: true` makes the request a forward
+    (SDK 0.25+ sends forward this way); `loss_fn_config_v2` supersedes `loss_fn_config`;
+    tokens travel as packed int32, tensors dense or sparse CSR. A body that cannot be read
+    (a corrupt zstd frame, an invalid message) is answered 400 naming the problem; the
+    model's seq id is skipped when the readable part of the body still names it. Only this
+    endpoint takes protobuf or compressed bodies.
 
     Args:
         body (ForwardBackwardRequest):

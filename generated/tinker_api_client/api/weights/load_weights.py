@@ -98,7 +98,10 @@ def sync_detailed(
     """Loads a training checkpoint, optionally with optimizer state; result is a LoadWeightsResponse.
 
     Args:
-        body (LoadWeightsRequest):
+        body (LoadWeightsRequest): With `model_id`: load a checkpoint into that model (a request
+            in its order, `seq_id`).
+            Without it (SDK 0.30+): create the model `"{session_id}:train:{model_seq_id}"` from the
+            checkpoint (its base model and LoRA settings) and load it, as the model's first request.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -127,7 +130,10 @@ def sync(
     """Loads a training checkpoint, optionally with optimizer state; result is a LoadWeightsResponse.
 
     Args:
-        body (LoadWeightsRequest):
+        body (LoadWeightsRequest): With `model_id`: load a checkpoint into that model (a request
+            in its order, `seq_id`).
+            Without it (SDK 0.30+): create the model `"{session_id}:train:{model_seq_id}"` from the
+            checkpoint (its base model and LoRA settings) and load it, as the model's first request.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -151,7 +157,10 @@ async def asyncio_detailed(
     """Loads a training checkpoint, optionally with optimizer state; result is a LoadWeightsResponse.
 
     Args:
-        body (LoadWeightsRequest):
+        body (LoadWeightsRequest): With `model_id`: load a checkpoint into that model (a request
+            in its order, `seq_id`).
+            Without it (SDK 0.30+): create the model `"{session_id}:train:{model_seq_id}"` from the
+            checkpoint (its base model and LoRA settings) and load it, as the model's first request.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -178,7 +187,10 @@ async def asyncio(
     """Loads a training checkpoint, optionally with optimizer state; result is a LoadWeightsResponse.
 
     Args:
-        body (LoadWeightsRequest):
+        body (LoadWeightsRequest): With `model_id`: load a checkpoint into that model (a request
+            in its order, `seq_id`).
+            Without it (SDK 0.30+): create the model `"{session_id}:train:{model_seq_id}"` from the
+            checkpoint (its base model and LoRA settings) and load it, as the model's first request.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -1,0 +1,197 @@
+from http import HTTPStatus
+from typing import Any
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.auth_token_request import AuthTokenRequest
+from ...models.auth_token_response import AuthTokenResponse
+from ...models.error_response import ErrorResponse
+from ...types import Response
+
+
+def _get_kwargs(
+    *,
+    body: AuthTokenRequest,
+) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+
+    _kwargs: dict[str, Any] = {
+        "method": "post",
+        "url": "/api/v1/auth/token",
+    }
+
+    _kwargs["json"] = body.to_dict()
+
+    headers["Content-Type"] = "application/json"
+
+    _kwargs["headers"] = headers
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> AuthTokenResponse | ErrorResponse | None:
+    if response.status_code == 200:
+        response_200 = AuthTokenResponse.from_dict(response.json())
+
+        return response_200
+
+    if response.status_code == 400:
+        response_400 = ErrorResponse.from_dict(response.json())
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = ErrorResponse.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 404:
+        response_404 = ErrorResponse.from_dict(response.json())
+
+        return response_404
+
+    if response.status_code == 415:
+        response_415 = ErrorResponse.from_dict(response.json())
+
+        return response_415
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[AuthTokenResponse | ErrorResponse]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    *,
+    client: AuthenticatedClient | Client,
+    body: AuthTokenRequest,
+) -> Response[AuthTokenResponse | ErrorResponse]:
+    """Exchanges an API key for a short-lived signed token (servers run with `--jwt`).
+
+     The token then travels in `X-API-Key` like a key. An expired or unknown token is answered
+    401 with `WWW-Authenticate: Bearer error="invalid_token"`, telling the client to exchange
+    its key again. A server without JWT mode answers 404.
+
+    Args:
+        body (AuthTokenRequest): Empty; the credential is the X-API-Key header.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[AuthTokenResponse | ErrorResponse]
+    """
+
+    kwargs = _get_kwargs(
+        body=body,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    *,
+    client: AuthenticatedClient | Client,
+    body: AuthTokenRequest,
+) -> AuthTokenResponse | ErrorResponse | None:
+    """Exchanges an API key for a short-lived signed token (servers run with `--jwt`).
+
+     The token then travels in `X-API-Key` like a key. An expired or unknown token is answered
+    401 with `WWW-Authenticate: Bearer error="invalid_token"`, telling the client to exchange
+    its key again. A server without JWT mode answers 404.
+
+    Args:
+        body (AuthTokenRequest): Empty; the credential is the X-API-Key header.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        AuthTokenResponse | ErrorResponse
+    """
+
+    return sync_detailed(
+        client=client,
+        body=body,
+    ).parsed
+
+
+async def asyncio_detailed(
+    *,
+    client: AuthenticatedClient | Client,
+    body: AuthTokenRequest,
+) -> Response[AuthTokenResponse | ErrorResponse]:
+    """Exchanges an API key for a short-lived signed token (servers run with `--jwt`).
+
+     The token then travels in `X-API-Key` like a key. An expired or unknown token is answered
+    401 with `WWW-Authenticate: Bearer error="invalid_token"`, telling the client to exchange
+    its key again. A server without JWT mode answers 404.
+
+    Args:
+        body (AuthTokenRequest): Empty; the credential is the X-API-Key header.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[AuthTokenResponse | ErrorResponse]
+    """
+
+    kwargs = _get_kwargs(
+        body=body,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    *,
+    client: AuthenticatedClient | Client,
+    body: AuthTokenRequest,
+) -> AuthTokenResponse | ErrorResponse | None:
+    """Exchanges an API key for a short-lived signed token (servers run with `--jwt`).
+
+     The token then travels in `X-API-Key` like a key. An expired or unknown token is answered
+    401 with `WWW-Authenticate: Bearer error="invalid_token"`, telling the client to exchange
+    its key again. A server without JWT mode answers 404.
+
+    Args:
+        body (AuthTokenRequest): Empty; the credential is the X-API-Key header.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        AuthTokenResponse | ErrorResponse
+    """
+
+    return (
+        await asyncio_detailed(
+            client=client,
+            body=body,
+        )
+    ).parsed

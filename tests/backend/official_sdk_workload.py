@@ -1,0 +1,181 @@
+"""One research-style loop with an official `tinker` SDK, run in its own process.
+
+    python official_sdk_workload.py BASE_URL API_KEY
+
+The test that runs this puts one SDK version first on PYTHONPATH (an unchanged install of the
+official wheel) and starts the local backend; the script uses only the SDK's public API, adapts
+to what each version offers, and prints one JSON summary line for the test to check against the
+server's store. Any failed check raises (a non-zero exit).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any
+
+os.environ.setdefault("TINKER_TELEMETRY", "0")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import tinker
+from tinker import types
+
+BASE_MODEL = "local/tiny-llama"
+TEXT = list(b"the local backend speaks tinker.")
+
+
+def version() -> tuple[int, ...]:
+    return tuple(int(p) for p in tinker.__version__.split(".")[:3])
+
+
+def resolved(value: Any) -> Any:
+    """0.38's factories answer a future that also forwards to the client: wait for it."""
+    if type(value).__name__.startswith("Backcompat"):
+        return value.result()
+    return value
+
+
+def datum(tokens: list[int]) -> Any:
+    return types.Datum(
+        model_input=types.ModelInput.from_ints(tokens[:-1]),
+        loss_fn_inputs={"target_tokens": tokens[1:]},
+    )
+
+
+def check(ok: bool, what: str) -> None:
+    if not ok:
+        raise AssertionError(what)
+
+
+def train(training: Any, steps: int) -> list[float]:
+    """Pipelined steps: every request is submitted before any result is awaited."""
+    batch = [datum(TEXT), datum(TEXT[4:])]
+    pending = []
+    for _ in range(steps):
+        fb = training.forward_backward(batch, "cross_entropy")
+        step = training.optim_step(types.AdamParams(learning_rate=1e-2))
+        pending.append((fb, step))
+    losses = []
+    for fb, step in pending:
+        losses.append(float(fb.result().metrics["loss:sum"]))
+        check(step.result().metrics is not None, "optim_step metrics")
+    return losses
+
+
+def run(service: Any, summary: dict[str, Any]) -> None:
+    caps = service.get_server_capabilities()
+    check(BASE_MODEL in [m.model_name for m in caps.supported_models], "capabilities")
+
+    training = resolved(service.create_lora_training_client(base_model=BASE_MODEL, rank=8, seed=0))
+    summary["model_id"] = training.model_id
+    info = training.get_info()
+    check(info.model_data.model_name == BASE_MODEL and info.lora_rank == 8, "get_info")
+
+    losses = train(training, 8)
+    check(losses[-1] < losses[0] * 0.7, f"training learns: {losses}")
+    summary["losses"] = losses
+
+    fwd = training.forward([datum(TEXT)], "cross_entropy").result()
+    logprobs = fwd.loss_fn_outputs[0]["logprobs"].tolist()
+    check(len(logprobs) == len(TEXT) - 1 and all(lp <= 0 for lp in logprobs), "forward")
+
+    state_path = training.save_state("ckpt").result().path
+    check(state_path == f"tinker://{training.model_id}/weights/ckpt", state_path)
+    training.load_state_with_optimizer(state_path).result()
+    after_load = train(training, 1)[0]
+    check(after_load < losses[0], "the loaded state keeps what was learnt")
+
+    resumed = resolved(service.create_training_client_from_state_with_optimizer(state_path))
+    check(resumed.model_id != training.model_id, "a new run from the state")
+    resumed_loss = train(resumed, 1)[0]
+    check(resumed_loss < losses[0], f"the resumed run starts trained: {resumed_loss}")
+    summary["resumed_model_id"] = resumed.model_id
+
+    name = ("sampler",) if version() < (0, 22) else ()
+    sampler = resolved(training.save_weights_and_get_sampling_client(*name))
+    prompt = types.ModelInput.from_ints(TEXT[:6])
+    params = types.SamplingParams(max_tokens=6, temperature=0)
+    out = sampler.sample(prompt, 2, params).result()
+    check(len(out.sequences) == 2 and all(len(s.tokens) == 6 for s in out.sequences), "sample")
+    check(out.sequences[0].tokens == out.sequences[1].tokens, "greedy samples agree")
+    if version() >= (0, 26):
+        ids = [s.sequence_id for s in out.sequences]
+        check(all(isinstance(i, str) and i for i in ids) and len(set(ids)) == 2, f"ids {ids}")
+        summary["sequence_ids"] = ids
+    lps = sampler.compute_logprobs(types.ModelInput.from_ints(TEXT[:10])).result()
+    check(len(lps) == 10 and lps[0] is None and all(lp < 0 for lp in lps[1:]), "logprobs")
+
+    sampler_path = training.save_weights_for_sampler("named").result().path
+    from_path = resolved(service.create_sampling_client(model_path=sampler_path))
+    again = from_path.sample(prompt, 1, params).result()
+    check(list(again.sequences[0].tokens) == list(out.sequences[0].tokens), "same weights")
+
+    rest = service.create_rest_client()
+    runs = rest.list_training_runs().result()
+    check(training.model_id in [r.training_run_id for r in runs.training_runs], "runs listed")
+    listed = [c.tinker_path for c in rest.list_checkpoints(training.model_id).result().checkpoints]
+    check(state_path in listed and sampler_path in listed, f"checkpoints listed: {listed}")
+    rest.publish_checkpoint_from_tinker_path(state_path).result()
+    public = {
+        c.tinker_path: c.public
+        for c in rest.list_checkpoints(training.model_id).result().checkpoints
+    }
+    check(public[state_path] is True, "published")
+    rest.unpublish_checkpoint_from_tinker_path(state_path).result()
+    rest.delete_checkpoint_from_tinker_path(sampler_path).result()
+    remaining = [
+        c.tinker_path for c in rest.list_checkpoints(training.model_id).result().checkpoints
+    ]
+    check(sampler_path not in remaining and state_path in remaining, "deleted")
+    summary["state_path"] = state_path
+    if version() >= (0, 38):
+        current_api(training, sampler, rest, summary)
+
+
+def current_api(training: Any, sampler: Any, rest: Any, summary: dict[str, Any]) -> None:
+    """0.38's checkpoint lifetimes and metadata, overwrite, and partial prompt logprobs."""
+    path = training.save_state("kept", ttl_seconds=7200, user_metadata={"stage": "sft"}).result()
+    path = path.path
+
+    def listed() -> Any:
+        checkpoints = rest.list_checkpoints(training.model_id).result().checkpoints
+        return next(c for c in checkpoints if c.tinker_path == path)
+
+    first = listed()
+    check(first.user_metadata == {"stage": "sft"} and first.expires_at is not None, str(first))
+    rest.set_checkpoint_ttl_from_tinker_path(path, None).result()
+    check(listed().expires_at is None, "ttl removed")
+    again = training.save_state("kept", overwrite=True).result().path
+    check(again == path and listed().user_metadata is None, "overwritten")
+    out = sampler.sample(
+        types.ModelInput.from_ints(TEXT[:8]),
+        1,
+        types.SamplingParams(max_tokens=2, temperature=0),
+        include_prompt_logprobs=True,
+        prompt_logprobs_last_n=3,
+    ).result()
+    lps = out.prompt_logprobs
+    check(lps[:5] == [None] * 5 and all(lp is not None and lp < 0 for lp in lps[5:]), str(lps))
+    check(out.prompt_cache_hit_tokens == 0, "no prefix cache")
+    summary["kept_path"] = path
+
+
+def main() -> None:
+    base_url, api_key = sys.argv[1], sys.argv[2]
+    summary: dict[str, Any] = {"sdk_version": tinker.__version__}
+    service = tinker.ServiceClient(base_url=base_url, api_key=api_key)
+    if hasattr(service, "__enter__"):  # 0.28+: leaving the block finishes the session
+        with service:
+            run(service, summary)
+            summary["session_id"] = service._session_holder.get_session_id()
+        summary["finished"] = True
+    else:
+        run(service, summary)
+        summary["session_id"] = service.holder.get_session_id()
+        service.holder.close()
+    print("SUMMARY " + json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()

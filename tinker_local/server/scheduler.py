@@ -1,0 +1,242 @@
+"""Fair shared compute: one turn at a time, users and their lanes taking turns.
+
+Every job runs in a thread of its own, but only the thread holding the *turn* computes: so
+torch never runs two jobs at once (as with a single compute thread), yet a job can hand the
+turn on in the middle (`yield_turn`, between slices of bounded size: one decode step, one chunk
+of a large forward_backward) or release it while it waits (`released`: a sampling request
+waiting for the batch decoder that another request's thread drives).
+
+Order: a *lane* is one model's queue (its jobs run one after another, in dispatch order: only
+the head of a lane may take the turn) or one queue-less request. The turn goes round-robin over
+the users that have a waiting job, and within a user round-robin over that user's lanes. So a
+long job of one user delays another user's short job by at most one slice.
+
+Cancelling: jobs that have not started (a finished or expired session's queued work) can be
+cancelled; their thread then raises `JobCancelled` without running anything.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import threading
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from .errors import UserError
+
+T = TypeVar("T")
+# Slice events kept for inspection (tests assert on the order in which lanes got the turn).
+TRACE_LENGTH = 4096
+
+
+class JobCancelled(UserError):
+    """The job was cancelled before it started (its session ended)."""
+
+
+@dataclass(eq=False)
+class Ticket:
+    """One job's place in its lane."""
+
+    user: str
+    lane: str
+    order: int
+    waiting: bool = False  # its thread waits for the turn
+    started: bool = False
+    cancelled: str | None = None  # the reason, once cancelled
+    slices: int = 0
+
+
+@dataclass
+class _User:
+    lanes: deque[str] = field(default_factory=deque)  # round-robin order of its lanes
+
+
+_local = threading.local()
+
+
+class FairScheduler:
+    def __init__(self) -> None:
+        self._cv = threading.Condition()
+        self._lanes: dict[str, deque[Ticket]] = {}
+        self._users: dict[str, _User] = {}
+        self._user_order: deque[str] = deque()
+        self._holder: Ticket | None = None
+        self._orders = itertools.count()
+        self.trace: deque[tuple[str, str]] = deque(maxlen=TRACE_LENGTH)  # (user, lane)
+
+    # -- submission (any thread; the event loop calls it in dispatch order) -------------------
+    def enqueue(self, user: str, lane: str) -> Ticket:
+        ticket = Ticket(user, lane, next(self._orders))
+        with self._cv:
+            queue = self._lanes.setdefault(lane, deque())
+            queue.append(ticket)
+            state = self._users.setdefault(user, _User())
+            if lane not in state.lanes:
+                state.lanes.append(lane)
+            if user not in self._user_order:
+                self._user_order.append(user)
+        return ticket
+
+    def cancel_lane(self, lane: str, reason: str) -> int:
+        """Cancel the lane's jobs that have not started; returns how many."""
+        with self._cv:
+            count = 0
+            for ticket in self._lanes.get(lane, ()):
+                if not ticket.started and ticket.cancelled is None:
+                    ticket.cancelled = reason
+                    count += 1
+            self._cv.notify_all()
+            return count
+
+    def cancel_all(self, reason: str) -> None:
+        """Shutdown: cancel every job that has not started."""
+        with self._cv:
+            lanes = list(self._lanes)
+        for lane in lanes:
+            self.cancel_lane(lane, reason)
+
+    # -- running (the job's own thread) -------------------------------------------------------
+    def run(self, ticket: Ticket, fn: Callable[[], T]) -> T:
+        """Wait for the ticket's turn, run `fn` holding it, then pass the turn on."""
+        previous = getattr(_local, "ticket", None), getattr(_local, "scheduler", None)
+        _local.ticket, _local.scheduler = ticket, self
+        try:
+            self._acquire(ticket, first=True)
+            try:
+                return fn()
+            finally:
+                self._release(ticket, finished=True)
+        finally:
+            _local.ticket, _local.scheduler = previous
+
+    def yield_turn(self) -> None:
+        """From inside a job: let whoever is next have one slice, then continue."""
+        ticket = self._current()
+        with self._cv:
+            others = self._next_waiting(exclude=ticket) is not None
+        if others:
+            self._release(ticket, finished=False)
+            self._acquire(ticket, first=False)
+        else:
+            ticket.slices += 1
+            self.trace.append((ticket.user, ticket.lane))
+
+    @contextlib.contextmanager
+    def released(self) -> Iterator[None]:
+        """From inside a job: give the turn away while waiting for something else."""
+        ticket = self._current()
+        self._release(ticket, finished=False)
+        try:
+            yield
+        finally:
+            self._acquire(ticket, first=False)
+
+    # -- internals ------------------------------------------------------------------------------
+    def _current(self) -> Ticket:
+        ticket: Ticket | None = getattr(_local, "ticket", None)
+        if ticket is None:
+            raise RuntimeError("not inside a scheduled job")
+        return ticket
+
+    def _eligible(self, ticket: Ticket) -> bool:
+        lane = self._lanes.get(ticket.lane)
+        runnable = ticket.started or ticket.cancelled is None
+        return bool(runnable and ticket.waiting and lane and lane[0] is ticket)
+
+    def _next_waiting(self, exclude: Ticket | None = None) -> Ticket | None:
+        """The next ticket by the round-robin order (without moving it)."""
+        for user in self._user_order:
+            state = self._users[user]
+            for lane in state.lanes:
+                queue = self._lanes.get(lane)
+                if queue and queue[0] is not exclude and self._eligible(queue[0]):
+                    return queue[0]
+        return None
+
+    def _grant(self) -> None:
+        """Hand the free turn to the next waiting ticket and rotate the round-robin orders."""
+        if self._holder is not None:
+            return
+        ticket = self._next_waiting()
+        if ticket is None:
+            return
+        self._holder = ticket
+        self._user_order.remove(ticket.user)
+        self._user_order.append(ticket.user)
+        lanes = self._users[ticket.user].lanes
+        lanes.remove(ticket.lane)
+        lanes.append(ticket.lane)
+        self._cv.notify_all()
+
+    def _acquire(self, ticket: Ticket, first: bool) -> None:
+        with self._cv:
+            ticket.waiting = True
+            self._grant()
+            while self._holder is not ticket:
+                if first and ticket.cancelled is not None:
+                    ticket.waiting = False
+                    self._drop(ticket)
+                    self._grant()
+                    raise JobCancelled(ticket.cancelled)
+                self._cv.wait()
+                self._grant()
+            if first and ticket.cancelled is not None:  # cancelled as the turn came
+                ticket.waiting = False
+                self._holder = None
+                self._drop(ticket)
+                self._grant()
+                raise JobCancelled(ticket.cancelled)
+            ticket.waiting = False
+            ticket.started = True
+            ticket.slices += 1
+            self.trace.append((ticket.user, ticket.lane))
+
+    def _release(self, ticket: Ticket, finished: bool) -> None:
+        with self._cv:
+            if self._holder is ticket:
+                self._holder = None
+            if finished:
+                self._drop(ticket)
+            self._grant()
+            self._cv.notify_all()
+
+    def _drop(self, ticket: Ticket) -> None:
+        """Remove a finished or cancelled ticket (and empty lanes and users)."""
+        queue = self._lanes.get(ticket.lane)
+        if queue is None:
+            return
+        with contextlib.suppress(ValueError):
+            queue.remove(ticket)
+        if not queue:
+            del self._lanes[ticket.lane]
+            state = self._users.get(ticket.user)
+            if state is not None:
+                with contextlib.suppress(ValueError):
+                    state.lanes.remove(ticket.lane)
+                if not state.lanes:
+                    del self._users[ticket.user]
+                    with contextlib.suppress(ValueError):
+                        self._user_order.remove(ticket.user)
+        self._cv.notify_all()
+
+
+class JobTurns:
+    """The engine's `Turns` protocol for the job running in this thread."""
+
+    def __init__(self, scheduler: FairScheduler) -> None:
+        self.scheduler = scheduler
+
+    def yield_turn(self) -> None:
+        self.scheduler.yield_turn()
+
+    def released(self) -> contextlib.AbstractContextManager[None]:
+        return self.scheduler.released()
+
+
+def current_turns() -> JobTurns | None:
+    """How the job running in this thread shares its turn (None outside scheduled jobs)."""
+    scheduler = getattr(_local, "scheduler", None)
+    return None if scheduler is None else JobTurns(scheduler)
