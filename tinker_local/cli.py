@@ -66,7 +66,7 @@ def _config_options() -> list[click.Option]:
         default = f.default if f.default is not dataclasses.MISSING else None
         help_text = f.metadata.get("help") or comments.get(f.name) or f"ServerConfig.{f.name}"
         hint = hints[f.name]
-        if typing.get_origin(hint) is list:  # repeatable, named in the singular: --model A --model B
+        if typing.get_origin(hint) is list:  # repeatable, in the singular: --model A --model B
             item_type, _ = _param_type(typing.get_args(hint)[0])
             flag = f"--{f.name.removesuffix('s').replace('_', '-')}"
             options.append(

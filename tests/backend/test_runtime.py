@@ -57,12 +57,12 @@ def test_serve_command_lines_take_the_new_options() -> None:
     from click.testing import CliRunner
 
     from tinker_hl.cli import cli
-    from tinker_local.__main__ import _parser
+    from tinker_local.cli import serve
 
-    args = _parser().parse_args(
-        ["--model", "a/b", "--model", "c=/tmp/x", "--device", "cpu", "--threads", "3"]
-    )
-    assert args.models == ["a/b", "c=/tmp/x"] and args.device == "cpu" and args.threads == 3
+    argv = ["--model", "a/b", "--model", "c=/tmp/x", "--device", "cpu", "--threads", "3"]
+    params = serve.make_context("serve", argv).params
+    assert params["models"] == ("a/b", "c=/tmp/x")
+    assert params["device"] == "cpu" and params["threads"] == 3
     help_text = CliRunner().invoke(cli, ["serve", "--help"]).output
-    for option in ("--model NAME[=PATH]", "--device", "--dtype", "--threads"):
+    for option in ("--model", "--device", "--dtype", "--threads", "--jwt"):
         assert option in help_text

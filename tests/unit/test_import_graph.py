@@ -20,7 +20,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("tinker_hl", "tinker_local")
-FIRST_PARTY = (*PACKAGES, "tinker_api_client")
+FIRST_PARTY = (*PACKAGES, "tinker_api_client", "tinker_proto")
 
 
 def _module_files(package: str, folder: Path = ROOT) -> dict[str, Path]:
@@ -35,7 +35,10 @@ def _module_files(package: str, folder: Path = ROOT) -> dict[str, Path]:
 
 MODULES: dict[str, Path] = {m: p for pkg in PACKAGES for m, p in _module_files(pkg).items()}
 # The generated client ships in the same distribution: its imports need declaring too.
-GENERATED: dict[str, Path] = _module_files("tinker_api_client", ROOT / "generated")
+GENERATED: dict[str, Path] = {
+    **_module_files("tinker_api_client", ROOT / "generated"),
+    **_module_files("tinker_proto", ROOT / "generated"),
+}
 
 
 def _is_type_checking(test: ast.expr) -> bool:
@@ -162,6 +165,7 @@ _IMPORT_NAMES = {
     "pyyaml": "yaml",
     "jsonschema-rs": "jsonschema_rs",
     "opentelemetry-api": "opentelemetry",
+    "protobuf": "google",  # google.protobuf
 }
 # Declared for what they do without being imported by our code.
 _NOT_IMPORTED = {

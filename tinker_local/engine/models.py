@@ -24,6 +24,7 @@ from torch import nn
 from .errors import UserInputError
 from .presets import ModelPreset, get_preset
 from .runtime import current as current_runtime
+from .runtime import on_change as on_runtime_change
 
 # Tinker-style LoRA hyperparameters: fixed alpha, no dropout (dropout would make training
 # nondeterministic for a given seed and the sampler/trainer logprobs disagree).
@@ -352,3 +353,6 @@ def save_merged_model(
     merged.save_pretrained(str(out))
     _save_tokenizer(get_preset(spec.base_model), out)
     return out
+
+
+on_runtime_change(forget_built_models)

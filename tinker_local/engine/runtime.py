@@ -8,6 +8,7 @@ float32 whatever the parameter dtype.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -69,10 +70,19 @@ def configure(device: str = "auto", dtype: str = "auto", threads: int | None = N
     torch.set_num_threads(n)
     previous, _current = _current, Runtime(dev, _pick_dtype(dtype, dev), n)
     if (previous.device, previous.dtype) != (_current.device, _current.dtype):
-        from .models import forget_built_models
-
-        forget_built_models()  # models built for the earlier choice sit on the wrong device
+        for forget in _on_change:  # models built for the earlier choice sit on the wrong device
+            forget()
     return _current
+
+
+# Caches of things built for the current device/dtype (registered by their owners, so this
+# module imports none of them).
+_on_change: list[Callable[[], None]] = []
+
+
+def on_change(forget: Callable[[], None]) -> None:
+    """Call `forget` whenever configure() changes the device or dtype."""
+    _on_change.append(forget)
 
 
 def current() -> Runtime:

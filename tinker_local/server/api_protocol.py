@@ -1,6 +1,6 @@
 """The protocol steps newer official SDKs take (0.18 to 0.38): client/config and
 client/dynamic_config (feature flags), sessions/{id}/finish, cancel_future and the batched
-retrieve_futures poll. auth/token lives in jwt_auth.py.
+retrieve_futures poll, and auth/token (JWT mode; the signer is in jwt_auth.py).
 
 The flags answered are the ones this server really honours: a client keeps its own default
 for any flag it is not told, so every flag whose default would be wrong for us is answered.
@@ -119,6 +119,14 @@ async def retrieve_futures(request: Request, backend: Backend, user: str) -> dic
     return {"completions": [_completion(r) for r in done], "cursor": max(total, cursor)}
 
 
+async def auth_token(request: Request, backend: Backend, user: str) -> dict[str, Any]:
+    await read_body(request, "AuthTokenRequest")
+    if backend.jwt is None:
+        raise not_found("JWT mode is off on this server: send the API key itself in X-API-Key")
+    # `user` came from an API key or from a still-valid token (a client renewing early).
+    return {"jwt": backend.jwt.issue(user)}
+
+
 def routes() -> list[Route]:
     post = ["POST"]
     return [
@@ -127,4 +135,5 @@ def routes() -> list[Route]:
         Route("/api/v1/sessions/{session_id}/finish", endpoint(finish_session), methods=post),
         Route("/api/v1/cancel_future", endpoint(cancel_future), methods=post),
         Route("/api/v1/retrieve_futures", endpoint(retrieve_futures), methods=post),
+        Route("/api/v1/auth/token", endpoint(auth_token), methods=post),
     ]

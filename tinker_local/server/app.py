@@ -19,7 +19,6 @@ from . import (
     api_service,
     api_training,
     checkpoint_ttl,
-    jwt_auth,
     log_secrecy,
 )
 from .config import ServerConfig
@@ -64,7 +63,6 @@ def create_app(config: ServerConfig) -> Starlette:
         *api_service.routes(),
         *api_rest.routes(),
         *api_protocol.routes(),
-        *jwt_auth.routes(),
         *checkpoint_ttl.routes(),
     ]
     app = Starlette(

@@ -17,10 +17,7 @@ import secrets
 import time
 from typing import Any
 
-from starlette.requests import Request
-from starlette.routing import Route
-
-from .errors import ApiError, not_found, unauthorized
+from .errors import ApiError, unauthorized
 
 INVALID_TOKEN = 'Bearer error="invalid_token"'
 
@@ -87,19 +84,3 @@ def _invalid(message: str) -> ApiError:
     error = unauthorized(message)
     error.headers = {"WWW-Authenticate": INVALID_TOKEN}
     return error
-
-
-async def auth_token(request: Request, backend: Any, user: str) -> dict[str, Any]:
-    from .endpoint import read_body
-
-    await read_body(request, "AuthTokenRequest")
-    if backend.jwt is None:
-        raise not_found("JWT mode is off on this server: send the API key itself in X-API-Key")
-    # `user` came from an API key or from a still-valid token (a client renewing early).
-    return {"jwt": backend.jwt.issue(user)}
-
-
-def routes() -> list[Route]:
-    from .endpoint import endpoint
-
-    return [Route("/api/v1/auth/token", endpoint(auth_token), methods=["POST"])]
