@@ -60,11 +60,15 @@ async def client_dynamic_config(request: Request, backend: Backend, user: str) -
 async def finish_session(request: Request, backend: Backend, user: str) -> dict[str, Any]:
     session_id = request.path_params["session_id"]
     body = await read_body(request, "FinishSessionRequest")
-    backend.own_session(user, session_id)
-    backend.note_sdk_version(request, session_id)
     reason, detail = body["reason"]["type"], body.get("detail")
-    backend.store.finish_session(session_id, reason, detail, time.time())
-    kept = backend.store.session_finish(session_id)
+
+    def finish() -> tuple[str, str | None, float] | None:  # store calls: off the event loop
+        backend.own_session(user, session_id)
+        backend.note_sdk_version(request, session_id)
+        backend.store.finish_session(session_id, reason, detail, time.time())
+        return backend.store.session_finish(session_id)
+
+    kept = await backend.db(finish)
     assert kept is not None
     return {"session_id": session_id, "reason": kept[0], "detail": kept[1]}
 

@@ -110,12 +110,17 @@ async def set_checkpoint_ttl(request: Request, backend: Backend, user: str) -> R
     kind = p["checkpoint_kind"]
     if kind not in CHECKPOINT_KINDS:
         raise ApiError(422, f"checkpoint_kind: expected one of {list(CHECKPOINT_KINDS)}")
-    row = backend.own_checkpoint(user, p["training_run_id"], kind, p["checkpoint_name"])
+    # The body first (its own 400s, e.g. too deeply nested), then the store, off the event loop.
     body = await read_body(request, "SetCheckpointTtlRequest")
     ttl = body.get("ttl_seconds")
     check_ttl(ttl)
-    expires = None if ttl is None else time.time() + ttl
-    backend.store.set_checkpoint_expiry(row.run_id, row.kind, row.name, expires)
+
+    def set_expiry() -> None:
+        row = backend.own_checkpoint(user, p["training_run_id"], kind, p["checkpoint_name"])
+        expires = None if ttl is None else time.time() + ttl
+        backend.store.set_checkpoint_expiry(row.run_id, row.kind, row.name, expires)
+
+    await backend.db(set_expiry)
     return Response(status_code=204)
 
 
