@@ -26,7 +26,7 @@ from typing import Any, Protocol
 import torch
 import torch.nn.functional as F
 
-from .models import LORA_ALPHA, LoraSpec, cache_kwarg, private_base_model
+from .models import LoraSpec, cache_kwarg, peft_lora_config, private_base_model
 from .runtime import current as current_runtime
 
 # Rows decoded together at most (memory bound: one KV cache row each). A request that does not
@@ -170,7 +170,7 @@ class BatchDecoder:
         return self.peft, {"adapter_names": adapter_keys}
 
     def _load_adapter(self, request: DecodeRequest) -> None:
-        from peft import LoraConfig, get_peft_model
+        from peft import get_peft_model
 
         assert request.adapter is not None and request.adapter_key is not None
         key = request.adapter_key
@@ -178,13 +178,7 @@ class BatchDecoder:
             self.adapters.move_to_end(key)
             return
         spec, tensors = request.adapter
-        config = LoraConfig(
-            r=spec.rank,
-            lora_alpha=LORA_ALPHA,
-            lora_dropout=0.0,
-            target_modules=spec.target_modules(),
-            bias="none",
-        )
+        config = peft_lora_config(spec)
         import warnings
 
         with warnings.catch_warnings():

@@ -238,16 +238,10 @@ def build_lora_model(spec: LoraSpec, seed: int | None) -> tuple[Any, dict[str, n
     The adapter init (peft: lora_A Kaiming-uniform, lora_B zeros) draws from the global RNG, so
     it runs under a forked RNG seeded with `seed`: same seed => bit-identical adapter.
     """
-    from peft import LoraConfig, get_peft_model
+    from peft import get_peft_model
 
     model = private_base_model(spec.base_model)
-    config = LoraConfig(
-        r=spec.rank,
-        lora_alpha=LORA_ALPHA,
-        lora_dropout=0.0,
-        target_modules=spec.target_modules(),
-        bias="none",
-    )
+    config = peft_lora_config(spec)
     with warnings.catch_warnings(), torch.random.fork_rng(devices=[]):
         # LoRA on a tied lm_head only affects the output projection, which is what we want;
         # peft warns because *merging* would also change the embeddings (see save_merged_model).
@@ -325,7 +319,7 @@ def save_merged_model(
     LoRA on lm_head, the copy is untied first: merging into the shared matrix would otherwise
     silently apply the output-projection update to the input embeddings too.
     """
-    from peft import LoraConfig, get_peft_model
+    from peft import get_peft_model
 
     base = copy.deepcopy(build_base_model(spec.base_model))  # real copy: merging writes weights
     if spec.train_unembed and base.config.tie_word_embeddings:
@@ -335,13 +329,7 @@ def save_merged_model(
         base.config.tie_word_embeddings = False
         if hasattr(base.config, "get_text_config"):
             base.config.get_text_config().tie_word_embeddings = False
-    config = LoraConfig(
-        r=spec.rank,
-        lora_alpha=LORA_ALPHA,
-        lora_dropout=0.0,
-        target_modules=spec.target_modules(),
-        bias="none",
-    )
+    config = peft_lora_config(spec)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*")
         peft_model: Any = get_peft_model(base, config)
@@ -353,6 +341,19 @@ def save_merged_model(
     merged.save_pretrained(str(out))
     _save_tokenizer(get_preset(spec.base_model), out)
     return out
+
+
+def peft_lora_config(spec: LoraSpec) -> Any:
+    """peft's LoraConfig for an adapter of this spec (training, merging and batched sampling)."""
+    from peft import LoraConfig
+
+    return LoraConfig(
+        r=spec.rank,
+        lora_alpha=LORA_ALPHA,
+        lora_dropout=0.0,
+        target_modules=spec.target_modules(),
+        bias="none",
+    )
 
 
 on_runtime_change(forget_built_models)

@@ -213,21 +213,14 @@ async def create_model(request: Request, backend: Backend, user: str) -> dict[st
     def job() -> dict[str, Any]:
         try:
             trainer = backend.compute.new_trainer(handle.base_model, lora)
-            now = time.time()
             backend.store.create_run(
-                RunRow(
-                    run_id=handle.model_id,
-                    user=user,
-                    session_id=handle.session_id,
-                    base_model=handle.base_model,
-                    lora_rank=lora.rank,
-                    seed=lora.seed,
-                    train_mlp=lora.train_mlp,
-                    train_attn=lora.train_attn,
-                    train_unembed=lora.train_unembed,
-                    user_metadata=handle.user_metadata,
-                    created_at=now,
-                    last_request_time=now,
+                RunRow.new_model(
+                    handle.model_id,
+                    user,
+                    handle.session_id,
+                    handle.base_model,
+                    lora,
+                    handle.user_metadata,
                 )
             )
         except Exception as e:

@@ -6,7 +6,6 @@ derives by itself without reading it back.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from starlette.requests import Request
@@ -117,22 +116,8 @@ def create_via_load(
             if backend.store.get_checkpoint(ckpt.run_id, ckpt.kind, ckpt.name) is None:
                 raise UserError(f"path: checkpoint {ckpt.tinker_path} was deleted")
             backend.compute.load_training_state(trainer, backend.checkpoint_dir(ckpt), optimizer)
-            now = time.time()
             backend.store.create_run(
-                RunRow(
-                    run_id=model_id,
-                    user=user,
-                    session_id=handle.session_id,
-                    base_model=handle.base_model,
-                    lora_rank=lora.rank,
-                    seed=lora.seed,
-                    train_mlp=lora.train_mlp,
-                    train_attn=lora.train_attn,
-                    train_unembed=lora.train_unembed,
-                    user_metadata=meta,
-                    created_at=now,
-                    last_request_time=now,
-                )
+                RunRow.new_model(model_id, user, handle.session_id, handle.base_model, lora, meta)
             )
         except Exception as e:
             handle.status, handle.failure = "failed", str(e)

@@ -131,6 +131,33 @@ class RunRow:
     last_request_time: float
     corrupted: bool = False
 
+    @classmethod
+    def new_model(
+        cls,
+        run_id: str,
+        user: str,
+        session_id: str | None,
+        base_model: str,
+        lora: Any,
+        user_metadata: dict[str, Any] | None,
+    ) -> RunRow:
+        """The row of a model created now, with its LoRA settings (rank, seed, train_*)."""
+        now = time.time()
+        return cls(
+            run_id=run_id,
+            user=user,
+            session_id=session_id,
+            base_model=base_model,
+            lora_rank=lora.rank,
+            seed=lora.seed,
+            train_mlp=lora.train_mlp,
+            train_attn=lora.train_attn,
+            train_unembed=lora.train_unembed,
+            user_metadata=user_metadata,
+            created_at=now,
+            last_request_time=now,
+        )
+
 
 @dataclass(frozen=True)
 class CheckpointRow:
