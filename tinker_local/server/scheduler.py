@@ -116,13 +116,17 @@ class FairScheduler:
         """From inside a job: let whoever is next have one slice, then continue."""
         ticket = self._current()
         with self._cv:
-            others = self._next_waiting(exclude=ticket) is not None
-        if others:
-            self._release(ticket, finished=False)
-            self._acquire(ticket, first=False)
-        else:
-            ticket.slices += 1
-            self.trace.append((ticket.user, ticket.lane))
+            if self._next_waiting(exclude=ticket) is None:
+                ticket.slices += 1
+                self.trace.append((ticket.user, ticket.lane))
+                return
+            # Hand the turn on and queue again in one step: between the two, another job's
+            # loop would see nobody waiting and keep the turn for many slices.
+            ticket.waiting = True
+            self._holder = None
+            self._grant(exclude=ticket)
+            self._cv.notify_all()
+        self._acquire(ticket, first=False)
 
     @contextlib.contextmanager
     def released(self) -> Iterator[None]:
@@ -156,11 +160,11 @@ class FairScheduler:
                     return queue[0]
         return None
 
-    def _grant(self) -> None:
+    def _grant(self, exclude: Ticket | None = None) -> None:
         """Hand the free turn to the next waiting ticket and rotate the round-robin orders."""
         if self._holder is not None:
             return
-        ticket = self._next_waiting()
+        ticket = self._next_waiting(exclude)
         if ticket is None:
             return
         self._holder = ticket
