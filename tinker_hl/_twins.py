@@ -18,6 +18,7 @@ checkers see the ParamSpec), and gets a docstring that names its original.
 
 from __future__ import annotations
 
+import concurrent.futures
 import functools
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
@@ -37,6 +38,7 @@ class HasLoop(Protocol):
 
 
 L = TypeVar("L", bound=HasLoop)
+F = TypeVar("F")
 
 
 def _named(twin: Any, original: Callable[..., Any], name: str, doc: str) -> None:
@@ -92,6 +94,29 @@ def blocking(
     return twin
 
 
+def submitted(
+    wrap: Callable[[concurrent.futures.Future[R], EventLoopThread], F],
+) -> Callable[
+    [Callable[Concatenate[L, P], Coroutine[Any, Any, R]]], Callable[Concatenate[L, P], F]
+]:
+    """The sync form of `operation` that returns at once: the operation runs on the client's
+    loop, and `wrap(future, loop)` (an APIFuture class) is returned."""
+
+    def make(
+        operation: Callable[Concatenate[L, P], Coroutine[Any, Any, R]],
+    ) -> Callable[Concatenate[L, P], F]:
+        name = _public_name(operation)
+
+        def twin(self: L, *args: P.args, **kwargs: P.kwargs) -> F:
+            loop = self._loop
+            return wrap(loop.submit(operation(self, *args, **kwargs), name), loop)
+
+        _named(twin, operation, name, f"Starts `{name}`; returns a future of its result.")
+        return twin
+
+    return make
+
+
 def on_loop(
     operation: Callable[Concatenate[L, P], Coroutine[Any, Any, R]],
 ) -> Callable[Concatenate[L, P], Coroutine[Any, Any, R]]:
@@ -105,4 +130,4 @@ def on_loop(
     return twin
 
 
-__all__ = ["awaited_twin", "blocking", "future_twin", "on_loop"]
+__all__ = ["awaited_twin", "blocking", "future_twin", "on_loop", "submitted"]
