@@ -74,7 +74,6 @@ CHECKED: dict[str, list[str]] = {
     "RestClient": [
         "__init__",
         "delete_checkpoint",
-        "get_checkpoint_archive_url",
         "get_server_capabilities",
         "list_checkpoints",
         "list_user_checkpoints",
