@@ -41,6 +41,7 @@ from tinker_api_client.api.rest import (
 )
 from tinker_api_client.api.service import get_server_capabilities
 from tinker_api_client.api.weights import weights_info
+from tinker_api_client.limits import PAGE_LIMIT_MAX
 from tinker_api_client.models import (
     Checkpoint,
     CheckpointArchiveUrlResponse,
@@ -74,14 +75,15 @@ from ._loop import EventLoopThread
 from ._options import ClientOptions
 from ._retry import RetryConfig
 from ._telemetry import Telemetry
+from ._training_client import check_ttl
 from ._twins import awaited_twin, blocking, on_loop
 from .types import parse_tinker_path, split_checkpoint_id
 from .types._shapes import to_official_shape
 
 T = TypeVar("T")
 
-MAX_PAGE_SIZE = 1000
-"""The largest `limit` the service accepts for one page."""
+MAX_PAGE_SIZE = PAGE_LIMIT_MAX
+"""The largest `limit` the service accepts for one page (openapi.yaml's Limit parameter)."""
 
 ProgressCallback = Callable[[int, int | None], object]
 """`progress(bytes_written, total_bytes_or_None)`, called as an archive download advances."""
@@ -375,8 +377,7 @@ class RestClient(ClosingContext):
     ) -> APIFuture[None]:
         """Make one of the caller's checkpoints expire `ttl_seconds` from now (None: never)."""
         run_id, kind, name = _path_parts(tinker_path)
-        if ttl_seconds is not None:
-            _check_int(ttl_seconds, "ttl_seconds", 1)
+        check_ttl(ttl_seconds)
         body = SetCheckpointTtlRequest(ttl_seconds=ttl_seconds)
         return self._future(
             self._send(

@@ -8,6 +8,7 @@ call order.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Coroutine, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -15,6 +16,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from tinker_api_client.api.models import get_info
 from tinker_api_client.api.training import forward, forward_backward, optim_step
 from tinker_api_client.api.weights import load_weights, save_weights, save_weights_for_sampler
+from tinker_api_client.limits import (
+    CHECKPOINT_NAME_PATTERN,
+    CHECKPOINT_TTL_MAX_S,
+    CHECKPOINT_TTL_MIN_S,
+)
 from tinker_api_client.models import (
     AdamParams,
     Datum,
@@ -68,6 +74,8 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 logger = logging.getLogger("tinker_hl")
+
+_CHECKPOINT_NAME = re.compile(CHECKPOINT_NAME_PATTERN)
 
 
 class TrainingClient:
@@ -253,7 +261,7 @@ class TrainingClient:
         `ttl_seconds`: the checkpoint expires that long after saving (None: never);
         `overwrite`: replace a checkpoint of the same name; `user_metadata`: kept with it."""
         _check_name(name)
-        _check_ttl(ttl_seconds)
+        check_ttl(ttl_seconds)
         if not isinstance(overwrite, bool):
             raise ValidationError("overwrite", f"expected a bool, got {overwrite!r}")
         metadata = _check_metadata(user_metadata)
@@ -306,7 +314,7 @@ class TrainingClient:
         """Save weights for sampling as `tinker://<run>/sampler_weights/<name>` (`ttl_seconds`
         and `user_metadata` as for `save_state`)."""
         _check_name(name)
-        _check_ttl(ttl_seconds)
+        check_ttl(ttl_seconds)
         metadata = _check_metadata(user_metadata)
 
         def body(seq_id: int) -> SaveWeightsForSamplerRequest:
@@ -482,11 +490,19 @@ def _loss_fn_config(config: dict[str, float] | None) -> LossFnConfig | None:
     return LossFnConfig.from_dict({k: float(v) for k, v in config.items()})
 
 
-def _check_ttl(ttl_seconds: object) -> None:
+def check_ttl(ttl_seconds: object) -> None:
+    """None (no expiry) or whole seconds within the spec's bounds."""
     if ttl_seconds is None:
         return
-    if isinstance(ttl_seconds, bool) or not isinstance(ttl_seconds, int) or ttl_seconds < 1:
-        raise ValidationError("ttl_seconds", f"expected whole seconds >= 1, got {ttl_seconds!r}")
+    low, high = CHECKPOINT_TTL_MIN_S, CHECKPOINT_TTL_MAX_S
+    if (
+        isinstance(ttl_seconds, bool)
+        or not isinstance(ttl_seconds, int)
+        or not low <= ttl_seconds <= high
+    ):
+        raise ValidationError(
+            "ttl_seconds", f"expected whole seconds from {low} to {high}, got {ttl_seconds!r}"
+        )
 
 
 def _check_metadata(metadata: object) -> dict[str, str] | None:
@@ -500,9 +516,11 @@ def _check_metadata(metadata: object) -> dict[str, str] | None:
 
 
 def _check_name(name: str) -> None:
-    if not isinstance(name, str) or not name or "/" in name or name in (".", ".."):
+    if not isinstance(name, str) or not _CHECKPOINT_NAME.fullmatch(name):
         raise ValidationError(
-            "name", f"expected a non-empty checkpoint name without '/', got {name!r}"
+            "name",
+            f"expected a checkpoint name of 1-128 letters, digits, '.', '_' or '-' starting with "
+            f"a letter or digit, got {name!r}",
         )
 
 

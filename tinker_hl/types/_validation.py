@@ -29,6 +29,7 @@ from tinker_api_client.models import (
     TensorData,
 )
 from tinker_api_client.models import Datum as _WireDatum
+from tinker_api_client.models.image_format import IMAGE_FORMAT_VALUES
 from tinker_api_client.models.loss_fn_type import LOSS_FN_TYPE_VALUES
 from tinker_api_client.types import Unset
 
@@ -69,7 +70,7 @@ LOSS_FN_REQUIRED_KEYS: dict[str, tuple[str, ...]] = {
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _TOKEN_ID_MAX = _INT64_MAX  # int64 on the wire: say so here, not in the encoder or the server
-_IMAGE_FORMATS = ("png", "jpeg")
+_IMAGE_FORMATS = tuple(sorted(IMAGE_FORMAT_VALUES))  # openapi.yaml's ImageFormat enum
 
 
 def _is_int(v: object) -> bool:
@@ -166,7 +167,7 @@ def _check_optional_count(value: object, field: str) -> None:
 
 def _check_format(value: object, field: str) -> None:
     if value not in _IMAGE_FORMATS:
-        raise ValidationError(field, f"expected 'png' or 'jpeg', got {value!r}")
+        raise ValidationError(field, f"expected one of {list(_IMAGE_FORMATS)}, got {value!r}")
 
 
 def _check_type_literal(value: object, expected: str, field: str) -> None:
