@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any
 
 from tinker_api_client.api.sampling import asample
 from tinker_api_client.models import (
@@ -94,6 +95,25 @@ class SamplingClient:
         return SamplingClient(
             holder,
             sampling_session_id=session_id,
+            base_model=base_model,
+            retry_config=retry_config,
+            record_stability_info=record_stability_info,
+        )
+
+    @staticmethod
+    def creating(
+        holder: ClientHolder,
+        *,
+        model_path: str | None = None,
+        base_model: str | None = None,
+        retry_config: RetryConfig | None = None,
+        record_stability_info: bool = False,
+    ) -> Coroutine[Any, Any, SamplingClient]:
+        """Check the arguments now (in the caller's thread); the coroutine that creates it."""
+        check_sampler_source(model_path, base_model, record_stability_info)
+        return SamplingClient._create(
+            holder,
+            model_path=model_path,
             base_model=base_model,
             retry_config=retry_config,
             record_stability_info=record_stability_info,
@@ -267,7 +287,7 @@ class SamplingClient:
     get_base_model_async = on_loop(_get_base_model)
 
     def get_tokenizer(self) -> PreTrainedTokenizerBase:
-        """The base model's tokenizer (transformers; built offline for local-backend models)."""
+        """The base model's tokenizer (transformers), loaded by the base model's name."""
         if self._tokenizer is None:
             from ._tokenizer import load_tokenizer
 

@@ -33,7 +33,7 @@ from ._lifecycle import ClosingContext
 from ._loop import EventLoopThread
 from ._options import ClientOptions
 from ._retry import RetryConfig
-from ._sampling_client import SamplingClient, SamplingClientFuture, check_sampler_source
+from ._sampling_client import SamplingClient, SamplingClientFuture
 from ._session import check_finish
 from ._telemetry import Telemetry, http_sender, start_telemetry
 from ._training_client import TrainingClient, TrainingClientFuture
@@ -320,8 +320,7 @@ class ServiceClient(ClosingContext):
         record_stability_info: bool = False,
     ) -> Coroutine[Any, Any, SamplingClient]:
         """Sample from saved sampler weights (`model_path`) or from a base model."""
-        check_sampler_source(model_path, base_model, record_stability_info)
-        return SamplingClient._create(
+        return SamplingClient.creating(
             self.holder,
             model_path=model_path,
             base_model=base_model,

@@ -60,7 +60,7 @@ from ._futures import (
 from ._http import Endpoint, PreparedRequest, prepare
 from ._loop import EventLoopThread
 from ._retry import RetryConfig
-from ._sampling_client import SamplingClient, SamplingClientFuture, check_sampler_source
+from ._sampling_client import SamplingClient, SamplingClientFuture
 from ._sequencer import Sequencer
 from ._telemetry import Telemetry
 from ._twins import blocking, future_twin, on_loop, submitted
@@ -426,8 +426,7 @@ class TrainingClient:
         record_stability_info: bool = False,
     ) -> Coroutine[Any, Any, SamplingClient]:
         """A SamplingClient for sampler weights saved by this (or any) training run."""
-        check_sampler_source(model_path, None, record_stability_info)
-        return SamplingClient._create(
+        return SamplingClient.creating(
             self.holder,
             model_path=model_path,
             retry_config=retry_config,
