@@ -34,7 +34,7 @@ from ._loop import EventLoopThread
 from ._options import ClientOptions
 from ._retry import RetryConfig
 from ._sampling_client import SamplingClient, SamplingClientFuture
-from ._session import check_finish
+from ._session import FINISH_TIMEOUT_S, check_finish
 from ._telemetry import Telemetry, http_sender, start_telemetry
 from ._training_client import TrainingClient, TrainingClientFuture
 from ._twins import blocking, on_loop, submitted
@@ -144,7 +144,9 @@ class ServiceClient(ClosingContext):
             return APIFuture(done)
         try:
             if status is not None:
-                holder.loop_thread.run(holder.session.finish(status, detail), timeout=30)
+                holder.loop_thread.run(
+                    holder.session.finish(status, detail), timeout=FINISH_TIMEOUT_S
+                )
             done.set_result(None)
         except Exception as exc:  # the client still closes; the caller sees why in the future
             done.set_exception(exc)
@@ -165,12 +167,9 @@ class ServiceClient(ClosingContext):
             if exc is None
             else ("errored" if isinstance(exc, Exception) else "interrupted")
         )
-        finished = self.close(status)
-        failure = finished.exception()
-        if failure is not None:
-            if exc is None:
-                raise failure
-            logger.warning("finishing the session failed: %s", failure)
+        failure = self.close(status).exception()
+        if failure is not None:  # leaving the block must not fail for it (the server may be gone)
+            logger.warning("could not mark the session %s on the server: %s", status, failure)
 
     def metrics(self) -> dict[str, Any]:
         """Client-side metrics: per-endpoint requests, errors, retries by cause, latency

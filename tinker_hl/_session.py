@@ -35,11 +35,14 @@ from tinker_api_client.models.known_finish_reason_type import (
 from ._exceptions import APIStatusError, ValidationError
 from ._options import ClientOptions
 from ._pipeline import CallPipeline
+from ._retry import RetryConfig
 from ._version import __version__
 
 logger = logging.getLogger("tinker_hl")
 
 HEARTBEAT_WARN_AFTER_S = 60.0
+FINISH_TIMEOUT_S = 10.0
+_ONE_ATTEMPT = RetryConfig(enable_retry_logic=False)
 
 
 class ServerSession:
@@ -141,7 +144,9 @@ class ServerSession:
 
     async def finish(self, status: str, detail: str | None) -> None:
         """Mark the session finished on the server (`success`, `errored`, `interrupted`). A
-        server that has no such endpoint (a 0.7-era one) answers 404 or 405: nothing to do."""
+        server that has no such endpoint (a 0.7-era one) answers 404 or 405: nothing to do.
+        One attempt, no retries: it runs while the client closes, often because the server is
+        gone, and closing must not wait on it."""
         if not self.session_id:
             return
         body = FinishSessionRequest(
@@ -154,6 +159,7 @@ class ServerSession:
                 "finish_session",
                 finish_session,
                 FinishSessionResponse,
+                retry_handler=self._pipeline.make_retry_handler(_ONE_ATTEMPT, "finish_session"),
                 session_id=self.session_id,
                 body=body,
             )

@@ -70,7 +70,8 @@ LOSS_FN_REQUIRED_KEYS: dict[str, tuple[str, ...]] = {
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _TOKEN_ID_MAX = _INT64_MAX  # int64 on the wire: say so here, not in the encoder or the server
-_IMAGE_FORMATS = tuple(sorted(IMAGE_FORMAT_VALUES))  # openapi.yaml's ImageFormat enum
+_IMAGE_FORMATS = tuple(sorted(IMAGE_FORMAT_VALUES, reverse=True))  # openapi.yaml's ImageFormat
+_IMAGE_FORMATS_SAID = " or ".join(repr(f) for f in _IMAGE_FORMATS)  # 'png' or 'jpeg'
 
 
 def _is_int(v: object) -> bool:
@@ -167,7 +168,7 @@ def _check_optional_count(value: object, field: str) -> None:
 
 def _check_format(value: object, field: str) -> None:
     if value not in _IMAGE_FORMATS:
-        raise ValidationError(field, f"expected one of {list(_IMAGE_FORMATS)}, got {value!r}")
+        raise ValidationError(field, f"expected {_IMAGE_FORMATS_SAID}, got {value!r}")
 
 
 def _check_type_literal(value: object, expected: str, field: str) -> None:
