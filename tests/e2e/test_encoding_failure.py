@@ -43,4 +43,4 @@ def test_a_call_that_fails_to_encode_does_not_stall_later_calls(
     step = training.optim_step(types.AdamParams(learning_rate=1e-4))
     assert first.result().metrics["loss:sum"] == after.result().metrics["loss:sum"]
     assert step.result() is not None
-    assert training._next_seq == 4  # forward, forward_backward, optim_step: nothing else
+    assert training._sequencer.turn == 4  # forward, forward_backward, optim_step: nothing else
