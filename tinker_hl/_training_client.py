@@ -7,6 +7,7 @@ call order.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import time
@@ -110,8 +111,9 @@ class TrainingClient:
     ) -> APIFuture[T]:
         """Take a sequence number and encode the request now (nothing the caller changes later
         alters what is sent); submit in turn; poll for the outcome."""
-        seq_id = self._take_seq_id()
-        prepared = prepare(request_type, endpoint, body=make_body(seq_id))
+        ((seq_id, prepared),) = self._sequencer.take_encoding(
+            [lambda n: prepare(request_type, endpoint, body=make_body(n))]
+        )
         run = self._send_in_turn(seq_id, request_type, endpoint, prepared, decode, time.time())
         return submit_future(self._loop, run, f"{request_type} of {self.model_id}")
 
@@ -159,15 +161,25 @@ class TrainingClient:
     ) -> APIFuture[ForwardBackwardOutput]:
         data = validate_datums(data, loss_fn=loss_fn)  # checks loss_fn first
         config = _loss_fn_config(loss_fn_config)
-        futures: list[APIFuture[ForwardBackwardOutput]] = []
+        inputs = []
         for chunk in chunk_datums(data):
             fb_input = ForwardBackwardInput(data=chunk, loss_fn=loss_fn)
             if config is not None:
                 fb_input.loss_fn_config = config
-            seq_id = self._take_seq_id()
-            # Encoded here, before returning: the caller may reuse its lists at once.
-            send = self._send_forward_chunk(seq_id, fb_input, backward, time.time())
-            what = f"{'forward_backward' if backward else 'forward'} of {self.model_id}"
+            inputs.append(fb_input)
+        # Encoded here, before returning: the caller may reuse its lists at once. All chunks
+        # are encoded before any is sent, so a failing one sends none of them.
+        numbered = self._sequencer.take_encoding(
+            [
+                functools.partial(self._encode_forward_chunk, fb_input=i, backward=backward)
+                for i in inputs
+            ]
+        )
+        submitted_at = time.time()
+        what = f"{'forward_backward' if backward else 'forward'} of {self.model_id}"
+        futures: list[APIFuture[ForwardBackwardOutput]] = []
+        for seq_id, prepared in numbered:
+            send = self._send_prepared_chunk(seq_id, prepared, backward, submitted_at)
             futures.append(submit_future(self._loop, send, what))
         if len(futures) == 1:
             return futures[0]
@@ -178,6 +190,12 @@ class TrainingClient:
     ) -> Coroutine[Any, Any, ForwardBackwardOutput]:
         """One forward (or forward_backward) request, numbered `seq_id`: encoded now, and a
         coroutine that sends it in turn and polls for its output."""
+        prepared = self._encode_forward_chunk(seq_id, fb_input, backward)
+        return self._send_prepared_chunk(seq_id, prepared, backward, submitted_at)
+
+    def _encode_forward_chunk(
+        self, seq_id: int, fb_input: ForwardBackwardInput, backward: bool
+    ) -> PreparedRequest:
         body: ForwardBackwardRequest | ForwardRequest
         if backward:
             body = ForwardBackwardRequest(
@@ -186,8 +204,13 @@ class TrainingClient:
         else:
             body = ForwardRequest(forward_input=fb_input, model_id=self.model_id, seq_id=seq_id)
         request_type = "forward_backward" if backward else "forward"
+        return prepare(request_type, forward_backward if backward else forward, body=body)
+
+    def _send_prepared_chunk(
+        self, seq_id: int, prepared: PreparedRequest, backward: bool, submitted_at: float
+    ) -> Coroutine[Any, Any, ForwardBackwardOutput]:
+        request_type = "forward_backward" if backward else "forward"
         endpoint = forward_backward if backward else forward
-        prepared = prepare(request_type, endpoint, body=body)
         return self._send_in_turn(
             seq_id, request_type, endpoint, prepared, ForwardBackwardOutput.from_dict, submitted_at
         )

@@ -35,6 +35,7 @@ from tinker_api_client.types import Unset
 
 from .._exceptions import ValidationError
 from ._number_lists import finite_reals, ints_within
+from ._shapes import WireMap
 
 __all__ = [
     "LOSS_FN_REQUIRED_KEYS",
@@ -222,16 +223,18 @@ def _validate_chunk(chunk: object, field: str) -> bool:
         _check_type_literal(chunk.type_, "encoded_text", f"{field}.type")
         return bool(chunk.tokens)
     if isinstance(chunk, ImageChunk):
-        if not isinstance(chunk.data, str) or not chunk.data:
+        data: object = chunk.data
+        if not isinstance(data, bytes | str) or not data:
             raise ValidationError(
                 f"{field}.data",
-                f"expected the image as a non-empty base64 string, got {type(chunk.data).__name__}"
-                " (ImageChunk.from_bytes encodes raw bytes)",
+                f"expected the image as non-empty bytes (or a base64 string), got "
+                f"{type(data).__name__}",
             )
-        try:
-            base64.b64decode(chunk.data, validate=True)
-        except (binascii.Error, ValueError):
-            raise ValidationError(f"{field}.data", "expected valid base64") from None
+        if isinstance(data, str):
+            try:
+                base64.b64decode(data, validate=True)
+            except (binascii.Error, ValueError):
+                raise ValidationError(f"{field}.data", "expected valid base64") from None
         _check_format(chunk.format_, f"{field}.format")
         _check_optional_count(chunk.expected_tokens, f"{field}.expected_tokens")
         _check_type_literal(chunk.type_, "image", f"{field}.type")
@@ -325,7 +328,7 @@ def _validate_datum(
         raise ValidationError(field, f"expected a Datum, got {type(datum).__name__}")
     validate_model_input(datum.model_input, f"{field}.model_input")
     inputs = datum.loss_fn_inputs
-    if not isinstance(inputs, LossFnInputs):
+    if not isinstance(inputs, LossFnInputs | WireMap):
         raise ValidationError(
             f"{field}.loss_fn_inputs",
             f"expected LossFnInputs, got {type(inputs).__name__} "
