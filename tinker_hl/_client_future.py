@@ -66,8 +66,8 @@ class ClientFuture(APIFuture[C]):
 
     def __getattr__(self, name: str) -> Any:
         # Only reached for what the class does not define: the client's instance attributes
-        # (`model_id`, `holder`, ...). Private names are never forwarded (nor waited for).
-        if name.startswith("_"):
+        # (`model_id`, `holder`, `_sequencer`, ...). Dunder probes are never forwarded.
+        if name.startswith("__"):
             raise AttributeError(name)
         return getattr(self._as_client(), name)
 
