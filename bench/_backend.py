@@ -19,7 +19,7 @@ def _stack_client(spec: dict[str, Any]) -> tuple[Any, Any]:
     import tinker_hl
 
     service = tinker_hl.ServiceClient(api_key=spec["key"], base_url=spec["url"])
-    training = service.create_lora_training_client(MODEL, rank=RANK, seed=0)
+    training = service.create_lora_training_client(MODEL, rank=RANK, seed=0).result()
     return service, training
 
 
@@ -349,7 +349,7 @@ def gen_compare(spec: dict[str, Any], sizes: Sizes) -> dict[str, Any]:
     model = build_base_model(MODEL)
     input_ids = torch.tensor([prompt] * sizes.gen_num_samples)
     service = tinker_hl.ServiceClient(api_key=spec["key"], base_url=spec["url"])
-    sampler = service.create_sampling_client(base_model=MODEL)
+    sampler = service.create_sampling_client(base_model=MODEL).result()
     stack_prompt = types.ModelInput.from_ints(prompt)
 
     def stack(i: int) -> int:

@@ -101,6 +101,13 @@ class Sizes:
         return asdict(self)
 
 
+def settled(client: Any) -> Any:
+    """The client a factory gave: tinker_hl's (as 0.38's) return a future of it, 0.7.0's the
+    client itself."""
+    result = getattr(type(client), "result", None)
+    return client.result() if callable(result) else client
+
+
 def tokens(n: int, vocab: int, seed: int) -> list[int]:
     rng = random.Random(seed)
     return [rng.randrange(vocab) for _ in range(n)]

@@ -31,7 +31,7 @@ def rollouts(spec: dict[str, Any], sizes: Sizes) -> dict[str, Any]:
     prompts = _prompts(sizes)
     max_tokens = sizes.rollout_max_tokens
     service = tinker_hl.ServiceClient(api_key=spec["key"], base_url=spec["url"])
-    sampler = service.create_sampling_client(base_model=MODEL)
+    sampler = service.create_sampling_client(base_model=MODEL).result()
 
     def params(i: int) -> Any:
         return types.SamplingParams(max_tokens=max_tokens, temperature=1.0, seed=i)

@@ -9,7 +9,7 @@ from typing import Self
 class ClosingContext:
     """`with client:` / `async with client:` call `close()` on exit (after `_on_error`)."""
 
-    def close(self) -> None:
+    def close(self) -> object:
         raise NotImplementedError
 
     def _on_error(self, exc: BaseException) -> None:
