@@ -379,10 +379,30 @@ def test_checkpoint_ttl_metadata_overwrite_and_expiry(api: Any, server: Any) -> 
 def test_sampling_options_the_backend_cannot_honour_are_named(api: Any) -> None:
     sampler_id = _sampler(api, api.session(), 0)
     for extra, field in [
-        ({"topk_sample_logprobs": 2}, "topk_sample_logprobs"),
         ({"prompt_alt_tokens_k": 1}, "prompt_alt_tokens_k"),
-        ({"target_prompt_logprobs": {"data": [1], "dtype": "int64"}}, "target_prompt_logprobs"),
         ({"record_stability_info": True}, "record_stability_info"),
+        # target_prompt_logprobs: int64, 2-D, len(prompt) - 1 = 4 rows, valid CSR
+        ({"target_prompt_logprobs": {"data": [1], "dtype": "int64"}}, "target_prompt_logprobs"),
+        (
+            {"target_prompt_logprobs": {"data": [1.0] * 4, "dtype": "float32", "shape": [4, 1]}},
+            "target_prompt_logprobs",
+        ),
+        (
+            {"target_prompt_logprobs": {"data": [1] * 5, "dtype": "int64", "shape": [5, 1]}},
+            "target_prompt_logprobs",
+        ),
+        (
+            {
+                "target_prompt_logprobs": {
+                    "data": [1],
+                    "dtype": "int64",
+                    "shape": [4, 2],
+                    "sparse_crow_indices": [0, 1, 1, 1],
+                    "sparse_col_indices": [0],
+                }
+            },
+            "target_prompt_logprobs",
+        ),
         ({"prompt_logprobs": False, "prompt_logprobs_last_n": 2}, "prompt_logprobs_last_n"),
         ({"prompt_logprobs_last_n": 5}, "prompt_logprobs_last_n"),  # the prompt has 5 tokens
     ]:
@@ -399,3 +419,70 @@ def test_sampling_options_the_backend_cannot_honour_are_named(api: Any) -> None:
         v < 0 for v in out["prompt_logprobs"][3:]
     )
     assert out["prompt_cache_hit_tokens"] == 0
+
+
+def _sparse_ids(dense: np.ndarray) -> dict[str, Any]:
+    """The CSR JSON of `dense` with -1 as the pad (what the 0.38 SDK's from_torch_sparse sends)."""
+    rows, cols = np.nonzero(dense != -1)
+    crow = np.searchsorted(rows, np.arange(dense.shape[0] + 1)).tolist()
+    return {
+        "data": dense[rows, cols].tolist(),
+        "dtype": "int64",
+        "shape": list(dense.shape),
+        "sparse_crow_indices": crow,
+        "sparse_col_indices": cols.tolist(),
+    }
+
+
+def test_topk_sample_and_target_prompt_logprobs(api: Any) -> None:
+    """Top-k logprobs of each sampled token, and logprobs of chosen prompt ids (dense and
+    sparse CSR), JSON and protobuf, agree with the sampled and prompt logprobs."""
+    sampler_id = _sampler(api, api.session(), 0)
+    body = {**_sample_body(sampler_id, 1, 2), "topk_sample_logprobs": 3}
+    future = api.submit("/api/v1/asample", body)
+    out = api.result(future)
+    for seq in out["sequences"]:
+        assert len(seq["topk_logprobs"]) == len(seq["tokens"]) == 4
+        for token, logprob, row in zip(seq["tokens"], seq["logprobs"], seq["topk_logprobs"]):
+            assert len(row) == 3 and row[0][0] == token  # greedy: the top token is sampled
+            assert abs(row[0][1] - logprob) < 1e-6
+            assert row[0][1] >= row[1][1] >= row[2][1]
+    pb_out = proto_result(api, future, pb.SampleResponse)
+    table = pb_out.sequences[0].topk_sampled_logprobs
+    assert (table.length, table.k) == (4, 3)
+    ids = np.frombuffer(table.token_ids, np.int32).reshape(4, 3)
+    assert ids.tolist() == [[t for t, _ in row] for row in out["sequences"][0]["topk_logprobs"]]
+
+    prompt = TEXT[:5]
+    wanted = np.full((4, 3), -1, dtype=np.int64)
+    wanted[:, 0] = prompt[1:]  # the actual next tokens: their logprobs are the prompt logprobs
+    wanted[2, 2] = 7
+    dense = {"data": wanted.ravel().tolist(), "dtype": "int64", "shape": [4, 3]}
+    for seq, tensor in [(2, dense), (3, _sparse_ids(wanted))]:
+        body = {**_sample_body(sampler_id, seq, 1), "target_prompt_logprobs": tensor}
+        future = api.submit("/api/v1/asample", body)
+        got = api.result(future)
+        target = got["target_prompt_logprobs"]
+        assert target["dtype"] == "float32" and target["shape"] == [4, 3]
+        if "sparse_crow_indices" in tensor:
+            assert target["sparse_crow_indices"] == tensor["sparse_crow_indices"]
+            assert target["sparse_col_indices"] == tensor["sparse_col_indices"]
+            values = np.zeros((4, 3), np.float32)
+            rows = np.repeat(np.arange(4), np.diff(target["sparse_crow_indices"]))
+            values[rows, target["sparse_col_indices"]] = target["data"]
+        else:
+            values = np.asarray(target["data"], np.float32).reshape(4, 3)
+        np.testing.assert_allclose(values[:, 0], got["prompt_logprobs"][1:], rtol=1e-6)
+        assert values[2, 2] < 0 and values[0, 1] == 0 and values[3, 2] == 0
+        proto = proto_result(api, future, pb.SampleResponse).target_prompt_logprobs
+        assert list(proto.shape) == [4, 3]
+        stored = proto.sparse_csr.values if "sparse_crow_indices" in tensor else proto.dense
+        np.testing.assert_array_equal(
+            np.frombuffer(stored, np.float32), np.asarray(target["data"], np.float32)
+        )
+
+    out_of_range = wanted.copy()
+    out_of_range[0, 1] = 10**6
+    body = {**_sample_body(sampler_id, 4, 1), "target_prompt_logprobs": _sparse_ids(out_of_range)}
+    failed = api.result(api.submit("/api/v1/asample", body))
+    assert "target_prompt_logprobs: token id 1000000 out of range" in failed["error"]
