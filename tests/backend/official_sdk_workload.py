@@ -176,7 +176,7 @@ def sampled_and_target_logprobs(sampler: Any, prompt_lps: list[float | None]) ->
     for token, logprob, row in zip(seq.tokens, seq.logprobs, top, strict=True):
         check(len(row) == 4 and row[0][0] == token, f"greedy picks the top token: {row}")
         check(abs(row[0][1] - logprob) < 1e-5, f"top logprob {row[0][1]} vs {logprob}")
-        check(all(a[1] >= b[1] for a, b in zip(row, row[1:])), f"sorted {row}")
+        check([lp for _, lp in row] == sorted((lp for _, lp in row), reverse=True), f"{row}")
     ids = torch.full((7, 3), -1, dtype=torch.long)
     ids[:, 0] = torch.tensor(TEXT[1:8])  # each position's actual next prompt token
     for tensor in (types.TensorData.from_torch(ids), types.TensorData.from_torch_sparse(ids, -1)):

@@ -443,7 +443,8 @@ def test_topk_sample_and_target_prompt_logprobs(api: Any) -> None:
     out = api.result(future)
     for seq in out["sequences"]:
         assert len(seq["topk_logprobs"]) == len(seq["tokens"]) == 4
-        for token, logprob, row in zip(seq["tokens"], seq["logprobs"], seq["topk_logprobs"]):
+        rows = zip(seq["tokens"], seq["logprobs"], seq["topk_logprobs"], strict=True)
+        for token, logprob, row in rows:
             assert len(row) == 3 and row[0][0] == token  # greedy: the top token is sampled
             assert abs(row[0][1] - logprob) < 1e-6
             assert row[0][1] >= row[1][1] >= row[2][1]
@@ -486,3 +487,51 @@ def test_topk_sample_and_target_prompt_logprobs(api: Any) -> None:
     body = {**_sample_body(sampler_id, 4, 1), "target_prompt_logprobs": _sparse_ids(out_of_range)}
     failed = api.result(api.submit("/api/v1/asample", body))
     assert "target_prompt_logprobs: token id 1000000 out of range" in failed["error"]
+
+
+def test_create_via_load_reads_the_store_off_the_event_loop(
+    api: Any, server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    model_id = api.model(rank=4)
+    body = {"model_id": model_id, "seq_id": 1, "path": "via-load"}
+    path = api.done("/api/v1/save_weights", body)["path"]
+    threads: list[str] = []
+    real = server.backend.checkpoint_by_path
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        threads.append(threading.current_thread().name)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(server.backend, "checkpoint_by_path", recording)
+    create = {"session_id": api.session(), "model_seq_id": 1, "path": path, "optimizer": False}
+    assert api.done("/api/v1/load_weights", create)["path"] == path
+    assert threads and all(name.startswith("tinker-store") for name in threads), threads
+
+
+def test_the_expiry_sweep_removes_files_before_the_row(
+    api: Any, server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As a user's delete: a sweep that cannot remove the folder keeps the row (the next sweep
+    retries), instead of forgetting a checkpoint whose files stay on disk."""
+    from tinker_local.server.checkpoint_ttl import expire_checkpoints
+
+    model_id = api.model()
+    save = {"model_id": model_id, "seq_id": 1, "path": "expiring", "ttl_seconds": 3600}
+    api.done("/api/v1/save_weights", save)
+    row = server.store.get_checkpoint(model_id, "weights", "expiring")
+    folder = server.backend.checkpoint_dir(row)
+
+    def fails(path: Any) -> None:
+        raise OSError("simulated: the folder cannot be removed")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(server.backend.files, "remove_dir", fails)
+        with pytest.raises(OSError, match="simulated"):
+            expire_checkpoints(server.backend, now=time.time() + 7200)
+    assert server.store.get_checkpoint(model_id, "weights", "expiring") is not None
+    assert folder.is_dir()
+    assert expire_checkpoints(server.backend, now=time.time() + 7200) >= 1
+    assert server.store.get_checkpoint(model_id, "weights", "expiring") is None
+    assert not folder.exists()
