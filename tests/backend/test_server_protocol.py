@@ -535,3 +535,52 @@ def test_the_expiry_sweep_removes_files_before_the_row(
     assert expire_checkpoints(server.backend, now=time.time() + 7200) >= 1
     assert server.store.get_checkpoint(model_id, "weights", "expiring") is None
     assert not folder.exists()
+
+
+def _blocked_forward(server: Any, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any, list[str]]:
+    """The compute's forward waits for `gate` (once `entered` is set); `ran` names each call."""
+    import threading
+
+    entered, gate, ran = threading.Event(), threading.Event(), []
+    real = server.backend.compute.forward
+
+    def forward(trainer: Any, data: Any, *args: Any) -> Any:
+        ran.append(f"forward {len(ran)}")
+        entered.set()
+        assert gate.wait(60)
+        return real(trainer, data, *args)
+
+    monkeypatch.setattr(server.backend.compute, "forward", forward)
+    return entered, gate, ran
+
+
+@pytest.mark.parametrize("how", ["finish", "expiry"])
+def test_ending_a_session_cancels_its_models_queued_work(
+    api: Any, server: Any, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    """The request running finishes; the queued ones fail at once with a clear cancelled
+    error and never reach the compute."""
+    session_id = api.session()
+    model_id = api.model(session_id)
+    entered, gate, ran = _blocked_forward(server, monkeypatch)
+    data = [api.datum(TEXT)]
+    running = api.submit("/api/v1/forward_backward", api.fb_body(model_id, 1, data))
+    assert entered.wait(60)
+    queued = [
+        api.submit("/api/v1/optim_step", {"model_id": model_id, "seq_id": 2, "adam_params": {}}),
+        api.submit("/api/v1/forward_backward", api.fb_body(model_id, 3, data)),
+    ]
+    if how == "finish":
+        finish = {"reason": {"type": "success"}}
+        assert api.post(f"/api/v1/sessions/{session_id}/finish", finish).status_code == 200
+    else:  # what the reaper does for an expired session, from a store thread
+        server.backend.free_model(server.backend.models[model_id], "its session expired")
+    # A cancelled request already handed on to the compute thread is answered in order, after
+    # the one running: let it finish.
+    last = api.result(queued[1], timeout=30)  # not yet handed on: answered at once
+    gate.set()
+    assert "metrics" in api.result(running)  # the one running finished
+    for failed in [api.result(queued[0]), last]:
+        assert failed["category"] == "user", failed
+        assert failed["error"].startswith(f"cancelled before it ran: model '{model_id}'")
+    assert ran == ["forward 0"]  # nothing ran for the cancelled requests
