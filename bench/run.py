@@ -46,7 +46,9 @@ from _common import (  # noqa: E402
 )
 
 API_KEY = "tml-bench-key"
-SECTIONS = ("overhead", "encode", "backend", "rollouts", "scaling", "profile")
+SECTIONS = ("overhead", "encode", "backend", "rollouts", "scaling", "profile", "threads")
+# Sections run unless --only names them (measurements for a decision, not for the report).
+OPT_IN_SECTIONS = ("threads",)
 WORKER_TIMEOUT_S = 900
 # Other processes' load (in cores) above which a wall-clock measurement is taken again.
 NOISY_CORES = 0.5
@@ -58,6 +60,7 @@ def _workers() -> dict[str, Callable[[dict[str, Any], Sizes], dict[str, Any]]]:
     import _overhead
     import _profile
     import _rollouts
+    import _threads
 
     table: dict[str, Callable[[dict[str, Any], Sizes], dict[str, Any]]] = {
         "encode": _encode.encode_worker,
@@ -65,6 +68,7 @@ def _workers() -> dict[str, Callable[[dict[str, Any], Sizes], dict[str, Any]]]:
         "profile_sample": _profile.profile_sample,
         "profile_encode": _profile.profile_encode,
         "rollouts": _rollouts.rollouts,
+        "threads": _threads.threads_worker,
     }
     for client in OVERHEAD_CLIENTS:
         table[f"sample_{client}"] = getattr(_overhead, f"sample_{client}")
@@ -82,7 +86,7 @@ def run_worker(name: str, spec: dict[str, Any], sizes: Sizes) -> None:
 
     from tinker_local.engine.runtime import default_threads
 
-    torch.set_num_threads(default_threads())
+    torch.set_num_threads(default_threads())  # the threads worker sets its own count
     result = _workers()[name](spec, sizes)
     emit(result)
     sys.stdout.flush()
@@ -266,6 +270,26 @@ class Orchestrator:
         )
         results["rollouts"] = self.timing_worker("rollouts", spec)
 
+    def threads(self, results: dict[str, Any]) -> None:
+        """The engine at each torch thread count (1 .. cores), counts interleaved per round;
+        per count, the best round (highest tokens/s, lowest step time)."""
+        counts = list(range(1, (os.cpu_count() or 1) + 1))
+        rounds = 1 if self.quick else 3
+        log(f"[threads] engine sampling and training step at {counts} threads, {rounds} rounds")
+        runs: dict[int, list[dict[str, Any]]] = {n: [] for n in counts}
+        for _ in range(rounds):
+            for n in counts:
+                result = self.worker("threads", {"threads": n})
+                if result is not None:
+                    runs[n].append(result)
+        for n, done in runs.items():
+            if done:
+                results[str(n)] = {
+                    "sample_tokens_per_s": max(r["sample_tokens_per_s"] for r in done),
+                    "step_ms": min(r["step_ms"] for r in done),
+                    "other_processes_cores": [r["machine"]["other_processes_cores"] for r in done],
+                }
+
 
 class CpuSnapshot:
     """Machine-wide busy CPU, this process tree's and the server's, to tell how much of a
@@ -387,6 +411,8 @@ def main(argv: list[str] | None = None) -> int:
 
     apply_quiet_env()
     only = {s.strip() for s in args.only.split(",") if s.strip()}
+    if args.only == parser.get_default("only"):
+        only -= set(OPT_IN_SECTIONS)
     unknown = only - set(SECTIONS)
     if unknown:
         parser.error(f"unknown section(s) {sorted(unknown)}; choose from {SECTIONS}")
@@ -429,6 +455,8 @@ def main(argv: list[str] | None = None) -> int:
                         log("[scaling] backend step time: LoraTrainer vs full stack (pipelined)")
                         spec = {"url": server.url, "key": server.api_key, "grid": orch.grid()}
                         scaling["backend"] = orch.timing_worker("scaling_backend", spec)
+        if "threads" in only:
+            orch.threads(results.setdefault("threads", {}))
     except Exception:
         orch.errors["orchestrator"] = traceback.format_exc()
         log(traceback.format_exc())

@@ -554,7 +554,7 @@ def _blocked_forward(server: Any, monkeypatch: pytest.MonkeyPatch) -> tuple[Any,
     return entered, gate, ran
 
 
-@pytest.mark.parametrize("how", ["finish", "expiry"])
+@pytest.mark.parametrize("how", ["session_end", "expiry"])
 def test_ending_a_session_cancels_its_models_queued_work(
     api: Any, server: Any, monkeypatch: pytest.MonkeyPatch, how: str
 ) -> None:
@@ -570,9 +570,17 @@ def test_ending_a_session_cancels_its_models_queued_work(
         api.submit("/api/v1/optim_step", {"model_id": model_id, "seq_id": 2, "adam_params": {}}),
         api.submit("/api/v1/forward_backward", api.fb_body(model_id, 3, data)),
     ]
-    if how == "finish":
-        finish = {"reason": {"type": "success"}}
-        assert api.post(f"/api/v1/sessions/{session_id}/finish", finish).status_code == 200
+    if how == "session_end":
+        end = {
+            "event": "SESSION_END",
+            "event_id": "end",
+            "event_session_index": 1,
+            "severity": "INFO",
+            "timestamp": "2026-01-01T00:00:00Z",
+            "duration": "PT1S",
+        }
+        telemetry = {"session_id": session_id, "platform": "t", "sdk_version": "t"}
+        assert api.post("/api/v1/telemetry", {**telemetry, "events": [end]}).status_code == 200
     else:  # what the reaper does for an expired session, from a store thread
         server.backend.free_model(server.backend.models[model_id], "its session expired")
     # A cancelled request already handed on to the compute thread is answered in order, after
@@ -584,3 +592,27 @@ def test_ending_a_session_cancels_its_models_queued_work(
         assert failed["category"] == "user", failed
         assert failed["error"].startswith(f"cancelled before it ran: model '{model_id}'")
     assert ran == ["forward 0"]  # nothing ran for the cancelled requests
+
+
+def test_sparse_json_tensors_are_read_dense() -> None:
+    from tinker_local.server.errors import UserError
+    from tinker_local.server.wire import tensor_from_json
+
+    sparse = {
+        "data": [5, 7],
+        "dtype": "int64",
+        "shape": [3, 2],
+        "sparse_crow_indices": [0, 1, 1, 2],
+        "sparse_col_indices": [1, 0],
+    }
+    assert tensor_from_json(sparse, "t", pad=-1).tolist() == [[-1, 5], [-1, -1], [7, -1]]
+    assert tensor_from_json(sparse, "t").tolist() == [[0, 5], [0, 0], [7, 0]]
+    for broken, message in [
+        ({"sparse_col_indices": [1, 2]}, "t: sparse indices do not describe a 3x2 CSR matrix"),
+        ({"sparse_crow_indices": [0, 1, 2]}, "do not describe"),
+        ({"sparse_crow_indices": ["0", 1, 1, 2]}, "t.sparse_crow_indices: expected a list"),
+        ({"sparse_col_indices": None}, "needs sparse_crow_indices, sparse_col_indices and shape"),
+        ({"shape": [6]}, "t.shape: a sparse tensor needs a 2-D shape"),
+    ]:
+        with pytest.raises(UserError, match=message):
+            tensor_from_json({**sparse, **broken}, "t")

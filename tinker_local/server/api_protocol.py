@@ -17,7 +17,6 @@ from starlette.routing import Route
 from .endpoint import endpoint, read_body
 from .errors import not_found
 from .futures import RequestRecord
-from .session_reaper import FINISHED, free_session_models
 from .state import Backend
 
 # How often a live client re-reads client/dynamic_config.
@@ -71,8 +70,6 @@ async def finish_session(request: Request, backend: Backend, user: str) -> dict[
 
     kept = await backend.db(finish)
     assert kept is not None
-    # A finished session's models are no longer needed (as on SESSION_END telemetry).
-    free_session_models(backend, user, session_id, FINISHED)
     return {"session_id": session_id, "reason": kept[0], "detail": kept[1]}
 
 

@@ -61,4 +61,13 @@ def json_indices(tensor: Any, field: str) -> CsrLayout | None:
         raise UserError(
             f"{field}: a sparse tensor needs sparse_crow_indices, sparse_col_indices and shape"
         )
-    return np.asarray(crow, dtype=np.int64), np.asarray(col, dtype=np.int64)
+    return _index_list(crow, f"{field}.sparse_crow_indices"), _index_list(
+        col, f"{field}.sparse_col_indices"
+    )
+
+
+def _index_list(values: Any, field: str) -> np.ndarray:
+    # Not covered by the schema (the generated TensorData has no such keys): checked here.
+    if not isinstance(values, list) or not all(type(v) is int and 0 <= v < 2**63 for v in values):
+        raise UserError(f"{field}: expected a list of non-negative integers")
+    return np.asarray(values, dtype=np.int64)
