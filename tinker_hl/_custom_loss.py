@@ -39,7 +39,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Coroutine, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
 from tinker_api_client.models import (
     Datum,
@@ -59,7 +59,23 @@ from .types._shapes import WireMap
 if TYPE_CHECKING:
     import torch
 
-    from ._training_client import TrainingClient
+
+class ForwardPasses(Protocol):
+    """What a custom loss needs from its training client: the forward pass, sequence ids, one
+    chunk sent in turn, and where to report the loss function's failures."""
+
+    def forward(
+        self, data: list[Datum], loss_fn: str, loss_fn_config: dict[str, float] | None = None
+    ) -> APIFuture[ForwardBackwardOutput]: ...
+
+    def _take_seq_id(self) -> int: ...
+
+    def _send_forward_chunk(
+        self, seq_id: int, fb_input: ForwardBackwardInput, backward: bool, submitted_at: float
+    ) -> Coroutine[Any, Any, ForwardBackwardOutput]: ...
+
+    def get_telemetry(self) -> Any: ...
+
 
 __all__ = ["CustomLossFnV1", "forward_backward_custom", "gradients_for_custom_loss"]
 
@@ -78,7 +94,7 @@ LOSS_KEY = "loss:sum"
 
 
 def forward_backward_custom(
-    training_client: TrainingClient, data: Sequence[Datum], loss_fn: CustomLossFnV1
+    training_client: ForwardPasses, data: Sequence[Datum], loss_fn: CustomLossFnV1
 ) -> Coroutine[Any, Any, ForwardBackwardOutput]:
     """Start a custom-loss forward/backward; return the coroutine that finishes it.
 
@@ -116,7 +132,7 @@ def forward_backward_custom(
 
 
 async def _finish(
-    training_client: TrainingClient,
+    training_client: ForwardPasses,
     data: list[Datum],
     loss_fn: CustomLossFnV1,
     forward_future: APIFuture[ForwardBackwardOutput],
@@ -164,8 +180,8 @@ async def _finish(
     return output
 
 
-def _report(training_client: TrainingClient, exc: BaseException) -> None:
-    telemetry = getattr(training_client.holder, "telemetry", None)
+def _report(training_client: ForwardPasses, exc: BaseException) -> None:
+    telemetry = training_client.get_telemetry()
     if telemetry is not None:
         with contextlib.suppress(Exception):
             telemetry.log_exception(exc, fatal=False, user_error=True)
@@ -312,7 +328,7 @@ def _cross_entropy_input(chunk: list[Datum]) -> ForwardBackwardInput:
 
 
 async def _release(
-    training_client: TrainingClient,
+    training_client: ForwardPasses,
     placeholders: list[Datum],
     chunk_bounds: list[tuple[int, int]],
     seq_ids: list[int],

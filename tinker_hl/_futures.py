@@ -11,7 +11,7 @@ import concurrent.futures
 import enum
 import logging
 import time
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Coroutine, Generator, Sequence
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from tinker_api_client.api.futures import retrieve_future
@@ -30,7 +30,9 @@ from ._waiting import wait, wait_async
 from .types._shapes import to_official_shape
 
 if TYPE_CHECKING:
-    from ._holder import ClientHolder
+    from ._loop import EventLoopThread
+    from ._pipeline import CallPipeline
+    from ._telemetry import Telemetry
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -87,11 +89,11 @@ class APIFuture(Generic[T]):
     def __init__(
         self,
         future: concurrent.futures.Future[T],
-        holder: ClientHolder | None = None,
+        loop: EventLoopThread | None = None,
         request_id: str | None = None,
     ) -> None:
         self._future = future
-        self._holder = holder
+        self._loop = loop
         self._request_id = request_id
 
     @property
@@ -99,12 +101,12 @@ class APIFuture(Generic[T]):
         return self._request_id
 
     def result(self, timeout: float | None = None) -> T:
-        if self._holder is not None and self._holder.loop_thread.in_loop_thread():
+        if self._loop is not None and self._loop.in_loop_thread():
             raise RuntimeError(
                 "APIFuture.result() was called from tinker_hl's own event loop, where it would "
                 "deadlock; use `await future` instead"
             )
-        why = self._holder.metrics.waiting_summary if self._holder is not None else None
+        why = self._loop.why if self._loop is not None else None
         try:
             return wait(self._future, timeout, why)
         except concurrent.futures.TimeoutError:
@@ -114,7 +116,7 @@ class APIFuture(Generic[T]):
             ) from None
 
     async def result_async(self, timeout: float | None = None) -> T:
-        why = self._holder.metrics.waiting_summary if self._holder is not None else None
+        why = self._loop.why if self._loop is not None else None
         try:
             return await wait_async(self._future, timeout, why)
         except TimeoutError:
@@ -143,8 +145,15 @@ AwaitableConcurrentFuture = APIFuture
 """The 0.7.0 SDK's name for an APIFuture over a `concurrent.futures.Future`."""
 
 
+def submit_future(
+    loop: EventLoopThread, coro: Coroutine[Any, Any, T], what: str | None = None
+) -> APIFuture[T]:
+    """Run `coro` on `loop`; its APIFuture. `what` names it in "still waiting" warnings."""
+    return APIFuture(loop.submit(coro, what), loop)
+
+
 def combine_futures(
-    holder: ClientHolder, futures: Sequence[APIFuture[T]], combine: Callable[[list[T]], U]
+    loop: EventLoopThread, futures: Sequence[APIFuture[T]], combine: Callable[[list[T]], U]
 ) -> APIFuture[U]:
     """One future for several (for example the chunks of a large forward_backward)."""
 
@@ -152,12 +161,11 @@ def combine_futures(
         results = await asyncio.gather(*(f.result_async() for f in futures))
         return combine(list(results))
 
-    return APIFuture(holder.loop_thread.submit(gather()), holder)
+    return submit_future(loop, gather())
 
 
-def report_failure(holder: ClientHolder, exc: BaseException) -> None:
+def report_failure(telemetry: Telemetry | None, exc: BaseException) -> None:
     """Tell telemetry about a request that failed (after its retries); never raises."""
-    telemetry = getattr(holder, "telemetry", None)
     if telemetry is None:
         return
     try:
@@ -167,7 +175,7 @@ def report_failure(holder: ClientHolder, exc: BaseException) -> None:
 
 
 async def poll_until_done(
-    holder: ClientHolder,
+    pipeline: CallPipeline,
     request_id: str,
     decode: Callable[[dict[str, Any]], T],
     *,
@@ -179,32 +187,33 @@ async def poll_until_done(
     started = time.monotonic()
     last_log = started
     queue_state = QueueState.ACTIVE
-    holder.metrics_queue_state(request_id, queue_state)
-    retries_before = holder.retry_handler.retry_count
+    metrics = pipeline.metrics
+    metrics.record_queue_state(request_id, queue_state.value)
+    retries_before = pipeline.retry_handler.retry_count
     iteration = 0
     while True:
         headers = {"iteration": str(iteration), "type": request_type}
         if iteration == 0:
             headers["roundtrip"] = f"{time.time() - submitted_at:.6f}"
         iteration += 1
-        body = await holder.retry_handler.execute(
-            lambda headers=headers: _retrieve_once(holder, request_id, headers),  # type: ignore[misc]
+        body = await pipeline.retry_handler.execute(
+            lambda headers=headers: _retrieve_once(pipeline, request_id, headers),  # type: ignore[misc]
             "retrieve_future",
         )
         if body.get("type") == "try_again" or body.get("_pending"):
             new_state = QueueState.parse(body.get("queue_state", "active"))
             if new_state != queue_state:
                 queue_state = new_state
-                holder.metrics_queue_state(request_id, new_state)
+                metrics.record_queue_state(request_id, new_state.value)
                 if observer is not None:
                     observer.on_queue_state_change(new_state, body.get("queue_state_reason"))
             now = time.monotonic()
             waited = now - started
-            if waited > holder.retry_config.progress_timeout:
+            if waited > pipeline.retry_config.progress_timeout:
                 raise APITimeoutError(
                     f"{request_type} request {request_id} has had no outcome for {waited:.0f}s "
                     f"(progress_timeout): queue state {queue_state.value}, {iteration} poll(s), "
-                    f"{holder.retry_handler.retry_count - retries_before} retries"
+                    f"{pipeline.retry_handler.retry_count - retries_before} retries"
                 )
             if now - last_log > STALL_LOG_INTERVAL_S:
                 last_log = now
@@ -215,10 +224,10 @@ async def poll_until_done(
                     now - started,
                     queue_state.value,
                     iteration,
-                    holder.retry_handler.retry_count - retries_before,
+                    pipeline.retry_handler.retry_count - retries_before,
                 )
             continue
-        holder.metrics_queue_state(request_id, None)
+        metrics.record_queue_state(request_id, None)
         if "error" in body and "category" in body:
             category = str(body.get("category") or "unknown")
             raise RequestFailedError(
@@ -238,10 +247,10 @@ async def poll_until_done(
 
 
 async def _retrieve_once(
-    holder: ClientHolder, request_id: str, headers: dict[str, str]
+    pipeline: CallPipeline, request_id: str, headers: dict[str, str]
 ) -> dict[str, Any]:
     try:
-        response = await holder.call(
+        response = await pipeline.call(
             "retrieve_future",
             retrieve_future,
             body=FutureRetrieveRequest(request_id=request_id),

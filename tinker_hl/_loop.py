@@ -50,12 +50,23 @@ class EventLoopThread:
     def in_loop_thread(self) -> bool:
         return threading.get_ident() == self._thread.ident
 
-    def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
-        """Schedule `coro` on the loop; the returned future is thread-safe."""
+    def submit(
+        self, coro: Coroutine[Any, Any, T], what: str | None = None
+    ) -> concurrent.futures.Future[T]:
+        """Schedule `coro` on the loop; the returned future is thread-safe. `what` names it in
+        "still waiting" warnings."""
         if self._closed:
             coro.close()
             raise RuntimeError("this client is closed; create a new ServiceClient")
-        return asyncio.run_coroutine_threadsafe(coro, self._loop)
+        future = asyncio.run_coroutine_threadsafe(coro, self._loop)
+        describe(future, what or name_of(coro))
+        return future
+
+    async def run_async(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Await `coro` on this loop from any loop (the caller's, or this one)."""
+        if self.in_loop_thread():
+            return await coro
+        return await asyncio.wrap_future(self.submit(coro))
 
     def run(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
         """Run `coro` on the loop and block for its result (never from the loop thread)."""
@@ -65,9 +76,7 @@ class EventLoopThread:
                 "a blocking tinker_hl call was made from inside tinker_hl's own event loop "
                 "(for example in a callback); use the `_async` variant and await it instead"
             )
-        future = self.submit(coro)
-        describe(future, name_of(coro))
-        return wait(future, timeout, self.why)
+        return wait(self.submit(coro), timeout, self.why)
 
     def close(self, timeout: float = 10.0) -> None:
         if self._closed:

@@ -64,12 +64,15 @@ from ._exceptions import (
     decode_error_body,
     status_error_for,
 )
-from ._futures import APIFuture
+from ._futures import APIFuture, submit_future
 from ._holder import ClientHolder
 from ._http import Endpoint, parsed
 from ._lifecycle import ClosingContext
+from ._loop import EventLoopThread
+from ._options import ClientOptions
 from ._retry import RetryConfig
-from ._training_client import _on_holder_loop
+from ._telemetry import Telemetry
+from ._twins import awaited_twin, blocking, on_loop
 from .types import parse_tinker_path, split_checkpoint_id
 from .types._shapes import to_official_shape
 
@@ -118,6 +121,14 @@ def _path_parts(tinker_path: object) -> tuple[str, str, str]:
     return path.training_run_id, kind, name
 
 
+# Per checkpoint action: its endpoint, and the statuses that mean "already done" on a retry.
+_CHECKPOINT_ACTIONS: dict[str, tuple[Endpoint, tuple[int, ...]]] = {
+    "delete_checkpoint": (delete_checkpoint, (404,)),
+    "publish_checkpoint": (publish_checkpoint, (409,)),
+    "unpublish_checkpoint": (unpublish_checkpoint, (409,)),
+}
+
+
 class _Final(Exception):
     """Carries an error out of a retried function without another attempt."""
 
@@ -162,15 +173,16 @@ class RestClient(ClosingContext):
         it with `close()` or use it as a context manager.
         """
         __tracebackhide__ = True  # pytest: this frame's arguments hold the API key
-        holder = ClientHolder(
+        options = ClientOptions.resolve(
             api_key=api_key,
             base_url=base_url,
             timeout=timeout,
             retry_config=retry_config,
             default_headers=default_headers,
             verify=verify,
-            open_session=False,
         )
+        del api_key
+        holder = ClientHolder(options, open_session=False)
         client = cls(holder)
         client._owns_holder = True
         return client
@@ -202,71 +214,58 @@ class RestClient(ClosingContext):
         is unknown (its answer was lost): a retried delete that gets 404, or a retried publish
         that gets 409, had in fact succeeded the first time.
         """
-        holder = self.holder
+        pipeline = self.holder.pipeline
         uncertain = False
 
         async def send() -> T:
             nonlocal uncertain
             try:
-                response = await holder.call(operation, endpoint, ok=ok, **kwargs)
+                response = await pipeline.call(operation, endpoint, ok=ok, **kwargs)
             except APIStatusError as exc:
                 if uncertain and exc.status_code in done_if_retried:
                     return to_official_shape(decode(None))
                 if isinstance(exc, ConflictError):
                     raise _Final(exc) from exc
-                uncertain = uncertain or holder.retry_config.should_retry(exc)
+                uncertain = uncertain or pipeline.retry_config.should_retry(exc)
                 raise
             except Exception as exc:
-                uncertain = uncertain or holder.retry_config.should_retry(exc)
+                uncertain = uncertain or pipeline.retry_config.should_retry(exc)
                 raise
             return to_official_shape(decode(response))
 
         try:
-            return await holder.retry_handler.execute(send, operation)
+            return await pipeline.retry_handler.execute(send, operation)
         except _Final as final:
             raise final.error from None
 
-    def _future(self, coro: Coroutine[Any, Any, T]) -> APIFuture[T]:
-        return APIFuture(self.holder.submit(coro), self.holder)
+    def _fetch(
+        self, operation: str, endpoint: Endpoint, model: type[T], **kwargs: Any
+    ) -> APIFuture[T]:
+        """A call whose 200 body is a `model`, sent on the client's loop."""
 
-    async def _run(self, coro: Coroutine[Any, Any, T]) -> T:
-        return await _on_holder_loop(self.holder, coro)
+        def decode(response: Any) -> T:
+            return parsed(operation, response, model)
 
-    # ----- training runs -----------------------------------------------------------------
-    async def _get_training_run(self, training_run_id: str) -> TrainingRun:
-        return await self._send(
-            "get_training_run",
-            get_training_run,
-            lambda r: parsed("get_training_run", r, TrainingRun),
-            training_run_id=training_run_id,
-        )
+        return self._future(self._send(operation, endpoint, decode, **kwargs), operation)
 
+    def _future(self, coro: Coroutine[Any, Any, T], operation: str) -> APIFuture[T]:
+        return submit_future(self._loop, coro, f"RestClient.{operation}")
+
+    @property
+    def _loop(self) -> EventLoopThread:
+        return self.holder.loop_thread
+
+    # ----- endpoints: each validates its arguments here, in the caller's thread ------------
     def get_training_run(self, training_run_id: str) -> APIFuture[TrainingRun]:
         """A training run: base model, owner, LoRA rank, last checkpoints, metadata."""
         run_id = _check_id(training_run_id, "training_run_id")
-        return self._future(self._get_training_run(run_id))
-
-    async def get_training_run_async(self, training_run_id: str) -> TrainingRun:
-        run_id = _check_id(training_run_id, "training_run_id")
-        return await self._run(self._get_training_run(run_id))
+        return self._fetch(
+            "get_training_run", get_training_run, TrainingRun, training_run_id=run_id
+        )
 
     def get_training_run_by_tinker_path(self, tinker_path: str) -> APIFuture[TrainingRun]:
         """The training run that a checkpoint (`tinker://run-id/weights/name`) belongs to."""
-        run_id = parse_tinker_path(tinker_path).training_run_id
-        return self._future(self._get_training_run(run_id))
-
-    async def get_training_run_by_tinker_path_async(self, tinker_path: str) -> TrainingRun:
-        run_id = parse_tinker_path(tinker_path).training_run_id
-        return await self._run(self._get_training_run(run_id))
-
-    async def _list_training_runs(self, limit: int, offset: int) -> TrainingRunsResponse:
-        return await self._send(
-            "list_training_runs",
-            list_training_runs,
-            lambda r: parsed("list_training_runs", r, TrainingRunsResponse),
-            limit=limit,
-            offset=offset,
-        )
+        return self.get_training_run(parse_tinker_path(tinker_path).training_run_id)
 
     def list_training_runs(
         self, limit: int = 20, offset: int = 0
@@ -274,56 +273,27 @@ class RestClient(ClosingContext):
         """One page of the caller's training runs, newest first (`cursor.total_count` says how
         many there are). `iter_training_runs()` walks every page."""
         limit, offset = _check_page(limit, offset)
-        return self._future(self._list_training_runs(limit, offset))
-
-    async def list_training_runs_async(
-        self, limit: int = 20, offset: int = 0
-    ) -> TrainingRunsResponse:
-        limit, offset = _check_page(limit, offset)
-        return await self._run(self._list_training_runs(limit, offset))
-
-    # ----- checkpoints -------------------------------------------------------------------
-    async def _get_weights_info(self, tinker_path: str) -> WeightsInfoResponse:
-        return await self._send(
-            "weights_info",
-            weights_info,
-            lambda r: parsed("weights_info", r, WeightsInfoResponse),
-            body=WeightsInfoRequest(tinker_path=tinker_path),
+        return self._fetch(
+            "list_training_runs",
+            list_training_runs,
+            TrainingRunsResponse,
+            limit=limit,
+            offset=offset,
         )
 
     def get_weights_info_by_tinker_path(self, tinker_path: str) -> APIFuture[WeightsInfoResponse]:
         """Base model and LoRA rank of a checkpoint (own, or anyone's published one)."""
-        path = parse_tinker_path(tinker_path).tinker_path
-        return self._future(self._get_weights_info(path))
-
-    async def get_weights_info_by_tinker_path_async(self, tinker_path: str) -> WeightsInfoResponse:
-        path = parse_tinker_path(tinker_path).tinker_path
-        return await self._run(self._get_weights_info(path))
-
-    async def _list_checkpoints(self, training_run_id: str) -> CheckpointsListResponse:
-        return await self._send(
-            "list_checkpoints",
-            list_checkpoints,
-            lambda r: parsed("list_checkpoints", r, CheckpointsListResponse),
-            training_run_id=training_run_id,
-        )
+        body = WeightsInfoRequest(tinker_path=parse_tinker_path(tinker_path).tinker_path)
+        return self._fetch("weights_info", weights_info, WeightsInfoResponse, body=body)
 
     def list_checkpoints(self, training_run_id: str) -> APIFuture[CheckpointsListResponse]:
         """Every checkpoint (training and sampler) of one of the caller's training runs."""
         run_id = _check_id(training_run_id, "training_run_id")
-        return self._future(self._list_checkpoints(run_id))
-
-    async def list_checkpoints_async(self, training_run_id: str) -> CheckpointsListResponse:
-        run_id = _check_id(training_run_id, "training_run_id")
-        return await self._run(self._list_checkpoints(run_id))
-
-    async def _list_user_checkpoints(self, limit: int, offset: int) -> CheckpointsListResponse:
-        return await self._send(
-            "list_user_checkpoints",
-            list_user_checkpoints,
-            lambda r: parsed("list_user_checkpoints", r, CheckpointsListResponse),
-            limit=limit,
-            offset=offset,
+        return self._fetch(
+            "list_checkpoints",
+            list_checkpoints,
+            CheckpointsListResponse,
+            training_run_id=run_id,
         )
 
     def list_user_checkpoints(
@@ -332,14 +302,109 @@ class RestClient(ClosingContext):
         """One page of the caller's checkpoints across all training runs, newest first.
         `iter_user_checkpoints()` walks every page."""
         limit, offset = _check_page(limit, offset)
-        return self._future(self._list_user_checkpoints(limit, offset))
+        return self._fetch(
+            "list_user_checkpoints",
+            list_user_checkpoints,
+            CheckpointsListResponse,
+            limit=limit,
+            offset=offset,
+        )
 
-    async def list_user_checkpoints_async(
-        self, limit: int = 100, offset: int = 0
-    ) -> CheckpointsListResponse:
+    def get_checkpoint_archive_url(
+        self, training_run_id: str, checkpoint_id: str
+    ) -> APIFuture[CheckpointArchiveUrlResponse]:
+        """A signed, time-limited URL of the checkpoint's tar archive (`url`, and `expires` as
+        RFC 3339). `checkpoint_id` is `weights/<name>` or `sampler_weights/<name>`."""
+        parts = _checkpoint_parts(training_run_id, checkpoint_id)
+        return self._future(self._get_archive_url(*parts), "get_checkpoint_archive_url")
+
+    def get_checkpoint_archive_url_from_tinker_path(
+        self, tinker_path: str
+    ) -> APIFuture[CheckpointArchiveUrlResponse]:
+        """`get_checkpoint_archive_url` for a `tinker://` path."""
+        parts = _path_parts(tinker_path)
+        return self._future(self._get_archive_url(*parts), "get_checkpoint_archive_url")
+
+    def delete_checkpoint(self, training_run_id: str, checkpoint_id: str) -> APIFuture[None]:
+        """Delete one of the caller's checkpoints (permanently)."""
+        parts = _checkpoint_parts(training_run_id, checkpoint_id)
+        return self._future(
+            self._checkpoint_action("delete_checkpoint", *parts), "delete_checkpoint"
+        )
+
+    def delete_checkpoint_from_tinker_path(self, tinker_path: str) -> APIFuture[None]:
+        """`delete_checkpoint` for a `tinker://` path."""
+        parts = _path_parts(tinker_path)
+        return self._future(
+            self._checkpoint_action("delete_checkpoint", *parts), "delete_checkpoint"
+        )
+
+    def publish_checkpoint_from_tinker_path(self, tinker_path: str) -> APIFuture[None]:
+        """Make one of the caller's checkpoints readable by every user (ConflictError if it
+        already is)."""
+        parts = _path_parts(tinker_path)
+        return self._future(
+            self._checkpoint_action("publish_checkpoint", *parts), "publish_checkpoint"
+        )
+
+    def unpublish_checkpoint_from_tinker_path(self, tinker_path: str) -> APIFuture[None]:
+        """Make a published checkpoint private again (ConflictError if it is not public)."""
+        parts = _path_parts(tinker_path)
+        return self._future(
+            self._checkpoint_action("unpublish_checkpoint", *parts), "unpublish_checkpoint"
+        )
+
+    def get_session(self, session_id: str) -> APIFuture[GetSessionResponse]:
+        """The training runs and samplers created in one of the caller's sessions."""
+        session_id = _check_id(session_id, "session_id")
+        return self._fetch("get_session", get_session, GetSessionResponse, session_id=session_id)
+
+    def list_sessions(self, limit: int = 20, offset: int = 0) -> APIFuture[ListSessionsResponse]:
+        """One page of the caller's session ids, newest first. `iter_sessions()` walks every
+        page."""
         limit, offset = _check_page(limit, offset)
-        return await self._run(self._list_user_checkpoints(limit, offset))
+        return self._fetch(
+            "list_sessions", list_sessions, ListSessionsResponse, limit=limit, offset=offset
+        )
 
+    def get_sampler(self, sampler_id: str) -> APIFuture[GetSamplerResponse]:
+        """A sampler (sampling session): its base model and the weights it samples from."""
+        sampler_id = _check_id(sampler_id, "sampler_id")
+        return self._fetch("get_sampler", get_sampler, GetSamplerResponse, sampler_id=sampler_id)
+
+    def get_server_capabilities(self) -> APIFuture[GetServerCapabilitiesResponse]:
+        """The models the service supports (as `ServiceClient.get_server_capabilities`)."""
+        return self._fetch(
+            "get_server_capabilities", get_server_capabilities, GetServerCapabilitiesResponse
+        )
+
+    get_training_run_async = awaited_twin(get_training_run)
+    get_training_run_by_tinker_path_async = awaited_twin(get_training_run_by_tinker_path)
+    list_training_runs_async = awaited_twin(list_training_runs)
+    get_weights_info_by_tinker_path_async = awaited_twin(get_weights_info_by_tinker_path)
+    list_checkpoints_async = awaited_twin(list_checkpoints)
+    list_user_checkpoints_async = awaited_twin(list_user_checkpoints)
+    get_checkpoint_archive_url_async = awaited_twin(get_checkpoint_archive_url)
+    get_checkpoint_archive_url_from_tinker_path_async = awaited_twin(
+        get_checkpoint_archive_url_from_tinker_path
+    )
+    delete_checkpoint_async = awaited_twin(delete_checkpoint)
+    delete_checkpoint_from_tinker_path_async = awaited_twin(delete_checkpoint_from_tinker_path)
+    publish_checkpoint_from_tinker_path_async = awaited_twin(publish_checkpoint_from_tinker_path)
+    unpublish_checkpoint_from_tinker_path_async = awaited_twin(
+        unpublish_checkpoint_from_tinker_path
+    )
+    get_session_async = awaited_twin(get_session)
+    list_sessions_async = awaited_twin(list_sessions)
+    get_sampler_async = awaited_twin(get_sampler)
+    get_server_capabilities_async = awaited_twin(get_server_capabilities)
+
+    def get_telemetry(self) -> Telemetry | None:
+        """The telemetry reporter of the ServiceClient this client came from (None for a
+        standalone client)."""
+        return self.holder.telemetry
+
+    # ----- shared plumbing of the checkpoint endpoints -----------------------------------
     async def _get_archive_url(
         self, training_run_id: str, kind: str, name: str
     ) -> CheckpointArchiveUrlResponse:
@@ -366,157 +431,20 @@ class RestClient(ClosingContext):
             checkpoint_name=name,
         )
 
-    def get_checkpoint_archive_url(
-        self, training_run_id: str, checkpoint_id: str
-    ) -> APIFuture[CheckpointArchiveUrlResponse]:
-        """A signed, time-limited URL of the checkpoint's tar archive (`url`, and `expires` as
-        RFC 3339). `checkpoint_id` is `weights/<name>` or `sampler_weights/<name>`."""
-        parts = _checkpoint_parts(training_run_id, checkpoint_id)
-        return self._future(self._get_archive_url(*parts))
-
-    async def get_checkpoint_archive_url_async(
-        self, training_run_id: str, checkpoint_id: str
-    ) -> CheckpointArchiveUrlResponse:
-        parts = _checkpoint_parts(training_run_id, checkpoint_id)
-        return await self._run(self._get_archive_url(*parts))
-
-    def get_checkpoint_archive_url_from_tinker_path(
-        self, tinker_path: str
-    ) -> APIFuture[CheckpointArchiveUrlResponse]:
-        """`get_checkpoint_archive_url` for a `tinker://` path."""
-        return self._future(self._get_archive_url(*_path_parts(tinker_path)))
-
-    async def get_checkpoint_archive_url_from_tinker_path_async(
-        self, tinker_path: str
-    ) -> CheckpointArchiveUrlResponse:
-        return await self._run(self._get_archive_url(*_path_parts(tinker_path)))
-
-    async def _checkpoint_action(
-        self, operation: str, endpoint: Endpoint, run_id: str, kind: str, name: str
-    ) -> None:
+    async def _checkpoint_action(self, operation: str, run_id: str, kind: str, name: str) -> None:
+        endpoint, done_if_retried = _CHECKPOINT_ACTIONS[operation]
         await self._send(
             operation,
             endpoint,
             lambda r: None,
             ok=(200, 204),
-            done_if_retried=(404,) if operation == "delete_checkpoint" else (409,),
+            done_if_retried=done_if_retried,
             training_run_id=run_id,
             checkpoint_kind=kind,
             checkpoint_name=name,
         )
 
-    def _delete(self, parts: tuple[str, str, str]) -> Coroutine[Any, Any, None]:
-        return self._checkpoint_action("delete_checkpoint", delete_checkpoint, *parts)
-
-    def delete_checkpoint(self, training_run_id: str, checkpoint_id: str) -> APIFuture[None]:
-        """Delete one of the caller's checkpoints (permanently)."""
-        return self._future(self._delete(_checkpoint_parts(training_run_id, checkpoint_id)))
-
-    async def delete_checkpoint_async(self, training_run_id: str, checkpoint_id: str) -> None:
-        await self._run(self._delete(_checkpoint_parts(training_run_id, checkpoint_id)))
-
-    def delete_checkpoint_from_tinker_path(self, tinker_path: str) -> APIFuture[None]:
-        """`delete_checkpoint` for a `tinker://` path."""
-        return self._future(self._delete(_path_parts(tinker_path)))
-
-    async def delete_checkpoint_from_tinker_path_async(self, tinker_path: str) -> None:
-        await self._run(self._delete(_path_parts(tinker_path)))
-
-    def publish_checkpoint_from_tinker_path(self, tinker_path: str) -> APIFuture[None]:
-        """Make one of the caller's checkpoints readable by every user (ConflictError if it
-        already is)."""
-        parts = _path_parts(tinker_path)
-        return self._future(
-            self._checkpoint_action("publish_checkpoint", publish_checkpoint, *parts)
-        )
-
-    async def publish_checkpoint_from_tinker_path_async(self, tinker_path: str) -> None:
-        parts = _path_parts(tinker_path)
-        await self._run(self._checkpoint_action("publish_checkpoint", publish_checkpoint, *parts))
-
-    def unpublish_checkpoint_from_tinker_path(self, tinker_path: str) -> APIFuture[None]:
-        """Make a published checkpoint private again (ConflictError if it is not public)."""
-        parts = _path_parts(tinker_path)
-        return self._future(
-            self._checkpoint_action("unpublish_checkpoint", unpublish_checkpoint, *parts)
-        )
-
-    async def unpublish_checkpoint_from_tinker_path_async(self, tinker_path: str) -> None:
-        parts = _path_parts(tinker_path)
-        await self._run(
-            self._checkpoint_action("unpublish_checkpoint", unpublish_checkpoint, *parts)
-        )
-
-    # ----- sessions and samplers ---------------------------------------------------------
-    async def _get_session(self, session_id: str) -> GetSessionResponse:
-        return await self._send(
-            "get_session",
-            get_session,
-            lambda r: parsed("get_session", r, GetSessionResponse),
-            session_id=session_id,
-        )
-
-    def get_session(self, session_id: str) -> APIFuture[GetSessionResponse]:
-        """The training runs and samplers created in one of the caller's sessions."""
-        return self._future(self._get_session(_check_id(session_id, "session_id")))
-
-    async def get_session_async(self, session_id: str) -> GetSessionResponse:
-        return await self._run(self._get_session(_check_id(session_id, "session_id")))
-
-    async def _list_sessions(self, limit: int, offset: int) -> ListSessionsResponse:
-        return await self._send(
-            "list_sessions",
-            list_sessions,
-            lambda r: parsed("list_sessions", r, ListSessionsResponse),
-            limit=limit,
-            offset=offset,
-        )
-
-    def list_sessions(self, limit: int = 20, offset: int = 0) -> APIFuture[ListSessionsResponse]:
-        """One page of the caller's session ids, newest first. `iter_sessions()` walks every
-        page."""
-        limit, offset = _check_page(limit, offset)
-        return self._future(self._list_sessions(limit, offset))
-
-    async def list_sessions_async(self, limit: int = 20, offset: int = 0) -> ListSessionsResponse:
-        limit, offset = _check_page(limit, offset)
-        return await self._run(self._list_sessions(limit, offset))
-
-    async def _get_sampler(self, sampler_id: str) -> GetSamplerResponse:
-        return await self._send(
-            "get_sampler",
-            get_sampler,
-            lambda r: parsed("get_sampler", r, GetSamplerResponse),
-            sampler_id=sampler_id,
-        )
-
-    def get_sampler(self, sampler_id: str) -> APIFuture[GetSamplerResponse]:
-        """A sampler (sampling session): its base model and the weights it samples from."""
-        return self._future(self._get_sampler(_check_id(sampler_id, "sampler_id")))
-
-    async def get_sampler_async(self, sampler_id: str) -> GetSamplerResponse:
-        return await self._run(self._get_sampler(_check_id(sampler_id, "sampler_id")))
-
-    def get_telemetry(self) -> Any:
-        """The telemetry reporter of the ServiceClient this client came from (None for a
-        standalone client)."""
-        return self.holder.telemetry
-
     # ----- extras ------------------------------------------------------------------------
-    async def _capabilities(self) -> GetServerCapabilitiesResponse:
-        return await self._send(
-            "get_server_capabilities",
-            get_server_capabilities,
-            lambda r: parsed("get_server_capabilities", r, GetServerCapabilitiesResponse),
-        )
-
-    def get_server_capabilities(self) -> APIFuture[GetServerCapabilitiesResponse]:
-        """The models the service supports (as `ServiceClient.get_server_capabilities`)."""
-        return self._future(self._capabilities())
-
-    async def get_server_capabilities_async(self) -> GetServerCapabilitiesResponse:
-        return await self._run(self._capabilities())
-
     def iter_training_runs(self, page_size: int = 100) -> Iterator[TrainingRun]:
         """Every training run of the caller, newest first, fetched `page_size` at a time."""
         page_size = _check_int(page_size, "page_size", 1, MAX_PAGE_SIZE)
@@ -548,7 +476,7 @@ class RestClient(ClosingContext):
 
         return _paginate(fetch, page_size, lambda s: s)
 
-    def download_checkpoint_archive(
+    async def _download_checkpoint_archive(
         self,
         tinker_path: str,
         dest: str | os.PathLike[str],
@@ -562,33 +490,24 @@ class RestClient(ClosingContext):
         `<run-id>_<kind>_<name>.tar`). The archive streams to a temporary file in constant
         memory, is verified to be a readable tar, then renamed into place, so `dest` never
         holds a partial download. `progress(bytes_written, total_or_None)` is called as it
-        advances. An existing file is only replaced with `overwrite=True`.
+        advances (from a worker thread). An existing file is only replaced with
+        `overwrite=True`.
         """
         target = _archive_target(tinker_path, dest, overwrite)
-        url = self.get_checkpoint_archive_url_from_tinker_path(tinker_path).result()
-        return _stream_archive(url.url, target, progress, self._download_timeout(), self._verify)
-
-    async def download_checkpoint_archive_async(
-        self,
-        tinker_path: str,
-        dest: str | os.PathLike[str],
-        progress: ProgressCallback | None = None,
-        *,
-        overwrite: bool = False,
-    ) -> Path:
-        target = _archive_target(tinker_path, dest, overwrite)
-        url = await self.get_checkpoint_archive_url_from_tinker_path_async(tinker_path)
+        url = await self.get_checkpoint_archive_url_from_tinker_path(tinker_path)
         return await asyncio.to_thread(
             _stream_archive, url.url, target, progress, self._download_timeout(), self._verify
         )
 
+    download_checkpoint_archive = blocking(_download_checkpoint_archive)
+    download_checkpoint_archive_async = on_loop(_download_checkpoint_archive)
+
     def _download_timeout(self) -> httpx.Timeout:
-        timeout = getattr(self.holder, "_timeout", None)
-        return timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(60.0, connect=5.0)
+        return self.holder.options.timeout
 
     @property
     def _verify(self) -> bool:
-        return bool(getattr(self.holder, "_verify", True))
+        return self.holder.options.verify
 
 
 # ----- helpers ------------------------------------------------------------------------------

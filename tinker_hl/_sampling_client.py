@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import itertools
 import logging
-import threading
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -18,9 +16,19 @@ from tinker_api_client.models import (
 )
 
 from ._chunking import estimate_model_input_bytes
-from ._futures import APIFuture, QueueState, QueueStateWarnings, poll_until_done, report_failure
+from ._futures import (
+    APIFuture,
+    QueueState,
+    QueueStateWarnings,
+    poll_until_done,
+    report_failure,
+    submit_future,
+)
 from ._http import PreparedRequest, prepare
+from ._loop import EventLoopThread
 from ._retry import RetryConfig
+from ._sequencer import Sequencer
+from ._twins import awaited_twin
 from .types import validate_model_input, validate_sampling_params
 
 if TYPE_CHECKING:
@@ -42,17 +50,22 @@ class SamplingClient:
     ) -> None:
         self.holder = holder
         self.sampling_session_id = sampling_session_id
+        pipeline = holder.pipeline
         self.retry_handler = (
-            holder.make_retry_handler(retry_config, f"sampler {sampling_session_id}")
+            pipeline.make_retry_handler(retry_config, f"sampler {sampling_session_id}")
             if retry_config is not None
-            else holder.retry_handler
+            else pipeline.retry_handler
         )
-        self._seq = itertools.count(1)
-        self._seq_lock = threading.Lock()
+        # Sample requests carry sequence ids but are not ordered: only `take` is used.
+        self._seq = Sequencer()
         self._queue_warnings = QueueStateWarnings("sampling requests")
 
     def __repr__(self) -> str:
         return f"SamplingClient(sampling_session_id={getattr(self, 'sampling_session_id', None)!r})"
+
+    @property
+    def _loop(self) -> EventLoopThread:
+        return self.holder.loop_thread
 
     @staticmethod
     async def _create(
@@ -70,24 +83,10 @@ class SamplingClient:
             from .types._paths import require_path
 
             require_path(model_path, "model_path")
-        session_id = await holder.create_sampling_session(
+        session_id = await holder.session.create_sampling_session(
             model_path=model_path, base_model=base_model
         )
         return SamplingClient(holder, sampling_session_id=session_id, retry_config=retry_config)
-
-    @staticmethod
-    def _create_sync(
-        holder: ClientHolder,
-        *,
-        model_path: str | None = None,
-        base_model: str | None = None,
-        retry_config: RetryConfig | None = None,
-    ) -> SamplingClient:
-        return holder.loop_thread.run(
-            SamplingClient._create(
-                holder, model_path=model_path, base_model=base_model, retry_config=retry_config
-            )
-        )
 
     @staticmethod
     def create(
@@ -105,14 +104,12 @@ class SamplingClient:
                     holder, sampling_session_id=sampling_session_id, retry_config=retry_config
                 )
 
-            return APIFuture(holder.submit(existing()), holder)
-        return APIFuture(
-            holder.submit(
-                SamplingClient._create(
-                    holder, model_path=model_path, base_model=base_model, retry_config=retry_config
-                )
+            return submit_future(holder.loop_thread, existing())
+        return submit_future(
+            holder.loop_thread,
+            SamplingClient._create(
+                holder, model_path=model_path, base_model=base_model, retry_config=retry_config
             ),
-            holder,
         )
 
     # ----- sampling ----------------------------------------------------------------------
@@ -139,8 +136,7 @@ class SamplingClient:
             raise ValidationError(
                 "topk_prompt_logprobs", f"expected an integer >= 0, got {topk_prompt_logprobs!r}"
             )
-        with self._seq_lock:
-            seq_id = next(self._seq)
+        seq_id = self._seq.take()
         request = SampleRequest(
             prompt=prompt,
             sampling_params=sampling_params,
@@ -156,15 +152,15 @@ class SamplingClient:
         prepared = prepare("asample", asample, body=request)
         size = estimate_model_input_bytes(prompt)
         what = f"sample from {self.sampling_session_id}"
-        return APIFuture(self.holder.submit(self._sample(prepared, size), what), self.holder)
+        return submit_future(self._loop, self._sample(prepared, size), what)
 
     async def _sample(self, prepared: PreparedRequest, size: int) -> SampleResponse:
-        holder = self.holder
+        pipeline = self.holder.pipeline
         submitted_at = time.time()
 
         try:
-            async with holder.sampling_limiter.slot(size):
-                untyped = await holder.request(
+            async with pipeline.sampling_limiter.slot(size):
+                untyped = await pipeline.request(
                     "asample",
                     asample,
                     UntypedAPIFuture,
@@ -172,7 +168,7 @@ class SamplingClient:
                     prepared=prepared,
                 )
                 return await poll_until_done(
-                    holder,
+                    pipeline,
                     untyped.request_id,
                     SampleResponse.from_dict,
                     request_type="sample",
@@ -180,20 +176,10 @@ class SamplingClient:
                     observer=self,
                 )
         except Exception as exc:
-            report_failure(holder, exc)
+            report_failure(self.holder.telemetry, exc)
             raise
 
-    async def sample_async(
-        self,
-        prompt: ModelInput,
-        num_samples: int,
-        sampling_params: SamplingParams,
-        include_prompt_logprobs: bool = False,
-        topk_prompt_logprobs: int = 0,
-    ) -> SampleResponse:
-        return await self.sample(
-            prompt, num_samples, sampling_params, include_prompt_logprobs, topk_prompt_logprobs
-        )
+    sample_async = awaited_twin(sample)
 
     def compute_logprobs(self, prompt: ModelInput) -> APIFuture[list[float | None]]:
         """Logprob of every prompt token under the model (the first is None)."""
@@ -206,10 +192,9 @@ class SamplingClient:
                 raise ValueError("the server returned no prompt logprobs")
             return list(values)
 
-        return APIFuture(self.holder.submit(extract()), self.holder)
+        return submit_future(self._loop, extract())
 
-    async def compute_logprobs_async(self, prompt: ModelInput) -> list[float | None]:
-        return await self.compute_logprobs(prompt)
+    compute_logprobs_async = awaited_twin(compute_logprobs)
 
     def get_telemetry(self) -> Any:
         return self.holder.telemetry
@@ -218,5 +203,5 @@ class SamplingClient:
         self, queue_state: QueueState, queue_state_reason: str | None
     ) -> None:
         if queue_state is not QueueState.ACTIVE:  # the server paused sampling: slow down
-            self.holder.sampling_limiter.signal_rate_limited(queue_state.value)
+            self.holder.pipeline.sampling_limiter.signal_rate_limited(queue_state.value)
         self._queue_warnings(queue_state, queue_state_reason)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -27,9 +28,13 @@ from ._exceptions import ValidationError
 from ._futures import APIFuture, poll_until_done
 from ._holder import ClientHolder
 from ._lifecycle import ClosingContext
+from ._loop import EventLoopThread
+from ._options import ClientOptions
 from ._retry import RetryConfig
 from ._sampling_client import SamplingClient
-from ._training_client import TrainingClient, _on_holder_loop
+from ._telemetry import Telemetry, http_sender, start_telemetry
+from ._training_client import TrainingClient
+from ._twins import blocking, on_loop
 from .types import validate_lora
 
 if TYPE_CHECKING:
@@ -70,7 +75,7 @@ class ServiceClient(ClosingContext):
             raise TypeError(f"ServiceClient got unexpected keyword arguments: {sorted(unknown)}")
         if user_metadata is not None and not isinstance(user_metadata, dict):
             raise ValidationError("user_metadata", "expected a dict of strings")
-        self.holder = ClientHolder(
+        options = ClientOptions.resolve(
             api_key=api_key,
             base_url=base_url,
             timeout=timeout,
@@ -81,9 +86,15 @@ class ServiceClient(ClosingContext):
             circuit_breaker=circuit_breaker,
             sampling_limits=sampling_limits,
         )
-        from ._telemetry import start_telemetry
-
-        self.holder.telemetry = start_telemetry(self.holder)
+        del api_key
+        holder = self.holder = ClientHolder(options)
+        secrets = [options.api_key.reveal(), *options.headers.values()]
+        holder.telemetry = start_telemetry(
+            holder.loop_thread.loop,
+            holder.session_id,
+            http_sender(lambda: holder.connection.client),
+            secrets=secrets,
+        )
 
     def __repr__(self) -> str:  # never raises, even when the constructor failed
         holder = self.__dict__.get("holder")
@@ -95,6 +106,10 @@ class ServiceClient(ClosingContext):
     def session_id(self) -> str:
         return self.holder.session_id
 
+    @property
+    def _loop(self) -> EventLoopThread:
+        return self.holder.loop_thread
+
     def close(self) -> None:
         holder = self.__dict__.get("holder")
         if holder is not None:
@@ -103,9 +118,10 @@ class ServiceClient(ClosingContext):
     def metrics(self) -> dict[str, Any]:
         """Client-side metrics: per-endpoint requests, errors, retries by cause, latency
         percentiles, time spent per queue state, sampling back-pressure and breaker states."""
-        snapshot = self.holder.metrics.snapshot()
-        snapshot["sampling"] = self.holder.sampling_limiter.snapshot()
-        snapshot["circuit_breakers"] = self.holder.breakers.states()
+        pipeline = self.holder.pipeline
+        snapshot = pipeline.metrics.snapshot()
+        snapshot["sampling"] = pipeline.sampling_limiter.snapshot()
+        snapshot["circuit_breakers"] = pipeline.breakers.states()
         return snapshot
 
     def _on_error(self, exc: BaseException) -> None:
@@ -113,16 +129,14 @@ class ServiceClient(ClosingContext):
             self.holder.telemetry.log_exception(exc, fatal=True)
 
     # ----- capabilities ------------------------------------------------------------------
-    async def _capabilities(self) -> GetServerCapabilitiesResponse:
-        return await self.holder.request(
+    async def _get_server_capabilities(self) -> GetServerCapabilitiesResponse:
+        """The base models the service supports."""
+        return await self.holder.pipeline.request(
             "get_server_capabilities", get_server_capabilities, GetServerCapabilitiesResponse
         )
 
-    def get_server_capabilities(self) -> GetServerCapabilitiesResponse:
-        return self.holder.loop_thread.run(self._capabilities())
-
-    async def get_server_capabilities_async(self) -> GetServerCapabilitiesResponse:
-        return await _on_holder_loop(self.holder, self._capabilities())
+    get_server_capabilities = blocking(_get_server_capabilities)
+    get_server_capabilities_async = on_loop(_get_server_capabilities)
 
     # ----- training clients --------------------------------------------------------------
     async def _create_lora(
@@ -136,7 +150,7 @@ class ServiceClient(ClosingContext):
         user_metadata: dict[str, str] | None,
     ) -> TrainingClient:
         holder = self.holder
-        model_seq_id = holder.next_training_client_id()
+        model_seq_id = holder.session.next_model_seq_id()
         lora = LoraConfig(
             rank=rank, train_mlp=train_mlp, train_attn=train_attn, train_unembed=train_unembed
         )
@@ -154,9 +168,12 @@ class ServiceClient(ClosingContext):
             )
         submitted_at = time.time()
 
-        untyped = await holder.request("create_model", create_model, UntypedAPIFuture, body=request)
+        pipeline = holder.pipeline
+        untyped = await pipeline.request(
+            "create_model", create_model, UntypedAPIFuture, body=request
+        )
         created = await poll_until_done(
-            holder,
+            pipeline,
             untyped.request_id,
             CreateModelResponse.from_dict,
             request_type="create_model",
@@ -164,52 +181,35 @@ class ServiceClient(ClosingContext):
         )
         return TrainingClient(holder, model_seq_id, created.model_id)
 
-    def _lora_coro(self, *args: Any) -> Any:
-        base_model, rank, seed, train_mlp, train_attn, train_unembed, _ = args
+    def _create_lora_training_client(
+        self,
+        base_model: str,
+        rank: int = 32,
+        seed: int | None = None,
+        train_mlp: bool = True,
+        train_attn: bool = True,
+        train_unembed: bool = True,
+        user_metadata: dict[str, str] | None = None,
+    ) -> Coroutine[Any, Any, TrainingClient]:
+        """Create a LoRA adapter of `rank` over `base_model` and return its TrainingClient."""
         if not isinstance(base_model, str) or not base_model:
             raise ValidationError("base_model", f"expected a model name, got {base_model!r}")
         validate_lora(
             rank, seed=seed, train_mlp=train_mlp, train_attn=train_attn, train_unembed=train_unembed
         )
-        return self._create_lora(*args)
-
-    def create_lora_training_client(
-        self,
-        base_model: str,
-        rank: int = 32,
-        seed: int | None = None,
-        train_mlp: bool = True,
-        train_attn: bool = True,
-        train_unembed: bool = True,
-        user_metadata: dict[str, str] | None = None,
-    ) -> TrainingClient:
-        """Create a LoRA adapter of `rank` over `base_model` and return its TrainingClient."""
-        coro = self._lora_coro(
+        return self._create_lora(
             base_model, rank, seed, train_mlp, train_attn, train_unembed, user_metadata
         )
-        return self.holder.loop_thread.run(coro)
 
-    async def create_lora_training_client_async(
-        self,
-        base_model: str,
-        rank: int = 32,
-        seed: int | None = None,
-        train_mlp: bool = True,
-        train_attn: bool = True,
-        train_unembed: bool = True,
-        user_metadata: dict[str, str] | None = None,
-    ) -> TrainingClient:
-        coro = self._lora_coro(
-            base_model, rank, seed, train_mlp, train_attn, train_unembed, user_metadata
-        )
-        return await _on_holder_loop(self.holder, coro)
+    create_lora_training_client = blocking(_create_lora_training_client)
+    create_lora_training_client_async = on_loop(_create_lora_training_client)
 
     async def _weights_info(self, path: str) -> WeightsInfoResponse:
         from .types._paths import require_path
 
         require_path(path)
 
-        return await self.holder.request(
+        return await self.holder.pipeline.request(
             "weights_info",
             weights_info,
             WeightsInfoResponse,
@@ -228,59 +228,49 @@ class ServiceClient(ClosingContext):
         await loaded.result_async()
         return client
 
-    def create_training_client_from_state(
+    async def _create_training_client_from_state(
         self, path: str, user_metadata: dict[str, str] | None = None
     ) -> TrainingClient:
         """A new training client whose adapter weights come from a training checkpoint."""
-        return self.holder.loop_thread.run(self._from_state(path, user_metadata, optimizer=False))
+        return await self._from_state(path, user_metadata, optimizer=False)
 
-    async def create_training_client_from_state_async(
-        self, path: str, user_metadata: dict[str, str] | None = None
-    ) -> TrainingClient:
-        return await _on_holder_loop(self.holder, self._from_state(path, user_metadata, False))
+    create_training_client_from_state = blocking(_create_training_client_from_state)
+    create_training_client_from_state_async = on_loop(_create_training_client_from_state)
 
-    def create_training_client_from_state_with_optimizer(
+    async def _create_training_client_from_state_with_optimizer(
         self, path: str, user_metadata: dict[str, str] | None = None
     ) -> TrainingClient:
         """Like create_training_client_from_state, restoring the optimizer state too."""
-        return self.holder.loop_thread.run(self._from_state(path, user_metadata, optimizer=True))
+        return await self._from_state(path, user_metadata, optimizer=True)
 
-    async def create_training_client_from_state_with_optimizer_async(
-        self, path: str, user_metadata: dict[str, str] | None = None
-    ) -> TrainingClient:
-        return await _on_holder_loop(self.holder, self._from_state(path, user_metadata, True))
+    create_training_client_from_state_with_optimizer = blocking(
+        _create_training_client_from_state_with_optimizer
+    )
+    create_training_client_from_state_with_optimizer_async = on_loop(
+        _create_training_client_from_state_with_optimizer
+    )
 
     # ----- sampling and REST -------------------------------------------------------------
-    def create_sampling_client(
+    async def _create_sampling_client(
         self,
         model_path: str | None = None,
         base_model: str | None = None,
         retry_config: RetryConfig | None = None,
     ) -> SamplingClient:
         """Sample from saved sampler weights (`model_path`) or from a base model."""
-        return SamplingClient._create_sync(
+        return await SamplingClient._create(
             self.holder, model_path=model_path, base_model=base_model, retry_config=retry_config
         )
 
-    async def create_sampling_client_async(
-        self,
-        model_path: str | None = None,
-        base_model: str | None = None,
-        retry_config: RetryConfig | None = None,
-    ) -> SamplingClient:
-        return await _on_holder_loop(
-            self.holder,
-            SamplingClient._create(
-                self.holder, model_path=model_path, base_model=base_model, retry_config=retry_config
-            ),
-        )
+    create_sampling_client = blocking(_create_sampling_client)
+    create_sampling_client_async = on_loop(_create_sampling_client)
 
     def create_rest_client(self) -> RestClient:
         from ._rest_client import RestClient
 
         return RestClient(self.holder)
 
-    def get_telemetry(self) -> Any:
+    def get_telemetry(self) -> Telemetry | None:
         return self.holder.telemetry
 
 

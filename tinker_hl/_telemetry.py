@@ -38,12 +38,13 @@ import time
 import traceback
 import uuid
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar, cast
+from typing import Any, TypeAlias, TypeVar, cast
 
+from tinker_api_client import AuthenticatedClient
 from tinker_api_client.models import (
     GenericEvent,
     GenericEventEventData,
@@ -53,11 +54,6 @@ from tinker_api_client.models import (
     UnhandledExceptionEvent,
 )
 from tinker_api_client.models.severity import SEVERITY_VALUES, Severity
-
-from ._secrets import Secret
-
-if TYPE_CHECKING:
-    from ._holder import ClientHolder
 
 __all__ = [
     "Telemetry",
@@ -526,41 +522,38 @@ def _platform_name() -> str:
 
 
 # ----- construction ------------------------------------------------------------------------------
-def holder_sender(holder: ClientHolder) -> Sender:
-    """Send batches with the holder's HTTP client (not through its retry handler, metrics or
-    circuit breakers: telemetry must not count as, or trip on, the user's traffic)."""
+def http_sender(http: Callable[[], AuthenticatedClient]) -> Sender:
+    """Send batches with a client's HTTP connection directly (not through its call pipeline:
+    telemetry must not count as, or trip the breakers of, the user's traffic)."""
     from tinker_api_client.api.telemetry import send_telemetry
 
     from ._http import call
 
     async def send(request: TelemetrySendRequest) -> object:
-        return await call("send_telemetry", send_telemetry, holder.http, body=request)
+        return await call("send_telemetry", send_telemetry, http(), body=request)
 
     return send
 
 
 def start_telemetry(
-    holder: ClientHolder,
+    loop: asyncio.AbstractEventLoop,
+    session_id: str,
+    send: Sender,
     *,
-    send: Sender | None = None,
+    secrets: Sequence[str] = (),
     config: TelemetryConfig | None = None,
 ) -> Telemetry | None:
-    """The reporter of a ServiceClient's holder, started; None when `TINKER_TELEMETRY=0` or
-    when it cannot start (never raises)."""
+    """A reporter for one session, started on `loop`; `secrets` are scrubbed from every event.
+    None when `TINKER_TELEMETRY=0` or when it cannot start (never raises)."""
     if not telemetry_enabled():
         return None
     try:
-        key = getattr(holder, "_api_key", None)
-        secrets = [key.reveal() if isinstance(key, Secret) else str(key or "")]
-        secrets += [v for v in getattr(holder, "_headers", {}).values() if isinstance(v, str)]
-        platform_name = getattr(holder, "platform_name", None)
         telemetry = Telemetry(
-            holder.loop_thread.loop,
-            holder.session_id,
-            send or holder_sender(holder),
-            secrets=secrets,
+            loop,
+            session_id,
+            send,
+            secrets=list(secrets),
             config=config,
-            platform_name=platform_name() if callable(platform_name) else None,
         )
         telemetry.start()
         return telemetry

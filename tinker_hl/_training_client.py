@@ -7,11 +7,9 @@ call order.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import threading
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from tinker_api_client.api.models import get_info
@@ -48,9 +46,13 @@ from ._futures import (
     combine_futures,
     poll_until_done,
     report_failure,
+    submit_future,
 )
 from ._http import Endpoint, PreparedRequest, prepare
+from ._loop import EventLoopThread
 from ._retry import RetryConfig
+from ._sequencer import Sequencer
+from ._twins import blocking, future_twin, on_loop
 from .types import validate_adam_params, validate_datums
 
 if TYPE_CHECKING:
@@ -71,11 +73,7 @@ class TrainingClient:
         self.holder = holder
         self.model_seq_id = model_seq_id
         self.model_id = model_id
-        self._lock = threading.Lock()
-        self._next_seq = 1
-        # Sequence number whose submission may go out next, and waiters for later numbers.
-        self._turn = 1
-        self._turn_events: dict[int, asyncio.Event] = {}
+        self._sequencer = Sequencer()
         self._tokenizer: PreTrainedTokenizerBase | None = None
         self._info: GetInfoResponse | None = None
         self._queue_warnings = QueueStateWarnings(f"training requests for {model_id}")
@@ -83,24 +81,13 @@ class TrainingClient:
     def __repr__(self) -> str:
         return f"TrainingClient(model_id={getattr(self, 'model_id', None)!r})"
 
+    @property
+    def _loop(self) -> EventLoopThread:
+        return self.holder.loop_thread
+
     # ----- sequencing --------------------------------------------------------------------
     def _take_seq_id(self) -> int:
-        with self._lock:
-            seq_id = self._next_seq
-            self._next_seq += 1
-            return seq_id
-
-    async def _wait_turn(self, seq_id: int) -> None:
-        if self._turn < seq_id:
-            event = self._turn_events.setdefault(seq_id, asyncio.Event())
-            await event.wait()
-            self._turn_events.pop(seq_id, None)
-
-    def _end_turn(self, seq_id: int) -> None:
-        self._turn = seq_id + 1
-        event = self._turn_events.get(self._turn)
-        if event is not None:
-            event.set()
+        return self._sequencer.take()
 
     def _submit(
         self,
@@ -114,8 +101,7 @@ class TrainingClient:
         seq_id = self._take_seq_id()
         prepared = prepare(request_type, endpoint, body=make_body(seq_id))
         run = self._send_in_turn(seq_id, request_type, endpoint, prepared, decode, time.time())
-        what = f"{request_type} of {self.model_id}"
-        return APIFuture(self.holder.submit(run, what), self.holder)
+        return submit_future(self._loop, run, f"{request_type} of {self.model_id}")
 
     async def _send_in_turn(
         self,
@@ -127,20 +113,20 @@ class TrainingClient:
         submitted_at: float,
     ) -> T:
         """Submit the request numbered `seq_id` once all earlier ones went out; poll for it."""
-        holder = self.holder
-        await self._wait_turn(seq_id)
+        pipeline = self.holder.pipeline
+        await self._sequencer.wait_turn(seq_id)
         try:
-            untyped = await holder.request(
+            untyped = await pipeline.request(
                 request_type, endpoint, UntypedAPIFuture, prepared=prepared
             )
         except Exception as exc:
-            report_failure(holder, exc)
+            report_failure(self.holder.telemetry, exc)
             raise
         finally:
-            self._end_turn(seq_id)
+            self._sequencer.end_turn(seq_id)
         try:
             return await poll_until_done(
-                holder,
+                pipeline,
                 untyped.request_id,
                 decode,
                 request_type=request_type,
@@ -148,7 +134,7 @@ class TrainingClient:
                 observer=self,
             )
         except Exception as exc:
-            report_failure(holder, exc)
+            report_failure(self.holder.telemetry, exc)
             raise
 
     # ----- training ----------------------------------------------------------------------
@@ -170,10 +156,10 @@ class TrainingClient:
             # Encoded here, before returning: the caller may reuse its lists at once.
             send = self._send_forward_chunk(seq_id, fb_input, backward, time.time())
             what = f"{'forward_backward' if backward else 'forward'} of {self.model_id}"
-            futures.append(APIFuture(self.holder.submit(send, what), self.holder))
+            futures.append(submit_future(self._loop, send, what))
         if len(futures) == 1:
             return futures[0]
-        return combine_futures(self.holder, futures, combine_forward_backward_outputs)
+        return combine_futures(self._loop, futures, combine_forward_backward_outputs)
 
     def _send_forward_chunk(
         self, seq_id: int, fb_input: ForwardBackwardInput, backward: bool, submitted_at: float
@@ -203,13 +189,7 @@ class TrainingClient:
         """Forward pass only (no gradients): per-datum logprobs and loss."""
         return self._forward_impl(data, loss_fn, loss_fn_config, backward=False)
 
-    async def forward_async(
-        self,
-        data: list[Datum],
-        loss_fn: str,
-        loss_fn_config: dict[str, float] | None = None,
-    ) -> APIFuture[ForwardBackwardOutput]:
-        return self.forward(data, loss_fn, loss_fn_config)
+    forward_async = future_twin(forward)
 
     def forward_backward(
         self,
@@ -220,13 +200,7 @@ class TrainingClient:
         """Forward and backward pass; gradients accumulate until `optim_step`."""
         return self._forward_impl(data, loss_fn, loss_fn_config, backward=True)
 
-    async def forward_backward_async(
-        self,
-        data: list[Datum],
-        loss_fn: str,
-        loss_fn_config: dict[str, float] | None = None,
-    ) -> APIFuture[ForwardBackwardOutput]:
-        return self.forward_backward(data, loss_fn, loss_fn_config)
+    forward_backward_async = future_twin(forward_backward)
 
     def forward_backward_custom(
         self, data: list[Datum], loss_fn: CustomLossFnV1
@@ -234,14 +208,9 @@ class TrainingClient:
         """Train on any differentiable function of the per-token logprobs (needs torch)."""
         from ._custom_loss import forward_backward_custom
 
-        return APIFuture(
-            self.holder.submit(forward_backward_custom(self, data, loss_fn)), self.holder
-        )
+        return submit_future(self._loop, forward_backward_custom(self, data, loss_fn))
 
-    async def forward_backward_custom_async(
-        self, data: list[Datum], loss_fn: CustomLossFnV1
-    ) -> APIFuture[ForwardBackwardOutput]:
-        return self.forward_backward_custom(data, loss_fn)
+    forward_backward_custom_async = future_twin(forward_backward_custom)
 
     def optim_step(self, adam_params: AdamParams) -> APIFuture[OptimStepResponse]:
         """Apply one Adam step with the gradients accumulated since the last step."""
@@ -255,8 +224,7 @@ class TrainingClient:
             OptimStepResponse.from_dict,
         )
 
-    async def optim_step_async(self, adam_params: AdamParams) -> APIFuture[OptimStepResponse]:
-        return self.optim_step(adam_params)
+    optim_step_async = future_twin(optim_step)
 
     # ----- checkpoints -------------------------------------------------------------------
     def save_state(self, name: str) -> APIFuture[SaveWeightsResponse]:
@@ -269,8 +237,7 @@ class TrainingClient:
             SaveWeightsResponse.from_dict,
         )
 
-    async def save_state_async(self, name: str) -> APIFuture[SaveWeightsResponse]:
-        return self.save_state(name)
+    save_state_async = future_twin(save_state)
 
     def _load(self, path: str, optimizer: bool) -> APIFuture[LoadWeightsResponse]:
         from .types._paths import require_path
@@ -289,15 +256,13 @@ class TrainingClient:
         """Load adapter weights from a training checkpoint (optimizer state starts fresh)."""
         return self._load(path, optimizer=False)
 
-    async def load_state_async(self, path: str) -> APIFuture[LoadWeightsResponse]:
-        return self.load_state(path)
+    load_state_async = future_twin(load_state)
 
     def load_state_with_optimizer(self, path: str) -> APIFuture[LoadWeightsResponse]:
         """Load adapter weights and optimizer state from a training checkpoint."""
         return self._load(path, optimizer=True)
 
-    async def load_state_with_optimizer_async(self, path: str) -> APIFuture[LoadWeightsResponse]:
-        return self.load_state_with_optimizer(path)
+    load_state_with_optimizer_async = future_twin(load_state_with_optimizer)
 
     def save_weights_for_sampler(self, name: str) -> APIFuture[SaveWeightsForSamplerResponse]:
         """Save weights for sampling as `tinker://<run>/sampler_weights/<name>`."""
@@ -311,10 +276,7 @@ class TrainingClient:
             SaveWeightsForSamplerResponse.from_dict,
         )
 
-    async def save_weights_for_sampler_async(
-        self, name: str
-    ) -> APIFuture[SaveWeightsForSamplerResponse]:
-        return self.save_weights_for_sampler(name)
+    save_weights_for_sampler_async = future_twin(save_weights_for_sampler)
 
     def save_weights_and_get_sampling_client_submit(
         self, retry_config: RetryConfig | None = None
@@ -322,7 +284,7 @@ class TrainingClient:
         """Snapshot the current weights into a new sampler (no named checkpoint)."""
         from ._sampling_client import SamplingClient
 
-        sampling_seq = self.holder.next_sampling_session_seq_id()
+        sampling_seq = self.holder.session.next_sampling_session_seq_id()
         snapshot = self._submit(
             "save_weights_for_sampler",
             save_weights_for_sampler,
@@ -346,57 +308,44 @@ class TrainingClient:
                 )
             raise ValueError("save_weights_for_sampler returned neither a sampler nor a path")
 
-        return APIFuture(self.holder.submit(build()), self.holder)
+        return submit_future(self._loop, build())
 
-    def save_weights_and_get_sampling_client(
+    async def _save_weights_and_get_sampling_client(
         self, name: str | None = None, retry_config: RetryConfig | None = None
     ) -> SamplingClient:
         """Save the current weights for sampling and return a SamplingClient for them."""
         if name is None:
-            return self.save_weights_and_get_sampling_client_submit(retry_config).result()
-        path = self.save_weights_for_sampler(name).result().path
-        return self.create_sampling_client(path, retry_config=retry_config)
-
-    async def save_weights_and_get_sampling_client_async(
-        self, name: str | None = None, retry_config: RetryConfig | None = None
-    ) -> SamplingClient:
-        if name is None:
             return await self.save_weights_and_get_sampling_client_submit(retry_config)
         saved = await self.save_weights_for_sampler(name)
-        return await self.create_sampling_client_async(saved.path, retry_config=retry_config)
+        return await self._create_sampling_client(saved.path, retry_config=retry_config)
 
-    def create_sampling_client(
+    save_weights_and_get_sampling_client = blocking(_save_weights_and_get_sampling_client)
+    save_weights_and_get_sampling_client_async = on_loop(_save_weights_and_get_sampling_client)
+
+    async def _create_sampling_client(
         self, model_path: str, retry_config: RetryConfig | None = None
     ) -> SamplingClient:
+        """A SamplingClient for sampler weights saved by this (or any) training run."""
         from ._sampling_client import SamplingClient
 
-        return SamplingClient._create_sync(
+        return await SamplingClient._create(
             self.holder, model_path=model_path, retry_config=retry_config
         )
 
-    async def create_sampling_client_async(
-        self, model_path: str, retry_config: RetryConfig | None = None
-    ) -> SamplingClient:
-        from ._sampling_client import SamplingClient
-
-        return await _on_holder_loop(
-            self.holder,
-            SamplingClient._create(self.holder, model_path=model_path, retry_config=retry_config),
-        )
+    create_sampling_client = blocking(_create_sampling_client)
+    create_sampling_client_async = on_loop(_create_sampling_client)
 
     # ----- info --------------------------------------------------------------------------
     async def _get_info(self) -> GetInfoResponse:
+        """The model's id, base model, LoRA rank and tokenizer id."""
         if self._info is None:
-            self._info = await self.holder.request(
+            self._info = await self.holder.pipeline.request(
                 "get_info", get_info, GetInfoResponse, body=GetInfoRequest(model_id=self.model_id)
             )
         return self._info
 
-    def get_info(self) -> GetInfoResponse:
-        return self.holder.loop_thread.run(self._get_info())
-
-    async def get_info_async(self) -> GetInfoResponse:
-        return await _on_holder_loop(self.holder, self._get_info())
+    get_info = blocking(_get_info)
+    get_info_async = on_loop(_get_info)
 
     def get_tokenizer(self) -> PreTrainedTokenizerBase:
         """The model's tokenizer (transformers). Local-backend tokenizers are built offline."""
@@ -440,10 +389,3 @@ def _check_name(name: str) -> None:
         raise ValidationError(
             "name", f"expected a non-empty checkpoint name without '/', got {name!r}"
         )
-
-
-async def _on_holder_loop(holder: ClientHolder, coro: Awaitable[T]) -> T:
-    """Await a coroutine on the holder's loop from any loop (the caller's, or the holder's)."""
-    if holder.loop_thread.in_loop_thread():
-        return await coro
-    return await asyncio.wrap_future(holder.submit(coro))  # type: ignore[arg-type]

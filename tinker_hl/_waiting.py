@@ -35,29 +35,52 @@ def name_of(coro: Any) -> str:
     return ".".join(part.lstrip("_") or part for part in qualname.split("."))
 
 
+class _Watch:
+    """The clock of one wait: how long the next step may block, and after a step without an
+    outcome, whether the deadline passed (warning when a warning is due)."""
+
+    def __init__(
+        self,
+        future: concurrent.futures.Future[Any],
+        timeout: float | None,
+        why: Callable[[], str] | None,
+    ) -> None:
+        self.future = future
+        self.why = why
+        self.started = time.monotonic()
+        self.deadline = None if timeout is None else self.started + timeout
+        self.next_warning = self.started + WARN_AFTER_S
+
+    def step(self) -> float:
+        now = time.monotonic()
+        step = self.next_warning - now
+        if self.deadline is not None:
+            step = min(step, self.deadline - now)
+        return max(step, 0.0)
+
+    def expired(self) -> bool:
+        now = time.monotonic()
+        if self.deadline is not None and now >= self.deadline:
+            return True
+        if now >= self.next_warning:
+            self.next_warning = now + REPEAT_S
+            _warn(self.future, now - self.started, self.why)
+        return False
+
+
 def wait(
     future: concurrent.futures.Future[T],
     timeout: float | None,
     why: Callable[[], str] | None = None,
 ) -> T:
     """`future.result(timeout)`, warning while it takes long."""
-    started = time.monotonic()
-    deadline = None if timeout is None else started + timeout
-    next_warning = started + WARN_AFTER_S
+    watch = _Watch(future, timeout, why)
     while True:
-        now = time.monotonic()
-        step = next_warning - now
-        if deadline is not None:
-            step = min(step, deadline - now)
         try:
-            return future.result(max(step, 0.0))
+            return future.result(watch.step())
         except concurrent.futures.TimeoutError:
-            now = time.monotonic()
-            if deadline is not None and now >= deadline:
+            if watch.expired():
                 raise
-            if now >= next_warning:
-                next_warning = now + REPEAT_S
-                _warn(future, now - started, why)
 
 
 async def wait_async(
@@ -67,23 +90,13 @@ async def wait_async(
 ) -> T:
     """`await` the outcome of `future` (never cancelling it), warning while it takes long."""
     wrapped = asyncio.wrap_future(future)
-    started = time.monotonic()
-    deadline = None if timeout is None else started + timeout
-    next_warning = started + WARN_AFTER_S
+    watch = _Watch(future, timeout, why)
     while True:
-        now = time.monotonic()
-        step = next_warning - now
-        if deadline is not None:
-            step = min(step, deadline - now)
-        done, _ = await asyncio.wait({wrapped}, timeout=max(step, 0.0))
+        done, _ = await asyncio.wait({wrapped}, timeout=watch.step())
         if done:
             return wrapped.result()
-        now = time.monotonic()
-        if deadline is not None and now >= deadline:
+        if watch.expired():
             raise TimeoutError
-        if now >= next_warning:
-            next_warning = now + REPEAT_S
-            _warn(future, now - started, why)
 
 
 def _warn(

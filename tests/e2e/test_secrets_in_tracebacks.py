@@ -35,7 +35,8 @@ def test_an_assertion_on_client_objects(tmp_path):
     with serve_local(tmp_path, api_keys=[CANARY]) as server:
         service = tinker.ServiceClient(api_key=CANARY, base_url=server.url)
         holder = service.holder
-        assert (service, holder, holder.http, holder.http.get_async_httpx_client()) is None
+        http = holder.connection.client
+        assert (service, holder, holder.options, http, http.get_async_httpx_client()) is None
 '''
 
 

@@ -64,22 +64,24 @@ def test_heartbeats_keep_the_session_alive_and_warn_when_failing(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    import tinker_hl._holder as holder_module
+    import tinker_hl._session as session_module
+    from tinker_hl._holder import ClientHolder
+    from tinker_hl._options import ClientOptions
     from tinker_local.launcher import serve_local
 
-    monkeypatch.setattr(holder_module, "HEARTBEAT_WARN_AFTER_S", 0.3)
+    monkeypatch.setattr(session_module, "HEARTBEAT_WARN_AFTER_S", 0.3)
     caplog.set_level(logging.DEBUG, logger="tinker_hl")
     with serve_local(tmp_path, api_keys=[owner_key]) as server:
-        holder = holder_module.ClientHolder(
-            api_key=owner_key, base_url=server.url, heartbeat_interval=0.05
+        holder = ClientHolder(
+            ClientOptions.resolve(api_key=owner_key, base_url=server.url, heartbeat_interval=0.05)
         )
         time.sleep(0.3)
-        assert holder.heartbeat_failures == 0
+        assert holder.session.heartbeat_failures == 0
         last_seen = server.store.get_session(holder.session_id).last_heartbeat  # type: ignore[union-attr]
         assert last_seen > time.time() - 1.0
     try:
         time.sleep(1.0)  # the server is gone: heartbeats fail
-        assert holder.heartbeat_failures >= 3
+        assert holder.session.heartbeat_failures >= 3
         warnings = [r for r in caplog.records if "heartbeats failing" in r.getMessage()]
         assert len(warnings) == 1  # rate limited: one warning a minute at most
     finally:

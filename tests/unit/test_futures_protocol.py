@@ -12,7 +12,8 @@ import pytest
 import tinker_hl._futures as futures
 from tinker_hl import APITimeoutError, QueueState, RequestFailedError, RetryConfig
 from tinker_hl._exceptions import status_error_for
-from tinker_hl._retry import RetryHandler
+from tinker_hl._metrics import ClientMetrics
+from tinker_hl._pipeline import CallPipeline
 
 
 class FakeResponse:
@@ -20,25 +21,44 @@ class FakeResponse:
         self.content = orjson.dumps(body)
 
 
-class ScriptedHolder:
-    """Answers each retrieve_future call with the next scripted body (or raises it)."""
+class RecordingMetrics(ClientMetrics):
+    def __init__(self) -> None:
+        super().__init__()
+        self.states: list[tuple[str, str | None]] = []
+
+    def record_queue_state(self, request_id: str, state: str | None) -> None:
+        self.states.append((request_id, state))
+        super().record_queue_state(request_id, state)
+
+
+def _no_connection() -> Any:
+    raise AssertionError("the scripted pipeline never connects")
+
+
+class ScriptedPipeline(CallPipeline):
+    """A real pipeline whose HTTP call answers each retrieve_future with the next scripted
+    body (or raises it)."""
 
     def __init__(self, script: list[Any], config: RetryConfig | None = None) -> None:
+        self.recorded = RecordingMetrics()
+        super().__init__(
+            _no_connection,
+            retry_config=config or RetryConfig(retry_delay_base=0.001, retry_delay_max=0.002),
+            metrics=self.recorded,
+        )
         self.script = list(script)
-        self.retry_config = config or RetryConfig(retry_delay_base=0.001, retry_delay_max=0.002)
-        self.retry_handler = RetryHandler(self.retry_config)
-        self.states: list[tuple[str, QueueState | None]] = []
         self.headers: list[dict[str, Any]] = []
 
-    async def call(self, operation: str, endpoint: Any, **kwargs: Any) -> FakeResponse:
+    @property
+    def states(self) -> list[tuple[str, str | None]]:
+        return self.recorded.states
+
+    async def call(self, operation: str, endpoint: Any, **kwargs: Any) -> Any:
         self.headers.append(kwargs)
         item = self.script.pop(0) if len(self.script) > 1 else self.script[0]
         if isinstance(item, Exception):
             raise item
         return FakeResponse(item)
-
-    def metrics_queue_state(self, request_id: str, state: QueueState | None) -> None:
-        self.states.append((request_id, state))
 
 
 class Observer:
@@ -49,10 +69,10 @@ class Observer:
         self.seen.append((queue_state, reason))
 
 
-def poll(holder: ScriptedHolder, observer: Observer | None = None) -> Any:
+def poll(holder: ScriptedPipeline, observer: Observer | None = None) -> Any:
     return asyncio.run(
         futures.poll_until_done(
-            holder,  # type: ignore[arg-type]
+            holder,
             "req-1",
             lambda body: body,
             request_type="forward",
@@ -70,7 +90,7 @@ def try_again(state: str, reason: str | None = None) -> dict[str, Any]:
 
 
 def test_try_again_then_result_with_queue_state_observed() -> None:
-    holder = ScriptedHolder(
+    holder = ScriptedPipeline(
         [
             try_again("active"),
             try_again("paused_rate_limit", "too many samplers"),
@@ -92,12 +112,12 @@ def test_try_again_then_result_with_queue_state_observed() -> None:
 
 def test_unknown_queue_state_from_a_newer_server() -> None:
     observer = Observer()
-    assert poll(ScriptedHolder([try_again("paused_maintenance"), {"ok": 1}]), observer)
+    assert poll(ScriptedPipeline([try_again("paused_maintenance"), {"ok": 1}]), observer)
     assert observer.seen == [(QueueState.UNKNOWN, None)]
 
 
 def test_failed_request_raises_with_category() -> None:
-    holder = ScriptedHolder([{"error": "token id 999 is out of range", "category": "user"}])
+    holder = ScriptedPipeline([{"error": "token id 999 is out of range", "category": "user"}])
     with pytest.raises(RequestFailedError, match="out of range") as info:
         poll(holder)
     assert info.value.category == "user" and info.value.is_user_error
@@ -105,7 +125,7 @@ def test_failed_request_raises_with_category() -> None:
 
 
 def test_408_means_pending_and_5xx_is_retried() -> None:
-    holder = ScriptedHolder(
+    holder = ScriptedPipeline(
         [
             status_error_for("retrieve_future", 408, {"queue_state": "paused_capacity"}),
             status_error_for("retrieve_future", 503, {"error": "busy"}),
@@ -119,7 +139,7 @@ def test_408_means_pending_and_5xx_is_retried() -> None:
 
 
 def test_unknown_request_is_not_retried() -> None:
-    holder = ScriptedHolder([status_error_for("retrieve_future", 404, {"error": "unknown"})])
+    holder = ScriptedPipeline([status_error_for("retrieve_future", 404, {"error": "unknown"})])
     with pytest.raises(Exception, match="404"):
         poll(holder)
 
@@ -130,7 +150,7 @@ def test_a_wait_without_progress_logs_and_ends_with_a_clear_error(
     monkeypatch.setattr(futures, "STALL_LOG_INTERVAL_S", 0.0)
     caplog.set_level(logging.INFO, logger="tinker_hl.futures")
     config = RetryConfig(retry_delay_base=0.001, retry_delay_max=0.002, progress_timeout=0.3)
-    holder = ScriptedHolder([try_again("paused_capacity")], config)
+    holder = ScriptedPipeline([try_again("paused_capacity")], config)
 
     async def slow_call(operation: str, endpoint: Any, **kwargs: Any) -> FakeResponse:
         await asyncio.sleep(0.02)

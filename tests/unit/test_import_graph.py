@@ -1,9 +1,7 @@
 """The packages' import structure, read from the source (nothing is imported):
 
 - no import cycles among the modules of tinker_hl or of tinker_local: imports inside functions
-  count (a lazy import only hides a cycle); in tinker_local `if TYPE_CHECKING:` imports count
-  too, in tinker_hl not yet (its clients and ClientHolder name each other in annotations; the
-  holder's split, issue 15 item 1, removes that);
+  count (a lazy import only hides a cycle), and so do `if TYPE_CHECKING:` imports;
 - the client never imports the backend (tinker_hl -> tinker_local is forbidden; the backend
   may use the client);
 - every third-party package a module imports is declared in pyproject.toml, in the
@@ -88,8 +86,7 @@ def _edges(type_only: bool = True) -> dict[str, set[str]]:
     graph: dict[str, set[str]] = {}
     for module in MODULES:
         deps = set()
-        strict = type_only and module.startswith("tinker_local")
-        for name in imported_names(module, type_only=strict):
+        for name in imported_names(module, type_only=type_only):
             # `import a.b.c` depends on the deepest first-party module it names.
             while name and name not in MODULES and "." in name:
                 name = name.rsplit(".", 1)[0]

@@ -271,8 +271,7 @@ def test_tinker_telemetry_0_turns_it_off(
     monkeypatch.setenv("TINKER_TELEMETRY", value)
     sender = FakeSender()
     threads_before = threading.active_count()
-    holder = SimpleNamespace(loop_thread=loop_thread, session_id="s", _api_key=CANARY)
-    assert start_telemetry(holder, send=sender) is None  # type: ignore[arg-type]
+    assert start_telemetry(loop_thread.loop, "s", sender, secrets=[CANARY]) is None
 
     async def tasks() -> int:
         current = asyncio.current_task()
@@ -286,13 +285,7 @@ def test_tinker_telemetry_0_turns_it_off(
 
 def test_start_telemetry_starts_a_task_when_enabled(loop_thread: EventLoopThread) -> None:
     sender = FakeSender()
-    holder = SimpleNamespace(
-        loop_thread=loop_thread,
-        session_id="sess-9",
-        _api_key=CANARY,
-        _headers={"X-Extra": OTHER_SECRET},
-    )
-    telemetry = start_telemetry(holder, send=sender)  # type: ignore[arg-type]
+    telemetry = start_telemetry(loop_thread.loop, "sess-9", sender, secrets=[CANARY, OTHER_SECRET])
     assert telemetry is not None
     telemetry.log("started", {"header": f"X-Extra: {OTHER_SECRET}"})
     telemetry.stop()
@@ -302,14 +295,13 @@ def test_start_telemetry_starts_a_task_when_enabled(loop_thread: EventLoopThread
 
 
 def test_start_telemetry_never_raises() -> None:
-    assert start_telemetry(SimpleNamespace()) is None  # type: ignore[arg-type]
+    assert start_telemetry(asyncio.new_event_loop(), "s", FakeSender(), secrets=42) is None  # type: ignore[arg-type]
 
 
 # ----- privacy -----------------------------------------------------------------------------------
 def test_the_api_key_never_appears_in_any_event(loop_thread: EventLoopThread) -> None:
     sender = FakeSender()
-    holder = SimpleNamespace(loop_thread=loop_thread, session_id="s", _api_key=CANARY)
-    telemetry = start_telemetry(holder, send=sender)  # type: ignore[arg-type]
+    telemetry = start_telemetry(loop_thread.loop, "s", sender, secrets=[CANARY])
     assert telemetry is not None
 
     def failing() -> None:

@@ -1,0 +1,143 @@
+"""CallPipeline: the one path every API request of a client takes.
+
+In order: the operation's circuit breaker, a tracing span, the HTTP call (`_http.call`), then
+on the way back the metrics, the 429 back-pressure signal to the sampling limiter, and the
+breaker's verdict. `request()` adds the retry handler and decodes a 200 body.
+
+Hook for protocol negotiation: `header_provider` (if set) is asked on every call for headers
+that replace the connection's defaults (an `Authorization` token, for example).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from tinker_api_client import AuthenticatedClient
+from tinker_api_client.types import Response
+
+from ._backpressure import SamplingLimiter
+from ._circuit import CircuitBreakers
+from ._errors import counts_against_service
+from ._exceptions import APIStatusError
+from ._http import Endpoint, PreparedRequest, call, parsed, prepare
+from ._metrics import ClientMetrics
+from ._retry import RetryConfig, RetryHandler
+from ._tracing import span
+
+T = TypeVar("T")
+HeaderProvider = Callable[[], Mapping[str, str]]
+
+
+def retry_cause(exc: BaseException) -> str:
+    """How metrics name a failure: `http_<status>` or the exception's type."""
+    if isinstance(exc, APIStatusError):
+        return f"http_{exc.status_code}"
+    return type(exc).__name__
+
+
+class CallPipeline:
+    """Sends requests over `http()` (the connection, asked on each call: it opens in the loop)
+    with breaker, span, metrics and back-pressure; retries through `retry_handler`."""
+
+    def __init__(
+        self,
+        http: Callable[[], AuthenticatedClient],
+        *,
+        retry_config: RetryConfig | None = None,
+        metrics: ClientMetrics | None = None,
+        breakers: CircuitBreakers | None = None,
+        sampling_limiter: SamplingLimiter | None = None,
+    ) -> None:
+        self._http = http
+        self.retry_config = retry_config or RetryConfig()
+        self.metrics = metrics or ClientMetrics()
+        self.breakers = breakers or CircuitBreakers()
+        self.sampling_limiter = sampling_limiter or SamplingLimiter()
+        self.retry_handler = self.make_retry_handler(self.retry_config, "tinker_hl")
+        self.header_provider: HeaderProvider | None = None
+
+    def make_retry_handler(self, config: RetryConfig, name: str) -> RetryHandler:
+        """A retry handler whose retries are counted in this pipeline's metrics."""
+        handler = RetryHandler(config, name=name)
+        handler.on_retry = lambda operation, exc, wait: self.metrics.record_retry(
+            operation, retry_cause(exc)
+        )
+        return handler
+
+    @property
+    def http(self) -> AuthenticatedClient:
+        return self._http()
+
+    async def request(
+        self,
+        operation: str,
+        endpoint: Endpoint,
+        model: type[T],
+        *,
+        retry_handler: RetryHandler | None = None,
+        prepared: PreparedRequest | None = None,
+        **kwargs: Any,
+    ) -> T:
+        """`call()` with retries, the 200 body decoded as `model`. `prepared`: a request already
+        built and encoded (in the caller's thread) by `_http.prepare`."""
+
+        async def send() -> T:
+            response = await self.call(operation, endpoint, prepared=prepared, **kwargs)
+            return parsed(operation, response, model)
+
+        return await (retry_handler or self.retry_handler).execute(send, operation)
+
+    async def call(
+        self,
+        operation: str,
+        endpoint: Endpoint,
+        *,
+        ok: tuple[int, ...] = (200,),
+        prepared: PreparedRequest | None = None,
+        **kwargs: Any,
+    ) -> Response[Any]:
+        """One HTTP call through the circuit breaker, with metrics and an optional span."""
+        if self.header_provider is not None:
+            prepared = _with_headers(
+                prepared or prepare(operation, endpoint, **kwargs), self.header_provider()
+            )
+        breaker = self.breakers.for_operation(operation)
+        if breaker is not None:
+            breaker.before_call()
+        started = time.monotonic()
+        failure: BaseException | None = None
+        try:
+            with span(operation):
+                return await call(
+                    operation, endpoint, self.http, ok=ok, prepared=prepared, **kwargs
+                )
+        except Exception as exc:
+            failure = exc
+            if isinstance(exc, APIStatusError) and exc.status_code == 429:
+                self.sampling_limiter.signal_rate_limited("http 429")
+            raise
+        finally:
+            error = None if failure is None else retry_cause(failure)
+            self.metrics.record_request(operation, time.monotonic() - started, error)
+            if breaker is not None:
+                # Only the service's failures count against it, not the caller's mistakes.
+                if failure is not None and counts_against_service(failure):
+                    breaker.record_failure()
+                else:
+                    breaker.record_success()
+
+
+def _with_headers(request: PreparedRequest, headers: Mapping[str, str]) -> PreparedRequest:
+    if not headers:
+        return request
+    return PreparedRequest(
+        request.operation,
+        request.endpoint,
+        request.method,
+        request.url,
+        request.content,
+        request.params,
+        {**request.headers, **headers},
+    )

@@ -1,0 +1,139 @@
+"""ServerSession: the session a ServiceClient opens on the server, kept alive by heartbeats,
+and the session-scoped counters (training clients' `model_seq_id`, sampling sessions'
+`sampling_session_seq_id`)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import time
+
+from tinker_api_client.api.service import (
+    create_sampling_session,
+    create_session,
+    session_heartbeat,
+)
+from tinker_api_client.models import (
+    CreateSamplingSessionRequest,
+    CreateSamplingSessionResponse,
+    CreateSessionRequest,
+    CreateSessionRequestUserMetadataType0,
+    CreateSessionResponse,
+    SessionHeartbeatRequest,
+)
+
+from ._options import ClientOptions
+from ._pipeline import CallPipeline
+from ._version import __version__
+
+logger = logging.getLogger("tinker_hl")
+
+HEARTBEAT_WARN_AFTER_S = 60.0
+
+
+class ServerSession:
+    """`open()` creates the session (and starts the heartbeat when the interval is > 0); run it
+    and `aclose()` on the client's event loop."""
+
+    def __init__(self, pipeline: CallPipeline, options: ClientOptions) -> None:
+        self._pipeline = pipeline
+        self._options = options
+        self.session_id = ""
+        self.heartbeat_failures = 0
+        self._heartbeat_task: asyncio.Task[None] | None = None
+        self._model_counter = itertools.count()
+        self._sampling_counter = itertools.count()
+
+    def __repr__(self) -> str:
+        return f"ServerSession(session_id={getattr(self, 'session_id', '')!r})"
+
+    def next_model_seq_id(self) -> int:
+        return next(self._model_counter)
+
+    def next_sampling_session_seq_id(self) -> int:
+        return next(self._sampling_counter)
+
+    async def open(self) -> str:
+        options = self._options
+        request = CreateSessionRequest(
+            tags=list(options.tags),
+            user_metadata=CreateSessionRequestUserMetadataType0.from_dict(
+                dict(options.user_metadata)
+            ),
+            sdk_version=f"tinker-hl/{__version__}",
+        )
+        result = await self._pipeline.request(
+            "create_session", create_session, CreateSessionResponse, body=request
+        )
+        for level, message in (
+            (logging.INFO, result.info_message),
+            (logging.WARNING, result.warning_message),
+            (logging.ERROR, result.error_message),
+        ):
+            if isinstance(message, str) and message:
+                logger.log(level, "server: %s", message)
+        self.session_id = result.session_id
+        if options.heartbeat_interval > 0:
+            self._heartbeat_task = asyncio.get_running_loop().create_task(self._heartbeat())
+        return self.session_id
+
+    async def _heartbeat(self) -> None:
+        interval = self._options.heartbeat_interval
+        last_ok = time.monotonic()
+        last_warning = 0.0
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self._pipeline.call(
+                    "session_heartbeat",
+                    session_heartbeat,
+                    body=SessionHeartbeatRequest(session_id=self.session_id),
+                )
+                last_ok = time.monotonic()
+                self.heartbeat_failures = 0
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.heartbeat_failures += 1
+                failing_for = time.monotonic() - last_ok
+                # Warn once a minute at most: one failed heartbeat is routine, a minute is not.
+                if failing_for > HEARTBEAT_WARN_AFTER_S and time.monotonic() - last_warning > 60:
+                    last_warning = time.monotonic()
+                    logger.warning(
+                        "session %s: heartbeats failing for %.0fs (%d in a row); last error: %s",
+                        self.session_id,
+                        failing_for,
+                        self.heartbeat_failures,
+                        exc,
+                    )
+                else:
+                    logger.debug("heartbeat failed: %s", exc)
+
+    async def create_sampling_session(
+        self, *, model_path: str | None, base_model: str | None
+    ) -> str:
+        request = CreateSamplingSessionRequest(
+            session_id=self.session_id,
+            sampling_session_seq_id=self.next_sampling_session_seq_id(),
+        )
+        if model_path is not None:
+            request.model_path = model_path
+        if base_model is not None:
+            request.base_model = base_model
+        created = await self._pipeline.request(
+            "create_sampling_session",
+            create_sampling_session,
+            CreateSamplingSessionResponse,
+            body=request,
+        )
+        return created.sampling_session_id
+
+    async def aclose(self) -> None:
+        """Stop the heartbeat."""
+        if self._heartbeat_task is not None:
+            task, self._heartbeat_task = self._heartbeat_task, None
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
