@@ -613,6 +613,8 @@ def test_sparse_json_tensors_are_read_dense() -> None:
         ({"sparse_crow_indices": ["0", 1, 1, 2]}, "t.sparse_crow_indices: expected a list"),
         ({"sparse_col_indices": None}, "needs sparse_crow_indices, sparse_col_indices and shape"),
         ({"shape": [6]}, "t.shape: a sparse tensor needs a 2-D shape"),
+        ({"shape": [3, 2**40]}, r"t.shape: \[3, 1099511627776\] is negative or over"),
+        ({"shape": [-3, 2]}, "is negative or over"),
     ]:
         with pytest.raises(UserError, match=message):
             tensor_from_json({**sparse, **broken}, "t")

@@ -11,6 +11,9 @@ import numpy as np
 from .errors import UserError
 
 CsrLayout = tuple[np.ndarray, np.ndarray]  # (crow_indices, col_indices)
+# Cells a sparse tensor may stand for once dense (int64: 256 MiB): a few values must not make
+# the server allocate a matrix of any size their `shape` names.
+MAX_DENSE_CELLS = 2**25
 
 
 def csr_cells(
@@ -21,6 +24,10 @@ def csr_cells(
     if len(shape) != 2:
         raise UserError(f"{field}.shape: a sparse tensor needs a 2-D shape, got {shape}")
     rows, cols = shape
+    if rows < 0 or cols < 0 or rows * cols > MAX_DENSE_CELLS:
+        raise UserError(
+            f"{field}.shape: {shape} is negative or over {MAX_DENSE_CELLS} cells once dense"
+        )
     ok = (
         crow.size == rows + 1
         and col.size == count
