@@ -9,7 +9,9 @@ import sys
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-MODEL = "local/tiny-llama"
+# The benchmarked model: the tiny preset, or (`run.py --model-size 0.5b`) a real-size random
+# model served from a folder, which the orchestrator names here for its workers.
+MODEL = os.environ.get("BENCH_MODEL", "local/tiny-llama")
 RESULT_MARKER = "BENCH_RESULT "
 # The official SDK reads TINKER_TELEMETRY; tinker_hl's reporter honours the same variable.
 QUIET_ENV = {
@@ -139,3 +141,18 @@ def log(message: str) -> None:
 def apply_quiet_env() -> None:
     for key, value in QUIET_ENV.items():
         os.environ.setdefault(key, value)
+
+
+def device() -> Any:
+    """Where the engine computes (the workers configure it like the server: `--device`)."""
+    from tinker_local.engine.runtime import current
+
+    return current().device
+
+
+def sync() -> None:
+    """Wait for queued GPU work, so that a wall-clock reading covers it (no-op on CPU)."""
+    import torch
+
+    if device().type == "cuda":
+        torch.cuda.synchronize()
