@@ -6,7 +6,6 @@ import concurrent.futures
 import logging
 import time
 from collections.abc import Coroutine, Mapping
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
@@ -154,14 +153,7 @@ class ServiceClient(ClosingContext):
             holder.close()
         return APIFuture(done)
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if exc is not None:
-            self._on_error(exc)
+    def _close_on_exit(self, exc: BaseException | None) -> None:
         status: FinishStatus = (
             "success"
             if exc is None
