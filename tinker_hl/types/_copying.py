@@ -125,25 +125,36 @@ def build(cls: type[T], **fields: Any) -> T:
 def _wrap(
     cls: type, copiers: dict[str, Copier], none_defaults: tuple[str, ...], names: dict[str, str]
 ) -> None:
+    # Everything that depends only on the class is worked out here, once: a call does only the
+    # steps its class needs (a rename check only where official names differ, and only when one
+    # of them is passed).
     original = cls.__dict__["__init__"]
     _PLAIN_INITS[cls] = original
     positional = tuple(a.alias for a in attrs.fields(cls) if a.init)
     fields = tuple(copiers.items())
     renames = tuple(names.items())
+    official_names = frozenset(names)
 
-    @functools.wraps(original)
-    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
-        if args:
-            for name, value in zip(positional, args, strict=False):
-                if name in kwargs:
-                    raise TypeError(f"{cls.__name__}() got multiple values for argument {name!r}")
-                kwargs[name] = value
-            args = args[len(positional) :]
+    def bind_positional(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
+        for name, value in zip(positional, args, strict=False):
+            if name in kwargs:
+                raise TypeError(f"{cls.__name__}() got multiple values for argument {name!r}")
+            kwargs[name] = value
+        return args[len(positional) :]
+
+    def rename(kwargs: dict[str, Any]) -> None:
         for official, name in renames:
             if official in kwargs:
                 if name in kwargs:
                     raise TypeError(f"{cls.__name__}() got both {official!r} and {name!r}")
                 kwargs[name] = kwargs.pop(official)
+
+    @functools.wraps(original)
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        if args:
+            args = bind_positional(args, kwargs)
+        if official_names and not official_names.isdisjoint(kwargs):
+            rename(kwargs)
         for name, copy in fields:
             if name in kwargs:
                 kwargs[name] = copy(kwargs[name])
@@ -165,7 +176,7 @@ def _wrap_to_dict(cls: type, omitted_nones: tuple[str, ...]) -> None:
     def to_dict(self: Any) -> dict[str, Any]:
         out: dict[str, Any] = original(self)
         for key in keys:
-            if key in out and out[key] is None:
+            if out.get(key, UNSET) is None:
                 del out[key]
         if image and isinstance(out.get("data"), bytes):
             out["data"] = base64.b64encode(out["data"]).decode("ascii")

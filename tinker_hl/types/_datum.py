@@ -42,6 +42,8 @@ def _is_torch_tensor(value: object) -> bool:
 
 def to_tensor_data(key: str, value: object, field: str | None = None) -> TensorData:
     """Convert one loss input (TensorData, numpy array, torch tensor, list or tuple)."""
+    if type(value) is list:  # the common case first: research code passes plain lists
+        return fresh_tensor(token_list(value), KEY_DTYPES.get(key))  # token_list copied it
     field = field or f"loss_fn_inputs.{key}"
     if isinstance(value, TensorData):
         return value
@@ -66,10 +68,19 @@ def to_loss_fn_inputs(inputs: object, field: str = "loss_fn_inputs") -> LossFnIn
             field, f"expected a dict of name -> tensor, got {type(inputs).__name__}"
         )
     out = LossFnInputs()
+    out.additional_properties = _tensors_by_key(inputs, field)
+    return out
+
+
+def _tensors_by_key(inputs: Mapping[Any, object], field: str) -> dict[str, TensorData]:
+    out: dict[str, TensorData] = {}
     for key, value in inputs.items():
         if not isinstance(key, str):
             raise ValidationError(field, f"keys must be strings, got {key!r}")
-        out[key] = to_tensor_data(key, value, f"{field}.{key}")
+        if type(value) is list:  # as in to_tensor_data, without making the error's field name
+            out[key] = fresh_tensor(token_list(value), KEY_DTYPES.get(key))
+        else:
+            out[key] = to_tensor_data(key, value, f"{field}.{key}")
     return out
 
 
@@ -83,11 +94,11 @@ class Datum(_WireDatum):
     __slots__ = ()
 
     def __init__(self, *, model_input: ModelInput, loss_fn_inputs: object) -> None:
-        converted = to_loss_fn_inputs(loss_fn_inputs).additional_properties
-        super().__init__(
-            loss_fn_inputs=WireMap(converted),
-            model_input=model_input,
-        )
+        if type(loss_fn_inputs) is dict:  # the common case, without an intermediate object
+            converted = WireMap(_tensors_by_key(loss_fn_inputs, "loss_fn_inputs"))
+        else:
+            converted = WireMap(to_loss_fn_inputs(loss_fn_inputs).additional_properties)
+        super().__init__(loss_fn_inputs=converted, model_input=model_input)
 
     @classmethod
     def from_tokens(

@@ -23,6 +23,9 @@ import numpy as np
 __all__ = ["finite_reals", "ints_within", "no_numpy_scalars"]
 
 _PYTHON_NUMBERS = (int, float)
+_PYTHON_SCALARS = frozenset({int, float, bool})
+# Up to this length a type scan is cheaper than entering np.errstate (measured: ~50 elements).
+_SHORT = 32
 _INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
 
 # Format 2: no back-references (format 3+ writes a repeated object once), so every element has a
@@ -77,6 +80,10 @@ def no_numpy_scalars(values: list[Any]) -> bool:
     rejects a list holding one anyway.)
     """
     try:
+        if len(values) <= _SHORT and set(map(type, values)) <= _PYTHON_SCALARS:
+            # No numpy scalar to warn: skip the errstate context, which would cost more than
+            # the scan itself for the short lists RL code builds by the thousand.
+            return type(sum(values)) in _PYTHON_NUMBERS
         with np.errstate(all="ignore"):  # a numpy sum may overflow: no warning for a mere scan
             return type(sum(values)) in _PYTHON_NUMBERS
     except Exception:  # a non-number, an int too big for a float, a numpy error: look closer
