@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import enum
 import math
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -155,6 +156,28 @@ def test_the_float_scan_never_vouches_for_a_bad_or_unusual_element(bad: object, 
 def test_the_numpy_scan_finds_every_numpy_scalar(bad: object, pos: int) -> None:
     assert not nl.no_numpy_scalars(with_value(tokens(), pos, bad))
     assert not nl.no_numpy_scalars(with_value(weights(), pos, bad))
+
+
+@pytest.mark.parametrize(
+    "bad", [np.int64(1), np.float32(0.5), np.float64(0.5), np.bool_(True)], ids=repr
+)
+@pytest.mark.parametrize("pos", [0, 1, 2])
+def test_the_numpy_scan_finds_numpy_scalars_in_short_lists_too(bad: object, pos: int) -> None:
+    # Short lists take the type-scan path (no np.errstate); it must find them all the same.
+    assert len([1, 2, 3]) <= nl._SHORT
+    assert not nl.no_numpy_scalars(with_value([1, 2, 3], pos, bad))
+    assert not nl.no_numpy_scalars(with_value([0.5, 1.0, 2.0], pos, bad))
+    assert nl.no_numpy_scalars([1, 2.5, True])
+
+
+def test_a_short_numpy_list_that_overflows_warns_nothing() -> None:
+    huge = [np.int64(2**62)] * 4
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert not nl.no_numpy_scalars(huge)
+        assert not nl.no_numpy_scalars(huge * nl._SHORT)  # the long-list path too
+    tokens = types.ModelInput.from_ints(huge).to_ints()
+    assert tokens == [2**62] * 4 and {type(t) for t in tokens} == {int}
 
 
 def test_non_numbers_make_the_numpy_scan_look_closer() -> None:
