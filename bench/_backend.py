@@ -8,7 +8,7 @@ import statistics
 import time
 from typing import Any
 
-from _common import LOCAL_VOCAB, MODEL, Sizes, log, sft_rows, tokens
+from _common import LOCAL_VOCAB, MODEL, Sizes, device, log, sft_rows, sync, tokens
 
 RANK = 32
 LEARNING_RATE = 1e-4
@@ -19,7 +19,7 @@ def _stack_client(spec: dict[str, Any]) -> tuple[Any, Any]:
     import tinker_hl
 
     service = tinker_hl.ServiceClient(api_key=spec["key"], base_url=spec["url"])
-    training = service.create_lora_training_client(MODEL, rank=RANK, seed=0)
+    training = service.create_lora_training_client(MODEL, rank=RANK, seed=0).result()
     return service, training
 
 
@@ -84,6 +84,7 @@ class _Engine:
             t0 = time.perf_counter()
             self.trainer.forward_backward(data, "cross_entropy")
             self.trainer.optim_step(LEARNING_RATE)
+            sync()
             times.append(time.perf_counter() - t0)
         return times
 
@@ -132,9 +133,9 @@ class _PeftLoop:
             params, lr=LEARNING_RATE, betas=(0.9, 0.95), eps=1e-12, weight_decay=0.0
         )
         rows = sft_rows(batch, seq, LOCAL_VOCAB, seed=batch * 7919 + seq)
-        self.input_ids = torch.tensor([r["tokens"] for r in rows])
-        self.targets = torch.tensor([r["targets"] for r in rows])
-        self.weights = torch.tensor([r["weights"] for r in rows])
+        self.input_ids = torch.tensor([r["tokens"] for r in rows], device=device())
+        self.targets = torch.tensor([r["targets"] for r in rows], device=device())
+        self.weights = torch.tensor([r["weights"] for r in rows], device=device())
 
     def steps(self, n: int) -> list[float]:
         torch = self.torch
@@ -148,6 +149,7 @@ class _PeftLoop:
             loss.backward()
             self.optimizer.step()
             self.optimizer.zero_grad(set_to_none=True)
+            sync()
             times.append(time.perf_counter() - t0)
         return times
 
@@ -347,9 +349,9 @@ def gen_compare(spec: dict[str, Any], sizes: Sizes) -> dict[str, Any]:
     prompt = _gen_prompt(sizes)
     engine = Sampler(MODEL)
     model = build_base_model(MODEL)
-    input_ids = torch.tensor([prompt] * sizes.gen_num_samples)
+    input_ids = torch.tensor([prompt] * sizes.gen_num_samples, device=device())
     service = tinker_hl.ServiceClient(api_key=spec["key"], base_url=spec["url"])
-    sampler = service.create_sampling_client(base_model=MODEL)
+    sampler = service.create_sampling_client(base_model=MODEL).result()
     stack_prompt = types.ModelInput.from_ints(prompt)
 
     def stack(i: int) -> int:

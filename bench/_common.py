@@ -9,7 +9,9 @@ import sys
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-MODEL = "local/tiny-llama"
+# The benchmarked model: the tiny preset, or (`run.py --model-size 0.5b`) a real-size random
+# model served from a folder, which the orchestrator names here for its workers.
+MODEL = os.environ.get("BENCH_MODEL", "local/tiny-llama")
 RESULT_MARKER = "BENCH_RESULT "
 # The official SDK reads TINKER_TELEMETRY; tinker_hl's reporter honours the same variable.
 QUIET_ENV = {
@@ -101,6 +103,13 @@ class Sizes:
         return asdict(self)
 
 
+def settled(client: Any) -> Any:
+    """The client a factory gave: tinker_hl's (as 0.38's) return a future of it, 0.7.0's the
+    client itself."""
+    result = getattr(type(client), "result", None)
+    return client.result() if callable(result) else client
+
+
 def tokens(n: int, vocab: int, seed: int) -> list[int]:
     rng = random.Random(seed)
     return [rng.randrange(vocab) for _ in range(n)]
@@ -132,3 +141,18 @@ def log(message: str) -> None:
 def apply_quiet_env() -> None:
     for key, value in QUIET_ENV.items():
         os.environ.setdefault(key, value)
+
+
+def device() -> Any:
+    """Where the engine computes (the workers configure it like the server: `--device`)."""
+    from tinker_local.engine.runtime import current
+
+    return current().device
+
+
+def sync() -> None:
+    """Wait for queued GPU work, so that a wall-clock reading covers it (no-op on CPU)."""
+    import torch
+
+    if device().type == "cuda":
+        torch.cuda.synchronize()

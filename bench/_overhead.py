@@ -15,7 +15,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from _common import LOCAL_VOCAB, MODEL, Sizes, log, sft_rows, tokens
+from _common import LOCAL_VOCAB, MODEL, Sizes, log, settled, sft_rows, tokens
 
 
 class Meter:
@@ -72,7 +72,7 @@ def sample_tinker_hl(spec: dict[str, Any], sizes: Sizes) -> dict[str, Any]:
     from tinker_hl import types
 
     with tinker_hl.ServiceClient(api_key=spec["key"], base_url=spec["url"]) as service:
-        sampler = service.create_sampling_client(base_model=MODEL)
+        sampler = service.create_sampling_client(base_model=MODEL).result()
         prompt = types.ModelInput.from_ints(tokens(sizes.sample_prompt_tokens, LOCAL_VOCAB, 1))
         params = types.SamplingParams(max_tokens=sizes.sample_max_tokens)
 
@@ -207,7 +207,7 @@ def train_result(meter: Meter, pairs: int) -> dict[str, Any]:
 def _sdk_train(tinker_module: Any, service: Any, sizes: Sizes) -> dict[str, Any]:
     """The same loop for tinker_hl and the official SDK (same public API)."""
     types = tinker_module.types
-    training = service.create_lora_training_client(MODEL, rank=8, seed=0)
+    training = settled(service.create_lora_training_client(MODEL, rank=8, seed=0))
     rows = sft_rows(sizes.train_batch, sizes.train_seq, LOCAL_VOCAB, seed=2)
     data = [
         types.Datum(
@@ -327,7 +327,7 @@ def scaling_client(spec: dict[str, Any], sizes: Sizes) -> dict[str, Any]:
 
         service = _official_service(spec, aiohttp=client == "official_aiohttp")
     types = sdk.types
-    training = service.create_lora_training_client(MODEL, rank=8, seed=0)
+    training = settled(service.create_lora_training_client(MODEL, rank=8, seed=0))
     points = []
     for batch, seq in spec["grid"]:
         rows = sft_rows(batch, seq, LOCAL_VOCAB, seed=batch * 7919 + seq)

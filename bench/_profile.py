@@ -86,7 +86,7 @@ def profile_sample(spec: dict[str, Any], sizes: Sizes) -> dict[str, Any]:
 
     out = Path(spec["out_dir"])
     with tinker_hl.ServiceClient(api_key=spec["key"], base_url=spec["url"]) as service:
-        sampler = service.create_sampling_client(base_model=MODEL)
+        sampler = service.create_sampling_client(base_model=MODEL).result()
         prompt = types.ModelInput.from_ints(tokens(sizes.sample_prompt_tokens, LOCAL_VOCAB, 1))
         params = types.SamplingParams(max_tokens=sizes.sample_max_tokens)
         loop_thread = service.holder.loop_thread

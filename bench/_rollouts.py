@@ -8,7 +8,7 @@ import statistics
 import time
 from typing import Any
 
-from _common import LOCAL_VOCAB, MODEL, Sizes, log, tokens
+from _common import LOCAL_VOCAB, MODEL, Sizes, device, log, sync, tokens
 
 
 def _prompts(sizes: Sizes) -> list[list[int]]:
@@ -31,7 +31,7 @@ def rollouts(spec: dict[str, Any], sizes: Sizes) -> dict[str, Any]:
     prompts = _prompts(sizes)
     max_tokens = sizes.rollout_max_tokens
     service = tinker_hl.ServiceClient(api_key=spec["key"], base_url=spec["url"])
-    sampler = service.create_sampling_client(base_model=MODEL)
+    sampler = service.create_sampling_client(base_model=MODEL).result()
 
     def params(i: int) -> Any:
         return types.SamplingParams(max_tokens=max_tokens, temperature=1.0, seed=i)
@@ -54,7 +54,8 @@ def rollouts(spec: dict[str, Any], sizes: Sizes) -> dict[str, Any]:
         return count, time.perf_counter() - t0
 
     model = build_base_model(MODEL)
-    input_ids = torch.tensor(prompts)  # all prompts have the same length: no padding needed
+    # All prompts have the same length: no padding needed.
+    input_ids = torch.tensor(prompts, device=device())
 
     def generate() -> tuple[int, float]:
         torch.manual_seed(0)
@@ -71,6 +72,7 @@ def rollouts(spec: dict[str, Any], sizes: Sizes) -> dict[str, Any]:
                 eos_token_id=preset.eos_token_id,
                 pad_token_id=preset.pad_token_id,
             )
+        sync()
         elapsed = time.perf_counter() - t0
         count = 0
         for row in out[:, input_ids.shape[1] :].tolist():

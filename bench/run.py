@@ -46,7 +46,11 @@ from _common import (  # noqa: E402
 )
 
 API_KEY = "tml-bench-key"
-SECTIONS = ("overhead", "encode", "backend", "rollouts", "scaling", "profile")
+# --model-size: real-size random models (see _real_model.py); "tiny" is the preset.
+MODEL_SIZES = ("tiny", "0.5b", "1b", "smoke")
+SECTIONS = ("overhead", "encode", "backend", "rollouts", "scaling", "profile", "threads")
+# Sections run unless --only names them (measurements for a decision, not for the report).
+OPT_IN_SECTIONS = ("threads",)
 WORKER_TIMEOUT_S = 900
 # Other processes' load (in cores) above which a wall-clock measurement is taken again.
 NOISY_CORES = 0.5
@@ -58,6 +62,7 @@ def _workers() -> dict[str, Callable[[dict[str, Any], Sizes], dict[str, Any]]]:
     import _overhead
     import _profile
     import _rollouts
+    import _threads
 
     table: dict[str, Callable[[dict[str, Any], Sizes], dict[str, Any]]] = {
         "encode": _encode.encode_worker,
@@ -65,6 +70,7 @@ def _workers() -> dict[str, Callable[[dict[str, Any], Sizes], dict[str, Any]]]:
         "profile_sample": _profile.profile_sample,
         "profile_encode": _profile.profile_encode,
         "rollouts": _rollouts.rollouts,
+        "threads": _threads.threads_worker,
     }
     for client in OVERHEAD_CLIENTS:
         table[f"sample_{client}"] = getattr(_overhead, f"sample_{client}")
@@ -82,7 +88,15 @@ def run_worker(name: str, spec: dict[str, Any], sizes: Sizes) -> None:
 
     from tinker_local.engine.runtime import default_threads
 
-    torch.set_num_threads(default_threads())
+    torch.set_num_threads(default_threads())  # the threads worker sets its own count
+    if os.environ.get("BENCH_MODEL_FOLDER"):  # a real-size model: known as the server knows it
+        from tinker_local.engine.hf_models import register_model
+
+        register_model(f"{os.environ['BENCH_MODEL']}={os.environ['BENCH_MODEL_FOLDER']}")
+    if os.environ.get("BENCH_DEVICE"):  # in-process baselines on the server's device
+        from tinker_local.engine.runtime import configure
+
+        configure(os.environ["BENCH_DEVICE"], "auto", default_threads())
     result = _workers()[name](spec, sizes)
     emit(result)
     sys.stdout.flush()
@@ -92,7 +106,10 @@ def run_worker(name: str, spec: dict[str, Any], sizes: Sizes) -> None:
 
 
 class Orchestrator:
-    def __init__(self, sizes: Sizes, quick: bool, out_dir: Path) -> None:
+    def __init__(
+        self, sizes: Sizes, quick: bool, out_dir: Path, engine: dict[str, Any] | None = None
+    ) -> None:
+        self.engine = engine or {}  # serve_local options of the torch server: device, models
         self.sizes = sizes
         self.quick = quick
         self.out_dir = out_dir
@@ -162,8 +179,11 @@ class Orchestrator:
         client's)."""
         from tinker_local.launcher import serve_local
 
-        log(f'starting the local backend (compute="{compute}", separate process)')
-        with serve_local(data_dir, api_keys=[API_KEY], in_process=False, compute=compute) as srv:
+        options = self.engine if compute == "torch" else {}
+        log(f'starting the local backend (compute="{compute}", {options}, separate process)')
+        with serve_local(
+            data_dir, api_keys=[API_KEY], in_process=False, compute=compute, **options
+        ) as srv:
             self.server_pid = srv.process.pid if srv.process is not None else None
             try:
                 yield srv
@@ -265,6 +285,26 @@ class Orchestrator:
             f"{s.rollout_max_tokens} tokens): full stack vs one at a time vs model.generate"
         )
         results["rollouts"] = self.timing_worker("rollouts", spec)
+
+    def threads(self, results: dict[str, Any]) -> None:
+        """The engine at each torch thread count (1 .. cores), counts interleaved per round;
+        per count, the best round (highest tokens/s, lowest step time)."""
+        counts = list(range(1, (os.cpu_count() or 1) + 1))
+        rounds = 1 if self.quick else 3
+        log(f"[threads] engine sampling and training step at {counts} threads, {rounds} rounds")
+        runs: dict[int, list[dict[str, Any]]] = {n: [] for n in counts}
+        for _ in range(rounds):
+            for n in counts:
+                result = self.worker("threads", {"threads": n})
+                if result is not None:
+                    runs[n].append(result)
+        for n, done in runs.items():
+            if done:
+                results[str(n)] = {
+                    "sample_tokens_per_s": max(r["sample_tokens_per_s"] for r in done),
+                    "step_ms": min(r["step_ms"] for r in done),
+                    "other_processes_cores": [r["machine"]["other_processes_cores"] for r in done],
+                }
 
 
 class CpuSnapshot:
@@ -375,6 +415,19 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="client-overhead rounds (clients interleaved; the least disturbed round is kept)",
     )
+    parser.add_argument(
+        "--device",
+        default=None,
+        help="the torch server's --device (cpu, cuda, mps; default: the server's own, auto)",
+    )
+    parser.add_argument(
+        "--model-size",
+        choices=sorted(MODEL_SIZES),
+        default="tiny",
+        help="tiny: the local/tiny-llama preset; 0.5b / 1b: a random-init Qwen2 of that size "
+        "(Llama-3 vocabulary) served from a folder, for a GPU (sections backend, rollouts); "
+        "smoke: the same path with a tiny Qwen2, a CPU check",
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--spec", default="{}", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -387,6 +440,8 @@ def main(argv: list[str] | None = None) -> int:
 
     apply_quiet_env()
     only = {s.strip() for s in args.only.split(",") if s.strip()}
+    if args.only == parser.get_default("only"):
+        only -= set(OPT_IN_SECTIONS)
     unknown = only - set(SECTIONS)
     if unknown:
         parser.error(f"unknown section(s) {sorted(unknown)}; choose from {SECTIONS}")
@@ -394,8 +449,20 @@ def main(argv: list[str] | None = None) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     from _report import finish
 
-    orch = Orchestrator(sizes, args.quick, out_dir)
+    engine: dict[str, Any] = {}
+    if args.device is not None:
+        engine["device"] = args.device
+        os.environ["BENCH_DEVICE"] = args.device
+    model_dir = tempfile.TemporaryDirectory(prefix="tinker-bench-model-")
+    if args.model_size != "tiny":
+        from _real_model import build_model_folder
+
+        name, folder = build_model_folder(args.model_size, Path(model_dir.name))
+        engine["models"] = [f"{name}={folder}"]
+        os.environ.update(BENCH_MODEL=name, BENCH_MODEL_FOLDER=str(folder))
+    orch = Orchestrator(sizes, args.quick, out_dir, engine)
     results: dict[str, Any] = {"meta": meta(args.quick, sizes)}
+    results["meta"].update(device=args.device or "server default", model_size=args.model_size)
     overhead = results.setdefault("overhead", {})
     backend = results.setdefault("backend", {})
     scaling = results.setdefault("scaling", {})
@@ -429,6 +496,8 @@ def main(argv: list[str] | None = None) -> int:
                         log("[scaling] backend step time: LoraTrainer vs full stack (pipelined)")
                         spec = {"url": server.url, "key": server.api_key, "grid": orch.grid()}
                         scaling["backend"] = orch.timing_worker("scaling_backend", spec)
+        if "threads" in only:
+            orch.threads(results.setdefault("threads", {}))
     except Exception:
         orch.errors["orchestrator"] = traceback.format_exc()
         log(traceback.format_exc())
@@ -444,6 +513,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.json
         else (BENCH_DIR / "results.json" if default_out else out_dir / "results.json")
     )
+    model_dir.cleanup()
     markdown = finish(results, out_dir, json_path)
     print(markdown)
     log(

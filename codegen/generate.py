@@ -34,6 +34,53 @@ PROTO_INIT = '''"""Protobuf messages of the Tinker protocol, compiled from tinke
 '''
 
 
+# Limits that the client checks before sending and the server enforces, each declared once in
+# openapi.yaml (where the server's schema validation reads it) and exported by name, for both
+# sides, as generated/tinker_api_client/limits.py. Name -> (JSON pointer into the spec, what).
+LIMITS: dict[str, tuple[str, str]] = {
+    "CHECKPOINT_NAME_PATTERN": (
+        "/components/parameters/CheckpointName/schema/pattern",
+        "A checkpoint name: one path segment of letters, digits, '.', '_' and '-'.",
+    ),
+    "PAGE_LIMIT_MAX": (
+        "/components/parameters/Limit/schema/maximum",
+        "The largest page (`limit`) a listing endpoint serves.",
+    ),
+    "CHECKPOINT_TTL_MIN_S": (
+        "/components/schemas/SaveWeightsRequest/properties/ttl_seconds/minimum",
+        "The shortest checkpoint time to live, in seconds.",
+    ),
+    "CHECKPOINT_TTL_MAX_S": (
+        "/components/schemas/SaveWeightsRequest/properties/ttl_seconds/maximum",
+        "The longest checkpoint time to live, in seconds.",
+    ),
+}
+LIMITS_HEADER = '''"""Limits shared by the client and the server, read from openapi.yaml by
+`make generate` (codegen/generate.py, LIMITS). Never edit by hand. Enumerations (loss function
+names, image formats, ...) are in their models' `*_VALUES` sets."""
+'''
+
+
+def _pointer(spec: dict[str, object], pointer: str) -> object:
+    node: object = spec
+    for part in pointer.strip("/").split("/"):
+        if not isinstance(node, dict) or part not in node:
+            raise SystemExit(f"openapi.yaml has no {pointer} (codegen/generate.py LIMITS)")
+        node = node[part]
+    return node
+
+
+def write_limits(dest: Path) -> None:
+    import yaml
+
+    spec = yaml.safe_load(SPEC.read_text())
+    lines = [LIMITS_HEADER]
+    for name, (pointer, what) in LIMITS.items():
+        value = _pointer(spec, pointer)
+        lines.append(f'\n# {pointer}\n{name} = {value!r}\n"""{what}"""\n')
+    (dest / "limits.py").write_text("".join(lines))
+
+
 def validate_spec() -> None:
     import yaml
     from openapi_spec_validator import validate
@@ -63,6 +110,7 @@ def generate_into(out_dir: Path) -> Path:
         sys.stderr.write(proc.stdout + proc.stderr)
         raise SystemExit("openapi-python-client failed or warned; see above")
     (dest / "py.typed").touch()
+    write_limits(dest)
     return dest
 
 

@@ -63,11 +63,11 @@ def main() -> None:
         with tinker.ServiceClient(api_key=server.api_key, base_url=server.url) as service:
             models = [m.model_name for m in service.get_server_capabilities().supported_models]
             console.print(f"models served: {', '.join(str(m) for m in models)}")
-            training = service.create_lora_training_client(args.model, rank=16, seed=0)
+            training = service.create_lora_training_client(args.model, rank=16, seed=0).result()
             tokenizer = training.get_tokenizer()
             datum = make_datum(tokenizer, TEXT)
 
-            before = training.save_weights_and_get_sampling_client()
+            before = training.save_weights_and_get_sampling_client().result()
             console.print(f"before training: {sample_text(before, tokenizer, PROMPT)!r}")
 
             losses: list[float] = []
@@ -94,7 +94,7 @@ def main() -> None:
                 f"loss {losses[0]:.3f} -> {losses[-1]:.3f} in {time.monotonic() - started:.1f}s"
             )
 
-            after = training.save_weights_and_get_sampling_client()
+            after = training.save_weights_and_get_sampling_client().result()
             console.print(f"after training:  {sample_text(after, tokenizer, PROMPT)!r}")
 
             saved = training.save_state("demo-final").result()

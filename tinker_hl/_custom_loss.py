@@ -112,7 +112,7 @@ def forward_backward_custom(
     if isinstance(items, list):
         for i, datum in enumerate(items):
             inputs = getattr(datum, "loss_fn_inputs", None)
-            if isinstance(inputs, LossFnInputs) and "target_tokens" not in inputs:
+            if isinstance(inputs, LossFnInputs | WireMap) and "target_tokens" not in inputs:
                 raise ValidationError(
                     f"data[{i}].loss_fn_inputs.target_tokens",
                     "missing: forward_backward_custom needs target_tokens (the logprobs are "

@@ -93,7 +93,7 @@ class APIFuture(Generic[T]):
         request_id: str | None = None,
     ) -> None:
         self._future = future
-        self._loop = loop
+        self._loop_thread = loop
         self._request_id = request_id
 
     @property
@@ -101,12 +101,12 @@ class APIFuture(Generic[T]):
         return self._request_id
 
     def result(self, timeout: float | None = None) -> T:
-        if self._loop is not None and self._loop.in_loop_thread():
+        if self._loop_thread is not None and self._loop_thread.in_loop_thread():
             raise RuntimeError(
                 "APIFuture.result() was called from tinker_hl's own event loop, where it would "
                 "deadlock; use `await future` instead"
             )
-        why = self._loop.why if self._loop is not None else None
+        why = self._loop_thread.why if self._loop_thread is not None else None
         try:
             return wait(self._future, timeout, why)
         except concurrent.futures.TimeoutError:
@@ -116,7 +116,7 @@ class APIFuture(Generic[T]):
             ) from None
 
     async def result_async(self, timeout: float | None = None) -> T:
-        why = self._loop.why if self._loop is not None else None
+        why = self._loop_thread.why if self._loop_thread is not None else None
         try:
             return await wait_async(self._future, timeout, why)
         except TimeoutError:
@@ -126,6 +126,10 @@ class APIFuture(Generic[T]):
 
     def __await__(self) -> Generator[Any, None, T]:
         return self.result_async().__await__()
+
+    async def coroutine(self) -> T:
+        """The result, as a coroutine (for `asyncio.create_task`, `asyncio.gather`, ...)."""
+        return await self.result_async()
 
     def done(self) -> bool:
         return self._future.done()

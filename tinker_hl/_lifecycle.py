@@ -7,13 +7,18 @@ from typing import Self
 
 
 class ClosingContext:
-    """`with client:` / `async with client:` call `close()` on exit (after `_on_error`)."""
+    """`with client:` / `async with client:` call `_close_on_exit` (by default `close()`) on
+    exit, after `_on_error` when an exception is leaving the block."""
 
-    def close(self) -> None:
+    def close(self) -> object:
         raise NotImplementedError
 
     def _on_error(self, exc: BaseException) -> None:
         """Hook: an exception is leaving the `with` block."""
+
+    def _close_on_exit(self, exc: BaseException | None) -> None:
+        """Hook: how leaving the `with` block closes (`exc`: what is leaving it, if anything)."""
+        self.close()
 
     def __enter__(self) -> Self:
         return self
@@ -26,7 +31,7 @@ class ClosingContext:
     ) -> None:
         if exc is not None:
             self._on_error(exc)
-        self.close()
+        self._close_on_exit(exc)
 
     async def __aenter__(self) -> Self:
         return self

@@ -36,10 +36,12 @@ from tinker_api_client.api.rest import (
     list_training_runs,
     list_user_checkpoints,
     publish_checkpoint,
+    set_checkpoint_ttl,
     unpublish_checkpoint,
 )
 from tinker_api_client.api.service import get_server_capabilities
 from tinker_api_client.api.weights import weights_info
+from tinker_api_client.limits import PAGE_LIMIT_MAX
 from tinker_api_client.models import (
     Checkpoint,
     CheckpointArchiveUrlResponse,
@@ -48,6 +50,7 @@ from tinker_api_client.models import (
     GetServerCapabilitiesResponse,
     GetSessionResponse,
     ListSessionsResponse,
+    SetCheckpointTtlRequest,
     TrainingRun,
     TrainingRunsResponse,
     WeightsInfoRequest,
@@ -72,14 +75,15 @@ from ._loop import EventLoopThread
 from ._options import ClientOptions
 from ._retry import RetryConfig
 from ._telemetry import Telemetry
+from ._training_client import check_ttl
 from ._twins import awaited_twin, blocking, on_loop
 from .types import parse_tinker_path, split_checkpoint_id
 from .types._shapes import to_official_shape
 
 T = TypeVar("T")
 
-MAX_PAGE_SIZE = 1000
-"""The largest `limit` the service accepts for one page."""
+MAX_PAGE_SIZE = PAGE_LIMIT_MAX
+"""The largest `limit` the service accepts for one page (openapi.yaml's Limit parameter)."""
 
 ProgressCallback = Callable[[int, int | None], object]
 """`progress(bytes_written, total_bytes_or_None)`, called as an archive download advances."""
@@ -151,9 +155,24 @@ class RestClient(ClosingContext):
     ```
     """
 
-    def __init__(self, holder: ClientHolder) -> None:
-        self.holder = holder
+    def __init__(
+        self,
+        holder: ClientHolder | None = None,
+        *,
+        base_url: str | None = None,
+        api_key: str | None = None,
+    ) -> None:
+        """Without `holder`: a standalone client (as `from_env(api_key, base_url)`)."""
+        __tracebackhide__ = True  # pytest: this frame's arguments hold the API key
         self._owns_holder = False
+        if holder is None:
+            options = ClientOptions.resolve(api_key=api_key, base_url=base_url)
+            del api_key
+            holder = ClientHolder(options, open_session=False)
+            self._owns_holder = True
+        elif base_url is not None or api_key is not None:
+            raise ValidationError("base_url", "give a holder or base_url/api_key, not both")
+        self.holder = holder
 
     @classmethod
     def from_env(
@@ -182,8 +201,7 @@ class RestClient(ClosingContext):
             verify=verify,
         )
         del api_key
-        holder = ClientHolder(options, open_session=False)
-        client = cls(holder)
+        client = cls(ClientHolder(options, open_session=False))
         client._owns_holder = True
         return client
 
@@ -354,6 +372,27 @@ class RestClient(ClosingContext):
             self._checkpoint_action("unpublish_checkpoint", *parts), "unpublish_checkpoint"
         )
 
+    def set_checkpoint_ttl_from_tinker_path(
+        self, tinker_path: str, ttl_seconds: int | None
+    ) -> APIFuture[None]:
+        """Make one of the caller's checkpoints expire `ttl_seconds` from now (None: never)."""
+        run_id, kind, name = _path_parts(tinker_path)
+        check_ttl(ttl_seconds)
+        body = SetCheckpointTtlRequest(ttl_seconds=ttl_seconds)
+        return self._future(
+            self._send(
+                "set_checkpoint_ttl",
+                set_checkpoint_ttl,
+                lambda r: None,
+                ok=(200, 204),
+                training_run_id=run_id,
+                checkpoint_kind=kind,
+                checkpoint_name=name,
+                body=body,
+            ),
+            "set_checkpoint_ttl",
+        )
+
     def get_session(self, session_id: str) -> APIFuture[GetSessionResponse]:
         """The training runs and samplers created in one of the caller's sessions."""
         session_id = _check_id(session_id, "session_id")
@@ -394,6 +433,7 @@ class RestClient(ClosingContext):
     unpublish_checkpoint_from_tinker_path_async = awaited_twin(
         unpublish_checkpoint_from_tinker_path
     )
+    set_checkpoint_ttl_from_tinker_path_async = awaited_twin(set_checkpoint_ttl_from_tinker_path)
     get_session_async = awaited_twin(get_session)
     list_sessions_async = awaited_twin(list_sessions)
     get_sampler_async = awaited_twin(get_sampler)

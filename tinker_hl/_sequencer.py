@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 class Sequencer:
@@ -25,6 +29,17 @@ class Sequencer:
             seq_id = self._next
             self._next += 1
             return seq_id
+
+    def take_encoding(self, encoders: Sequence[Callable[[int], T]]) -> list[tuple[int, T]]:
+        """Consecutive ids, each with what its encoder made of it; the ids are taken only once
+        every encoder succeeded. An id taken for a request that then failed to encode would
+        never be sent, and every later request would wait for it (here and on the server,
+        which runs a model's requests in id order)."""
+        with self._lock:
+            first = self._next
+            encoded = [(first + i, encode(first + i)) for i, encode in enumerate(encoders)]
+            self._next = first + len(encoded)
+            return encoded
 
     @property
     def turn(self) -> int:

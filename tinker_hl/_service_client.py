@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import logging
 import time
-from collections.abc import Coroutine
-from typing import TYPE_CHECKING, Any
+from collections.abc import Coroutine, Mapping
+from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 from tinker_api_client.api.models import create_model
@@ -31,34 +32,43 @@ from ._lifecycle import ClosingContext
 from ._loop import EventLoopThread
 from ._options import ClientOptions
 from ._retry import RetryConfig
-from ._sampling_client import SamplingClient
+from ._sampling_client import SamplingClient, SamplingClientFuture
+from ._session import FINISH_TIMEOUT_S, check_finish
 from ._telemetry import Telemetry, http_sender, start_telemetry
-from ._training_client import TrainingClient
-from ._twins import blocking, on_loop
+from ._training_client import TrainingClient, TrainingClientFuture
+from ._twins import blocking, on_loop, submitted
 from .types import validate_lora
+from .types._paths import require_path
 
 if TYPE_CHECKING:
     from ._rest_client import RestClient
 
 logger = logging.getLogger("tinker_hl")
 
+FinishStatus = Literal["success", "errored", "interrupted"]
+
 # Keyword arguments of the 0.7.0 SDK's ServiceClient that have no meaning here.
 _ACCEPTED_AND_IGNORED = frozenset(
-    {"max_retries", "http_client", "default_query", "_strict_response_validation", "project_id"}
+    {"max_retries", "http_client", "default_query", "_strict_response_validation"}
 )
 
 
 class ServiceClient(ClosingContext):
     """Connects to a Tinker service (the local backend, or any Tinker-compatible server).
 
-    `api_key` and `base_url` default to `TINKER_API_KEY` and `TINKER_BASE_URL`. Use it as a
-    context manager, or call `close()`, to stop its background thread.
+    `api_key`, `base_url` and `project_id` default to `TINKER_API_KEY`, `TINKER_BASE_URL` and
+    `TINKER_PROJECT_ID`. Use it as a context manager (which finishes the session: `success`,
+    or `errored` / `interrupted` when an exception leaves the block), or call
+    `close(status)`, to stop its background thread.
     """
 
     def __init__(
         self,
         user_metadata: dict[str, str] | None = None,
+        project_id: str | None = None,
         *,
+        display_name: str | None = None,
+        default_headers_overrides: Mapping[str, str] | None = None,
         api_key: str | None = None,
         base_url: str | None = None,
         timeout: float | httpx.Timeout | None = None,
@@ -75,6 +85,11 @@ class ServiceClient(ClosingContext):
             raise TypeError(f"ServiceClient got unexpected keyword arguments: {sorted(unknown)}")
         if user_metadata is not None and not isinstance(user_metadata, dict):
             raise ValidationError("user_metadata", "expected a dict of strings")
+        if display_name is not None and not isinstance(display_name, str):
+            raise ValidationError("display_name", f"expected a string, got {display_name!r}")
+        if default_headers_overrides is not None:
+            default_headers = {**(default_headers or {}), **dict(default_headers_overrides)}
+        self.display_name = display_name
         options = ClientOptions.resolve(
             api_key=api_key,
             base_url=base_url,
@@ -85,8 +100,10 @@ class ServiceClient(ClosingContext):
             verify=verify,
             circuit_breaker=circuit_breaker,
             sampling_limits=sampling_limits,
+            project_id=project_id,
         )
         del api_key
+        self.project_id = options.project_id
         holder = self.holder = ClientHolder(options)
         secrets = [options.api_key.reveal(), *options.headers.values()]
         holder.telemetry = start_telemetry(
@@ -110,10 +127,41 @@ class ServiceClient(ClosingContext):
     def _loop(self) -> EventLoopThread:
         return self.holder.loop_thread
 
-    def close(self) -> None:
+    def close(
+        self, status: FinishStatus | None = None, detail: str | None = None
+    ) -> APIFuture[None]:
+        """Stop the heartbeat and the background thread, closing connections. With `status`
+        (`"success"`, `"errored"` or `"interrupted"`, and an optional `detail`), first mark the
+        session finished on the server. The future holds the outcome of that; closing again
+        does nothing."""
+        done: concurrent.futures.Future[None] = concurrent.futures.Future()
         holder = self.__dict__.get("holder")
-        if holder is not None:
+        if status is not None:
+            check_finish(status, detail)
+        if holder is None or holder.closed:
+            done.set_result(None)
+            return APIFuture(done)
+        try:
+            if status is not None:
+                holder.loop_thread.run(
+                    holder.session.finish(status, detail), timeout=FINISH_TIMEOUT_S
+                )
+            done.set_result(None)
+        except Exception as exc:  # the client still closes; the caller sees why in the future
+            done.set_exception(exc)
+        finally:
             holder.close()
+        return APIFuture(done)
+
+    def _close_on_exit(self, exc: BaseException | None) -> None:
+        status: FinishStatus = (
+            "success"
+            if exc is None
+            else ("errored" if isinstance(exc, Exception) else "interrupted")
+        )
+        failure = self.close(status).exception()
+        if failure is not None:  # leaving the block must not fail for it (the server may be gone)
+            logger.warning("could not mark the session %s on the server: %s", status, failure)
 
     def metrics(self) -> dict[str, Any]:
         """Client-side metrics: per-endpoint requests, errors, retries by cause, latency
@@ -201,7 +249,7 @@ class ServiceClient(ClosingContext):
             base_model, rank, seed, train_mlp, train_attn, train_unembed, user_metadata
         )
 
-    create_lora_training_client = blocking(_create_lora_training_client)
+    create_lora_training_client = submitted(TrainingClientFuture)(_create_lora_training_client)
     create_lora_training_client_async = on_loop(_create_lora_training_client)
 
     async def _weights_info(self, path: str) -> WeightsInfoResponse:
@@ -228,22 +276,26 @@ class ServiceClient(ClosingContext):
         await loaded.result_async()
         return client
 
-    async def _create_training_client_from_state(
+    def _create_training_client_from_state(
         self, path: str, user_metadata: dict[str, str] | None = None
-    ) -> TrainingClient:
+    ) -> Coroutine[Any, Any, TrainingClient]:
         """A new training client whose adapter weights come from a training checkpoint."""
-        return await self._from_state(path, user_metadata, optimizer=False)
+        require_path(path)
+        return self._from_state(path, user_metadata, optimizer=False)
 
-    create_training_client_from_state = blocking(_create_training_client_from_state)
+    create_training_client_from_state = submitted(TrainingClientFuture)(
+        _create_training_client_from_state
+    )
     create_training_client_from_state_async = on_loop(_create_training_client_from_state)
 
-    async def _create_training_client_from_state_with_optimizer(
+    def _create_training_client_from_state_with_optimizer(
         self, path: str, user_metadata: dict[str, str] | None = None
-    ) -> TrainingClient:
+    ) -> Coroutine[Any, Any, TrainingClient]:
         """Like create_training_client_from_state, restoring the optimizer state too."""
-        return await self._from_state(path, user_metadata, optimizer=True)
+        require_path(path)
+        return self._from_state(path, user_metadata, optimizer=True)
 
-    create_training_client_from_state_with_optimizer = blocking(
+    create_training_client_from_state_with_optimizer = submitted(TrainingClientFuture)(
         _create_training_client_from_state_with_optimizer
     )
     create_training_client_from_state_with_optimizer_async = on_loop(
@@ -251,18 +303,23 @@ class ServiceClient(ClosingContext):
     )
 
     # ----- sampling and REST -------------------------------------------------------------
-    async def _create_sampling_client(
+    def _create_sampling_client(
         self,
         model_path: str | None = None,
         base_model: str | None = None,
         retry_config: RetryConfig | None = None,
-    ) -> SamplingClient:
+        record_stability_info: bool = False,
+    ) -> Coroutine[Any, Any, SamplingClient]:
         """Sample from saved sampler weights (`model_path`) or from a base model."""
-        return await SamplingClient._create(
-            self.holder, model_path=model_path, base_model=base_model, retry_config=retry_config
+        return SamplingClient.creating(
+            self.holder,
+            model_path=model_path,
+            base_model=base_model,
+            retry_config=retry_config,
+            record_stability_info=record_stability_info,
         )
 
-    create_sampling_client = blocking(_create_sampling_client)
+    create_sampling_client = submitted(SamplingClientFuture)(_create_sampling_client)
     create_sampling_client_async = on_loop(_create_sampling_client)
 
     def create_rest_client(self) -> RestClient:

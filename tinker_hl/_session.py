@@ -13,6 +13,7 @@ import time
 from tinker_api_client.api.service import (
     create_sampling_session,
     create_session,
+    finish_session,
     session_heartbeat,
 )
 from tinker_api_client.models import (
@@ -21,16 +22,27 @@ from tinker_api_client.models import (
     CreateSessionRequest,
     CreateSessionRequestUserMetadataType0,
     CreateSessionResponse,
+    FinishReason,
+    FinishSessionRequest,
+    FinishSessionResponse,
     SessionHeartbeatRequest,
 )
+from tinker_api_client.models.known_finish_reason_type import (
+    KNOWN_FINISH_REASON_TYPE_VALUES,
+    check_known_finish_reason_type,
+)
 
+from ._exceptions import APIStatusError, ValidationError
 from ._options import ClientOptions
 from ._pipeline import CallPipeline
+from ._retry import RetryConfig
 from ._version import __version__
 
 logger = logging.getLogger("tinker_hl")
 
 HEARTBEAT_WARN_AFTER_S = 60.0
+FINISH_TIMEOUT_S = 10.0
+_ONE_ATTEMPT = RetryConfig(enable_retry_logic=False)
 
 
 class ServerSession:
@@ -130,6 +142,32 @@ class ServerSession:
         )
         return created.sampling_session_id
 
+    async def finish(self, status: str, detail: str | None) -> None:
+        """Mark the session finished on the server (`success`, `errored`, `interrupted`). A
+        server that has no such endpoint (a 0.7-era one) answers 404 or 405: nothing to do.
+        One attempt, no retries: it runs while the client closes, often because the server is
+        gone, and closing must not wait on it."""
+        if not self.session_id:
+            return
+        body = FinishSessionRequest(
+            reason=FinishReason(type_=check_known_finish_reason_type(status))
+        )
+        if detail is not None:
+            body.detail = detail
+        try:
+            await self._pipeline.request(
+                "finish_session",
+                finish_session,
+                FinishSessionResponse,
+                retry_handler=self._pipeline.make_retry_handler(_ONE_ATTEMPT, "finish_session"),
+                session_id=self.session_id,
+                body=body,
+            )
+        except APIStatusError as exc:
+            if exc.status_code not in (404, 405):
+                raise
+            logger.debug("the server does not finish sessions (%s)", exc.status_code)
+
     async def aclose(self) -> None:
         """Stop the heartbeat."""
         if self._heartbeat_task is not None:
@@ -137,3 +175,13 @@ class ServerSession:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+
+
+FINISH_STATUSES = sorted(KNOWN_FINISH_REASON_TYPE_VALUES)  # from openapi.yaml
+
+
+def check_finish(status: object, detail: object) -> None:
+    if status not in FINISH_STATUSES:
+        raise ValidationError("status", f"expected one of {FINISH_STATUSES}, got {status!r}")
+    if detail is not None and not isinstance(detail, str):
+        raise ValidationError("detail", f"expected a string, got {type(detail).__name__}")

@@ -7,7 +7,9 @@ call order.
 
 from __future__ import annotations
 
+import functools
 import logging
+import re
 import time
 from collections.abc import Callable, Coroutine, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -15,6 +17,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from tinker_api_client.api.models import get_info
 from tinker_api_client.api.training import forward, forward_backward, optim_step
 from tinker_api_client.api.weights import load_weights, save_weights, save_weights_for_sampler
+from tinker_api_client.limits import (
+    CHECKPOINT_NAME_PATTERN,
+    CHECKPOINT_TTL_MAX_S,
+    CHECKPOINT_TTL_MIN_S,
+)
 from tinker_api_client.models import (
     AdamParams,
     Datum,
@@ -30,14 +37,17 @@ from tinker_api_client.models import (
     OptimStepRequest,
     OptimStepResponse,
     SaveWeightsForSamplerRequest,
+    SaveWeightsForSamplerRequestUserMetadataType0,
     SaveWeightsForSamplerResponse,
     SaveWeightsForSamplerResponseInternal,
     SaveWeightsRequest,
+    SaveWeightsRequestUserMetadataType0,
     SaveWeightsResponse,
     UntypedAPIFuture,
 )
 
 from ._chunking import chunk_datums, combine_forward_backward_outputs
+from ._client_future import ClientFuture
 from ._exceptions import ValidationError
 from ._futures import (
     APIFuture,
@@ -51,8 +61,10 @@ from ._futures import (
 from ._http import Endpoint, PreparedRequest, prepare
 from ._loop import EventLoopThread
 from ._retry import RetryConfig
+from ._sampling_client import SamplingClient, SamplingClientFuture
 from ._sequencer import Sequencer
-from ._twins import blocking, future_twin, on_loop
+from ._telemetry import Telemetry
+from ._twins import blocking, future_twin, on_loop, submitted
 from .types import validate_adam_params, validate_datums
 
 if TYPE_CHECKING:
@@ -60,10 +72,11 @@ if TYPE_CHECKING:
 
     from ._custom_loss import CustomLossFnV1
     from ._holder import ClientHolder
-    from ._sampling_client import SamplingClient
 
 T = TypeVar("T")
 logger = logging.getLogger("tinker_hl")
+
+_CHECKPOINT_NAME = re.compile(CHECKPOINT_NAME_PATTERN)
 
 
 class TrainingClient:
@@ -98,8 +111,9 @@ class TrainingClient:
     ) -> APIFuture[T]:
         """Take a sequence number and encode the request now (nothing the caller changes later
         alters what is sent); submit in turn; poll for the outcome."""
-        seq_id = self._take_seq_id()
-        prepared = prepare(request_type, endpoint, body=make_body(seq_id))
+        ((seq_id, prepared),) = self._sequencer.take_encoding(
+            [lambda n: prepare(request_type, endpoint, body=make_body(n))]
+        )
         run = self._send_in_turn(seq_id, request_type, endpoint, prepared, decode, time.time())
         return submit_future(self._loop, run, f"{request_type} of {self.model_id}")
 
@@ -147,15 +161,25 @@ class TrainingClient:
     ) -> APIFuture[ForwardBackwardOutput]:
         data = validate_datums(data, loss_fn=loss_fn)  # checks loss_fn first
         config = _loss_fn_config(loss_fn_config)
-        futures: list[APIFuture[ForwardBackwardOutput]] = []
+        inputs = []
         for chunk in chunk_datums(data):
             fb_input = ForwardBackwardInput(data=chunk, loss_fn=loss_fn)
             if config is not None:
                 fb_input.loss_fn_config = config
-            seq_id = self._take_seq_id()
-            # Encoded here, before returning: the caller may reuse its lists at once.
-            send = self._send_forward_chunk(seq_id, fb_input, backward, time.time())
-            what = f"{'forward_backward' if backward else 'forward'} of {self.model_id}"
+            inputs.append(fb_input)
+        # Encoded here, before returning: the caller may reuse its lists at once. All chunks
+        # are encoded before any is sent, so a failing one sends none of them.
+        numbered = self._sequencer.take_encoding(
+            [
+                functools.partial(self._encode_forward_chunk, fb_input=i, backward=backward)
+                for i in inputs
+            ]
+        )
+        submitted_at = time.time()
+        what = f"{'forward_backward' if backward else 'forward'} of {self.model_id}"
+        futures: list[APIFuture[ForwardBackwardOutput]] = []
+        for seq_id, prepared in numbered:
+            send = self._send_prepared_chunk(seq_id, prepared, backward, submitted_at)
             futures.append(submit_future(self._loop, send, what))
         if len(futures) == 1:
             return futures[0]
@@ -166,6 +190,12 @@ class TrainingClient:
     ) -> Coroutine[Any, Any, ForwardBackwardOutput]:
         """One forward (or forward_backward) request, numbered `seq_id`: encoded now, and a
         coroutine that sends it in turn and polls for its output."""
+        prepared = self._encode_forward_chunk(seq_id, fb_input, backward)
+        return self._send_prepared_chunk(seq_id, prepared, backward, submitted_at)
+
+    def _encode_forward_chunk(
+        self, seq_id: int, fb_input: ForwardBackwardInput, backward: bool
+    ) -> PreparedRequest:
         body: ForwardBackwardRequest | ForwardRequest
         if backward:
             body = ForwardBackwardRequest(
@@ -174,8 +204,13 @@ class TrainingClient:
         else:
             body = ForwardRequest(forward_input=fb_input, model_id=self.model_id, seq_id=seq_id)
         request_type = "forward_backward" if backward else "forward"
+        return prepare(request_type, forward_backward if backward else forward, body=body)
+
+    def _send_prepared_chunk(
+        self, seq_id: int, prepared: PreparedRequest, backward: bool, submitted_at: float
+    ) -> Coroutine[Any, Any, ForwardBackwardOutput]:
+        request_type = "forward_backward" if backward else "forward"
         endpoint = forward_backward if backward else forward
-        prepared = prepare(request_type, endpoint, body=body)
         return self._send_in_turn(
             seq_id, request_type, endpoint, prepared, ForwardBackwardOutput.from_dict, submitted_at
         )
@@ -212,14 +247,24 @@ class TrainingClient:
 
     forward_backward_custom_async = future_twin(forward_backward_custom)
 
-    def optim_step(self, adam_params: AdamParams) -> APIFuture[OptimStepResponse]:
-        """Apply one Adam step with the gradients accumulated since the last step."""
-        validate_adam_params(adam_params)
+    def optim_step(
+        self, adam_params: AdamParams | None = None, *, optim_params: AdamParams | None = None
+    ) -> APIFuture[OptimStepResponse]:
+        """Apply one Adam step with the gradients accumulated since the last step.
+
+        The parameters go first (0.7.0 calls them `adam_params`, 0.38 `optim_params`; either
+        keyword works, not both)."""
+        if adam_params is not None and optim_params is not None:
+            raise ValidationError("optim_params", "give optim_params or adam_params, not both")
+        params = adam_params if adam_params is not None else optim_params
+        if params is None:
+            raise ValidationError("optim_params", "missing: pass AdamParams(learning_rate=...)")
+        validate_adam_params(params)
         return self._submit(
             "optim_step",
             optim_step,
             lambda seq_id: OptimStepRequest(
-                adam_params=adam_params, model_id=self.model_id, seq_id=seq_id
+                adam_params=params, model_id=self.model_id, seq_id=seq_id
             ),
             OptimStepResponse.from_dict,
         )
@@ -227,15 +272,34 @@ class TrainingClient:
     optim_step_async = future_twin(optim_step)
 
     # ----- checkpoints -------------------------------------------------------------------
-    def save_state(self, name: str) -> APIFuture[SaveWeightsResponse]:
-        """Save adapter weights and optimizer state as `tinker://<run>/weights/<name>`."""
+    def save_state(
+        self,
+        name: str,
+        ttl_seconds: int | None = None,
+        overwrite: bool = False,
+        user_metadata: dict[str, str] | None = None,
+    ) -> APIFuture[SaveWeightsResponse]:
+        """Save adapter weights and optimizer state as `tinker://<run>/weights/<name>`.
+
+        `ttl_seconds`: the checkpoint expires that long after saving (None: never);
+        `overwrite`: replace a checkpoint of the same name; `user_metadata`: kept with it."""
         _check_name(name)
-        return self._submit(
-            "save_weights",
-            save_weights,
-            lambda seq_id: SaveWeightsRequest(model_id=self.model_id, path=name, seq_id=seq_id),
-            SaveWeightsResponse.from_dict,
-        )
+        check_ttl(ttl_seconds)
+        if not isinstance(overwrite, bool):
+            raise ValidationError("overwrite", f"expected a bool, got {overwrite!r}")
+        metadata = _check_metadata(user_metadata)
+
+        def body(seq_id: int) -> SaveWeightsRequest:
+            request = SaveWeightsRequest(model_id=self.model_id, path=name, seq_id=seq_id)
+            if ttl_seconds is not None:
+                request.ttl_seconds = ttl_seconds
+            if overwrite:
+                request.overwrite = True
+            if metadata is not None:
+                request.user_metadata = SaveWeightsRequestUserMetadataType0.from_dict(metadata)
+            return request
+
+        return self._submit("save_weights", save_weights, body, SaveWeightsResponse.from_dict)
 
     save_state_async = future_twin(save_state)
 
@@ -264,35 +328,67 @@ class TrainingClient:
 
     load_state_with_optimizer_async = future_twin(load_state_with_optimizer)
 
-    def save_weights_for_sampler(self, name: str) -> APIFuture[SaveWeightsForSamplerResponse]:
-        """Save weights for sampling as `tinker://<run>/sampler_weights/<name>`."""
+    def save_weights_for_sampler(
+        self,
+        name: str,
+        ttl_seconds: int | None = None,
+        user_metadata: dict[str, str] | None = None,
+    ) -> APIFuture[SaveWeightsForSamplerResponse]:
+        """Save weights for sampling as `tinker://<run>/sampler_weights/<name>` (`ttl_seconds`
+        and `user_metadata` as for `save_state`)."""
         _check_name(name)
+        check_ttl(ttl_seconds)
+        metadata = _check_metadata(user_metadata)
+
+        def body(seq_id: int) -> SaveWeightsForSamplerRequest:
+            request = SaveWeightsForSamplerRequest(model_id=self.model_id, path=name, seq_id=seq_id)
+            if ttl_seconds is not None:
+                request.ttl_seconds = ttl_seconds
+            if metadata is not None:
+                request.user_metadata = SaveWeightsForSamplerRequestUserMetadataType0.from_dict(
+                    metadata
+                )
+            return request
+
         return self._submit(
             "save_weights_for_sampler",
             save_weights_for_sampler,
-            lambda seq_id: SaveWeightsForSamplerRequest(
-                model_id=self.model_id, path=name, seq_id=seq_id
-            ),
+            body,
             SaveWeightsForSamplerResponse.from_dict,
         )
 
     save_weights_for_sampler_async = future_twin(save_weights_for_sampler)
 
     def save_weights_and_get_sampling_client_submit(
-        self, retry_config: RetryConfig | None = None
+        self,
+        retry_config: RetryConfig | None = None,
+        record_stability_info: bool = False,
+        kind: str = "snapshot",
     ) -> APIFuture[SamplingClient]:
         """Snapshot the current weights into a new sampler (no named checkpoint)."""
-        from ._sampling_client import SamplingClient
-
+        if not isinstance(kind, str) or not kind:
+            raise ValidationError("kind", f"expected a sampling client kind, got {kind!r}")
+        if not isinstance(record_stability_info, bool):
+            raise ValidationError(
+                "record_stability_info", f"expected a bool, got {record_stability_info!r}"
+            )
         sampling_seq = self.holder.session.next_sampling_session_seq_id()
+
+        def body(seq_id: int) -> SaveWeightsForSamplerRequest:
+            request = SaveWeightsForSamplerRequest(
+                model_id=self.model_id, sampling_session_seq_id=sampling_seq, seq_id=seq_id
+            )
+            if kind != "snapshot":
+                request.kind = kind
+            return request
+
         snapshot = self._submit(
             "save_weights_for_sampler",
             save_weights_for_sampler,
-            lambda seq_id: SaveWeightsForSamplerRequest(
-                model_id=self.model_id, sampling_session_seq_id=sampling_seq, seq_id=seq_id
-            ),
+            body,
             SaveWeightsForSamplerResponseInternal.from_dict,
         )
+        base_model = self._base_model_if_known()
 
         async def build() -> SamplingClient:
             result = await snapshot.result_async()
@@ -300,40 +396,72 @@ class TrainingClient:
                 return SamplingClient(
                     self.holder,
                     sampling_session_id=result.sampling_session_id,
+                    base_model=base_model,
                     retry_config=retry_config,
+                    record_stability_info=record_stability_info,
                 )
             if isinstance(result.path, str):
                 return await SamplingClient._create(
-                    self.holder, model_path=result.path, retry_config=retry_config
+                    self.holder,
+                    model_path=result.path,
+                    retry_config=retry_config,
+                    record_stability_info=record_stability_info,
                 )
             raise ValueError("save_weights_for_sampler returned neither a sampler nor a path")
 
         return submit_future(self._loop, build())
 
-    async def _save_weights_and_get_sampling_client(
-        self, name: str | None = None, retry_config: RetryConfig | None = None
-    ) -> SamplingClient:
-        """Save the current weights for sampling and return a SamplingClient for them."""
+    def _save_weights_and_get_sampling_client(
+        self,
+        name: str | None = None,
+        retry_config: RetryConfig | None = None,
+        record_stability_info: bool = False,
+        kind: str = "snapshot",
+    ) -> Coroutine[Any, Any, SamplingClient]:
+        """Save the current weights for sampling and return a SamplingClient for them (with
+        `name`, as a named sampler checkpoint too)."""
         if name is None:
-            return await self.save_weights_and_get_sampling_client_submit(retry_config)
-        saved = await self.save_weights_for_sampler(name)
-        return await self._create_sampling_client(saved.path, retry_config=retry_config)
+            return self.save_weights_and_get_sampling_client_submit(
+                retry_config, record_stability_info, kind
+            ).coroutine()
+        saved = self.save_weights_for_sampler(name)
 
-    save_weights_and_get_sampling_client = blocking(_save_weights_and_get_sampling_client)
+        async def sampler() -> SamplingClient:
+            path = (await saved).path
+            return await SamplingClient._create(
+                self.holder,
+                model_path=path,
+                retry_config=retry_config,
+                record_stability_info=record_stability_info,
+            )
+
+        return sampler()
+
+    save_weights_and_get_sampling_client = submitted(SamplingClientFuture)(
+        _save_weights_and_get_sampling_client
+    )
     save_weights_and_get_sampling_client_async = on_loop(_save_weights_and_get_sampling_client)
 
-    async def _create_sampling_client(
-        self, model_path: str, retry_config: RetryConfig | None = None
-    ) -> SamplingClient:
+    def _create_sampling_client(
+        self,
+        model_path: str,
+        retry_config: RetryConfig | None = None,
+        record_stability_info: bool = False,
+    ) -> Coroutine[Any, Any, SamplingClient]:
         """A SamplingClient for sampler weights saved by this (or any) training run."""
-        from ._sampling_client import SamplingClient
-
-        return await SamplingClient._create(
-            self.holder, model_path=model_path, retry_config=retry_config
+        return SamplingClient.creating(
+            self.holder,
+            model_path=model_path,
+            retry_config=retry_config,
+            record_stability_info=record_stability_info,
         )
 
-    create_sampling_client = blocking(_create_sampling_client)
+    create_sampling_client = submitted(SamplingClientFuture)(_create_sampling_client)
     create_sampling_client_async = on_loop(_create_sampling_client)
+
+    def _base_model_if_known(self) -> str | None:
+        name = self._info.model_data.model_name if self._info is not None else None
+        return name if isinstance(name, str) else None
 
     # ----- info --------------------------------------------------------------------------
     async def _get_info(self) -> GetInfoResponse:
@@ -362,7 +490,7 @@ class TrainingClient:
             self._tokenizer = load_tokenizer(tokenizer_id)
         return self._tokenizer
 
-    def get_telemetry(self) -> Any:
+    def get_telemetry(self) -> Telemetry | None:
         return self.holder.telemetry
 
     def on_queue_state_change(
@@ -384,8 +512,43 @@ def _loss_fn_config(config: dict[str, float] | None) -> LossFnConfig | None:
     return LossFnConfig.from_dict({k: float(v) for k, v in config.items()})
 
 
-def _check_name(name: str) -> None:
-    if not isinstance(name, str) or not name or "/" in name or name in (".", ".."):
+def check_ttl(ttl_seconds: object) -> None:
+    """None (no expiry) or whole seconds within the spec's bounds."""
+    if ttl_seconds is None:
+        return
+    low, high = CHECKPOINT_TTL_MIN_S, CHECKPOINT_TTL_MAX_S
+    if (
+        isinstance(ttl_seconds, bool)
+        or not isinstance(ttl_seconds, int)
+        or not low <= ttl_seconds <= high
+    ):
         raise ValidationError(
-            "name", f"expected a non-empty checkpoint name without '/', got {name!r}"
+            "ttl_seconds", f"expected whole seconds from {low} to {high}, got {ttl_seconds!r}"
         )
+
+
+def _check_metadata(metadata: object) -> dict[str, str] | None:
+    if metadata is None:
+        return None
+    if not isinstance(metadata, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()
+    ):
+        raise ValidationError("user_metadata", "expected a dict of strings to strings")
+    return dict(metadata)
+
+
+def _check_name(name: str) -> None:
+    if not isinstance(name, str) or not _CHECKPOINT_NAME.fullmatch(name):
+        raise ValidationError(
+            "name",
+            f"expected a checkpoint name of 1-128 letters, digits, '.', '_' or '-' starting with "
+            f"a letter or digit, got {name!r}",
+        )
+
+
+class TrainingClientFuture(ClientFuture[TrainingClient], TrainingClient):
+    """What `create_lora_training_client` and `create_training_client_from_state*` return:
+    `.result()` or `await` it for the TrainingClient (using it as the client directly still
+    works, with a FutureWarning, as in the official SDK 0.38)."""
+
+    _client_name = "TrainingClient"

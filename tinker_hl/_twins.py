@@ -18,11 +18,14 @@ checkers see the ParamSpec), and gets a docstring that names its original.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import functools
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 from ._loop import EventLoopThread
+from ._waiting import wait
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -37,6 +40,7 @@ class HasLoop(Protocol):
 
 
 L = TypeVar("L", bound=HasLoop)
+F = TypeVar("F")
 
 
 def _named(twin: Any, original: Callable[..., Any], name: str, doc: str) -> None:
@@ -92,6 +96,45 @@ def blocking(
     return twin
 
 
+def submitted(
+    wrap: Callable[[concurrent.futures.Future[R], EventLoopThread], F],
+) -> Callable[
+    [Callable[Concatenate[L, P], Coroutine[Any, Any, R]]], Callable[Concatenate[L, P], F]
+]:
+    """The sync form of `operation` that returns a future, `wrap(future, loop)` (an APIFuture
+    class), as the 0.38 factories do.
+
+    Called where no event loop runs (plain sync code, the 0.7.0 way), it waits for the outcome
+    before returning, so a failure raises at the call as 0.7.0's factories did, and the future
+    it returns is already done. Called from async code it returns at once (awaiting it, or
+    `.result()`, gives the outcome), so the caller's event loop is never blocked."""
+
+    def make(
+        operation: Callable[Concatenate[L, P], Coroutine[Any, Any, R]],
+    ) -> Callable[Concatenate[L, P], F]:
+        name = _public_name(operation)
+
+        def twin(self: L, *args: P.args, **kwargs: P.kwargs) -> F:
+            loop = self._loop
+            future = loop.submit(operation(self, *args, **kwargs), name)
+            if not _in_async_code():
+                wait(future, None, loop.why)  # raises what the operation raised
+            return wrap(future, loop)
+
+        _named(twin, operation, name, f"Starts `{name}`; returns a future of its result.")
+        return twin
+
+    return make
+
+
+def _in_async_code() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
 def on_loop(
     operation: Callable[Concatenate[L, P], Coroutine[Any, Any, R]],
 ) -> Callable[Concatenate[L, P], Coroutine[Any, Any, R]]:
@@ -105,4 +148,4 @@ def on_loop(
     return twin
 
 
-__all__ = ["awaited_twin", "blocking", "future_twin", "on_loop"]
+__all__ = ["awaited_twin", "blocking", "future_twin", "on_loop", "submitted"]

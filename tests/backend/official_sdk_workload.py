@@ -159,6 +159,36 @@ def current_api(training: Any, sampler: Any, rest: Any, summary: dict[str, Any])
     check(lps[:5] == [None] * 5 and all(lp is not None and lp < 0 for lp in lps[5:]), str(lps))
     check(out.prompt_cache_hit_tokens == 0, "no prefix cache")
     summary["kept_path"] = path
+    sampled_and_target_logprobs(sampler, lps)
+    summary["sampling_options"] = ["topk_sample_logprobs", "target_prompt_logprobs"]
+
+
+def sampled_and_target_logprobs(sampler: Any, prompt_lps: list[float | None]) -> None:
+    """0.38's top-k logprobs of sampled tokens and logprobs of chosen prompt ids (dense and
+    sparse), checked against the same model's sampled and prompt logprobs."""
+    import torch
+
+    prompt = types.ModelInput.from_ints(TEXT[:8])
+    greedy = types.SamplingParams(max_tokens=3, temperature=0)
+    seq = sampler.sample(prompt, 1, greedy, topk_sample_logprobs=4).result().sequences[0]
+    top = seq.topk_logprobs
+    check(top is not None and len(top) == len(seq.tokens) == 3, f"topk rows {top}")
+    for token, logprob, row in zip(seq.tokens, seq.logprobs, top, strict=True):
+        check(len(row) == 4 and row[0][0] == token, f"greedy picks the top token: {row}")
+        check(abs(row[0][1] - logprob) < 1e-5, f"top logprob {row[0][1]} vs {logprob}")
+        check([lp for _, lp in row] == sorted((lp for _, lp in row), reverse=True), f"{row}")
+    ids = torch.full((7, 3), -1, dtype=torch.long)
+    ids[:, 0] = torch.tensor(TEXT[1:8])  # each position's actual next prompt token
+    for tensor in (types.TensorData.from_torch(ids), types.TensorData.from_torch_sparse(ids, -1)):
+        out = sampler.sample(prompt, 1, greedy, target_prompt_logprobs=tensor).result()
+        got = out.target_prompt_logprobs
+        check(got is not None and got.shape == [7, 3], f"target shape {got}")
+        check((got.sparse_crow_indices is None) == (tensor.sparse_crow_indices is None), "layout")
+        dense = got.to_numpy()
+        check(bool((dense[:, 1:] == 0).all()), f"cells of -1 are 0.0: {dense}")
+        for i in range(5, 7):  # the positions the last_n request above scored
+            expected = prompt_lps[i + 1]
+            check(expected is not None and abs(dense[i, 0] - expected) < 1e-5, f"target {i}")
 
 
 def main() -> None:

@@ -497,6 +497,51 @@ def test_greedy_sampling_reproduces_memorised_text(memorised: LoraTrainer) -> No
     assert alone.logprobs == pytest.approx(result.sequences[0].logprobs, abs=1e-5)
 
 
+def test_topk_sample_and_target_prompt_logprobs_match_direct_torch() -> None:
+    """Seeded sampling's top-k table and the chosen prompt ids' logprobs equal a plain forward of
+    the base model over prompt + sampled tokens (log-softmax of the raw logits)."""
+    sampler = Sampler(MODEL)
+    prompt = text_tokens(b"hello", eos=False)
+    ids = np.full((len(prompt) - 1, 2), -1, dtype=np.int64)
+    ids[:, 0] = prompt[1:]
+    ids[1, 1], ids[3, 1] = 200, 7
+    result = sampler.sample(
+        prompt,
+        max_tokens=5,
+        temperature=1.0,
+        seed=11,
+        topk_sample_logprobs=4,
+        target_prompt_ids=ids,
+        stop=[EOS_TOKEN_ID],
+    )
+    seq = result.sequences[0]
+    with torch.no_grad():
+        logits = build_base_model(MODEL)(torch.tensor([prompt + seq.tokens])).logits[0]
+    logprobs = torch.log_softmax(logits.float(), dim=-1)
+    steps = logprobs[len(prompt) - 1 : len(prompt) - 1 + len(seq.tokens)]
+    values, top_ids = torch.topk(steps, 4, dim=-1)
+    assert seq.topk_logprobs is not None and len(seq.topk_logprobs) == len(seq.tokens)
+    for row, want_ids, want_values in zip(seq.topk_logprobs, top_ids, values, strict=True):
+        assert [t for t, _ in row] == want_ids.tolist()
+        assert [lp for _, lp in row] == pytest.approx(want_values.tolist(), abs=1e-5)
+    prompt_lps = logprobs[: len(prompt) - 1]
+    want = prompt_lps.gather(-1, torch.from_numpy(np.where(ids < 0, 0, ids))).numpy()
+    want[ids < 0] = 0.0
+    assert result.target_prompt_logprobs is not None
+    assert result.target_prompt_logprobs.dtype == np.float32
+    np.testing.assert_allclose(result.target_prompt_logprobs, want, atol=1e-5)
+    plain = sampler.sample(prompt, max_tokens=5, temperature=1.0, seed=11, stop=[EOS_TOKEN_ID])
+    assert plain.sequences[0].tokens == seq.tokens and plain.sequences[0].topk_logprobs is None
+    for kwargs, message in [
+        ({"topk_sample_logprobs": 10**6}, "topk_sample_logprobs: expected an integer in"),
+        ({"target_prompt_ids": ids[1:]}, r"target_prompt_logprobs: expected shape \[len"),
+        ({"target_prompt_ids": np.full_like(ids, -1)}, "names no token id"),
+        ({"target_prompt_ids": np.where(ids < 0, 300, ids)}, "token id 300 out of range"),
+    ]:
+        with pytest.raises(UserInputError, match=message):
+            sampler.sample(prompt, max_tokens=2, **kwargs)
+
+
 def test_stop_tokens_strings_and_length(memorised: LoraTrainer) -> None:
     sampler = Sampler.from_trainer(memorised)
     prompt = text_tokens(b"hello", eos=False)

@@ -6,6 +6,8 @@ through the official SDK 0.7.0 (whose `get_tokenizer` loads the tokenizer offlin
 from __future__ import annotations
 
 import functools
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -197,6 +199,22 @@ def test_folder_model_through_tinker_hl(server: Any, model_folder: Path, tmp_pat
         merged = export_checkpoint(archive, tmp_path / "merged", merge=True)
         merged_model = AutoModelForCausalLM.from_pretrained(merged).eval()
         assert _logprobs(merged_model, tokens) == pytest.approx(expected[1:], abs=1e-4)
+        # Another process, where FOLDER_MODEL was never registered: the checkpoint names its
+        # folder, so the export finds the base model there.
+        elsewhere = tmp_path / "merged-elsewhere"
+        script = (
+            "import sys; from tinker_local.export import export_checkpoint; "
+            "export_checkpoint(sys.argv[1], sys.argv[2], merge=True)"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", script, str(archive), str(elsewhere)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        again = AutoModelForCausalLM.from_pretrained(elsewhere).eval()
+        assert _logprobs(again, tokens) == pytest.approx(expected[1:], abs=1e-4)
     finally:
         service.close()
 

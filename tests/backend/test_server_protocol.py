@@ -379,10 +379,30 @@ def test_checkpoint_ttl_metadata_overwrite_and_expiry(api: Any, server: Any) -> 
 def test_sampling_options_the_backend_cannot_honour_are_named(api: Any) -> None:
     sampler_id = _sampler(api, api.session(), 0)
     for extra, field in [
-        ({"topk_sample_logprobs": 2}, "topk_sample_logprobs"),
         ({"prompt_alt_tokens_k": 1}, "prompt_alt_tokens_k"),
-        ({"target_prompt_logprobs": {"data": [1], "dtype": "int64"}}, "target_prompt_logprobs"),
         ({"record_stability_info": True}, "record_stability_info"),
+        # target_prompt_logprobs: int64, 2-D, len(prompt) - 1 = 4 rows, valid CSR
+        ({"target_prompt_logprobs": {"data": [1], "dtype": "int64"}}, "target_prompt_logprobs"),
+        (
+            {"target_prompt_logprobs": {"data": [1.0] * 4, "dtype": "float32", "shape": [4, 1]}},
+            "target_prompt_logprobs",
+        ),
+        (
+            {"target_prompt_logprobs": {"data": [1] * 5, "dtype": "int64", "shape": [5, 1]}},
+            "target_prompt_logprobs",
+        ),
+        (
+            {
+                "target_prompt_logprobs": {
+                    "data": [1],
+                    "dtype": "int64",
+                    "shape": [4, 2],
+                    "sparse_crow_indices": [0, 1, 1, 1],
+                    "sparse_col_indices": [0],
+                }
+            },
+            "target_prompt_logprobs",
+        ),
         ({"prompt_logprobs": False, "prompt_logprobs_last_n": 2}, "prompt_logprobs_last_n"),
         ({"prompt_logprobs_last_n": 5}, "prompt_logprobs_last_n"),  # the prompt has 5 tokens
     ]:
@@ -399,3 +419,202 @@ def test_sampling_options_the_backend_cannot_honour_are_named(api: Any) -> None:
         v < 0 for v in out["prompt_logprobs"][3:]
     )
     assert out["prompt_cache_hit_tokens"] == 0
+
+
+def _sparse_ids(dense: np.ndarray) -> dict[str, Any]:
+    """The CSR JSON of `dense` with -1 as the pad (what the 0.38 SDK's from_torch_sparse sends)."""
+    rows, cols = np.nonzero(dense != -1)
+    crow = np.searchsorted(rows, np.arange(dense.shape[0] + 1)).tolist()
+    return {
+        "data": dense[rows, cols].tolist(),
+        "dtype": "int64",
+        "shape": list(dense.shape),
+        "sparse_crow_indices": crow,
+        "sparse_col_indices": cols.tolist(),
+    }
+
+
+def test_topk_sample_and_target_prompt_logprobs(api: Any) -> None:
+    """Top-k logprobs of each sampled token, and logprobs of chosen prompt ids (dense and
+    sparse CSR), JSON and protobuf, agree with the sampled and prompt logprobs."""
+    sampler_id = _sampler(api, api.session(), 0)
+    body = {**_sample_body(sampler_id, 1, 2), "topk_sample_logprobs": 3}
+    future = api.submit("/api/v1/asample", body)
+    out = api.result(future)
+    for seq in out["sequences"]:
+        assert len(seq["topk_logprobs"]) == len(seq["tokens"]) == 4
+        rows = zip(seq["tokens"], seq["logprobs"], seq["topk_logprobs"], strict=True)
+        for token, logprob, row in rows:
+            assert len(row) == 3 and row[0][0] == token  # greedy: the top token is sampled
+            assert abs(row[0][1] - logprob) < 1e-6
+            assert row[0][1] >= row[1][1] >= row[2][1]
+    pb_out = proto_result(api, future, pb.SampleResponse)
+    table = pb_out.sequences[0].topk_sampled_logprobs
+    assert (table.length, table.k) == (4, 3)
+    ids = np.frombuffer(table.token_ids, np.int32).reshape(4, 3)
+    assert ids.tolist() == [[t for t, _ in row] for row in out["sequences"][0]["topk_logprobs"]]
+
+    prompt = TEXT[:5]
+    wanted = np.full((4, 3), -1, dtype=np.int64)
+    wanted[:, 0] = prompt[1:]  # the actual next tokens: their logprobs are the prompt logprobs
+    wanted[2, 2] = 7
+    dense = {"data": wanted.ravel().tolist(), "dtype": "int64", "shape": [4, 3]}
+    for seq, tensor in [(2, dense), (3, _sparse_ids(wanted))]:
+        body = {**_sample_body(sampler_id, seq, 1), "target_prompt_logprobs": tensor}
+        future = api.submit("/api/v1/asample", body)
+        got = api.result(future)
+        target = got["target_prompt_logprobs"]
+        assert target["dtype"] == "float32" and target["shape"] == [4, 3]
+        if "sparse_crow_indices" in tensor:
+            assert target["sparse_crow_indices"] == tensor["sparse_crow_indices"]
+            assert target["sparse_col_indices"] == tensor["sparse_col_indices"]
+            values = np.zeros((4, 3), np.float32)
+            rows = np.repeat(np.arange(4), np.diff(target["sparse_crow_indices"]))
+            values[rows, target["sparse_col_indices"]] = target["data"]
+        else:
+            values = np.asarray(target["data"], np.float32).reshape(4, 3)
+        np.testing.assert_allclose(values[:, 0], got["prompt_logprobs"][1:], rtol=1e-6)
+        assert values[2, 2] < 0 and values[0, 1] == 0 and values[3, 2] == 0
+        proto = proto_result(api, future, pb.SampleResponse).target_prompt_logprobs
+        assert list(proto.shape) == [4, 3]
+        stored = proto.sparse_csr.values if "sparse_crow_indices" in tensor else proto.dense
+        np.testing.assert_array_equal(
+            np.frombuffer(stored, np.float32), np.asarray(target["data"], np.float32)
+        )
+
+    out_of_range = wanted.copy()
+    out_of_range[0, 1] = 10**6
+    body = {**_sample_body(sampler_id, 4, 1), "target_prompt_logprobs": _sparse_ids(out_of_range)}
+    failed = api.result(api.submit("/api/v1/asample", body))
+    assert "target_prompt_logprobs: token id 1000000 out of range" in failed["error"]
+
+
+def test_create_via_load_reads_the_store_off_the_event_loop(
+    api: Any, server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    model_id = api.model(rank=4)
+    body = {"model_id": model_id, "seq_id": 1, "path": "via-load"}
+    path = api.done("/api/v1/save_weights", body)["path"]
+    threads: list[str] = []
+    real = server.backend.checkpoint_by_path
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        threads.append(threading.current_thread().name)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(server.backend, "checkpoint_by_path", recording)
+    create = {"session_id": api.session(), "model_seq_id": 1, "path": path, "optimizer": False}
+    assert api.done("/api/v1/load_weights", create)["path"] == path
+    assert threads and all(name.startswith("tinker-store") for name in threads), threads
+
+
+def test_the_expiry_sweep_removes_files_before_the_row(
+    api: Any, server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As a user's delete: a sweep that cannot remove the folder keeps the row (the next sweep
+    retries), instead of forgetting a checkpoint whose files stay on disk."""
+    from tinker_local.server.checkpoint_ttl import expire_checkpoints
+
+    model_id = api.model()
+    save = {"model_id": model_id, "seq_id": 1, "path": "expiring", "ttl_seconds": 3600}
+    api.done("/api/v1/save_weights", save)
+    row = server.store.get_checkpoint(model_id, "weights", "expiring")
+    folder = server.backend.checkpoint_dir(row)
+
+    def fails(path: Any) -> None:
+        raise OSError("simulated: the folder cannot be removed")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(server.backend.files, "remove_dir", fails)
+        with pytest.raises(OSError, match="simulated"):
+            expire_checkpoints(server.backend, now=time.time() + 7200)
+    assert server.store.get_checkpoint(model_id, "weights", "expiring") is not None
+    assert folder.is_dir()
+    assert expire_checkpoints(server.backend, now=time.time() + 7200) >= 1
+    assert server.store.get_checkpoint(model_id, "weights", "expiring") is None
+    assert not folder.exists()
+
+
+def _blocked_forward(server: Any, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any, list[str]]:
+    """The compute's forward waits for `gate` (once `entered` is set); `ran` names each call."""
+    import threading
+
+    entered, gate, ran = threading.Event(), threading.Event(), []
+    real = server.backend.compute.forward
+
+    def forward(trainer: Any, data: Any, *args: Any) -> Any:
+        ran.append(f"forward {len(ran)}")
+        entered.set()
+        assert gate.wait(60)
+        return real(trainer, data, *args)
+
+    monkeypatch.setattr(server.backend.compute, "forward", forward)
+    return entered, gate, ran
+
+
+@pytest.mark.parametrize("how", ["session_end", "expiry"])
+def test_ending_a_session_cancels_its_models_queued_work(
+    api: Any, server: Any, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    """The request running finishes; the queued ones fail at once with a clear cancelled
+    error and never reach the compute."""
+    session_id = api.session()
+    model_id = api.model(session_id)
+    entered, gate, ran = _blocked_forward(server, monkeypatch)
+    data = [api.datum(TEXT)]
+    running = api.submit("/api/v1/forward_backward", api.fb_body(model_id, 1, data))
+    assert entered.wait(60)
+    queued = [
+        api.submit("/api/v1/optim_step", {"model_id": model_id, "seq_id": 2, "adam_params": {}}),
+        api.submit("/api/v1/forward_backward", api.fb_body(model_id, 3, data)),
+    ]
+    if how == "session_end":
+        end = {
+            "event": "SESSION_END",
+            "event_id": "end",
+            "event_session_index": 1,
+            "severity": "INFO",
+            "timestamp": "2026-01-01T00:00:00Z",
+            "duration": "PT1S",
+        }
+        telemetry = {"session_id": session_id, "platform": "t", "sdk_version": "t"}
+        assert api.post("/api/v1/telemetry", {**telemetry, "events": [end]}).status_code == 200
+    else:  # what the reaper does for an expired session, from a store thread
+        server.backend.free_model(server.backend.models[model_id], "its session expired")
+    # A cancelled request already handed on to the compute thread is answered in order, after
+    # the one running: let it finish.
+    last = api.result(queued[1], timeout=30)  # not yet handed on: answered at once
+    gate.set()
+    assert "metrics" in api.result(running)  # the one running finished
+    for failed in [api.result(queued[0]), last]:
+        assert failed["category"] == "user", failed
+        assert failed["error"].startswith(f"cancelled before it ran: model '{model_id}'")
+    assert ran == ["forward 0"]  # nothing ran for the cancelled requests
+
+
+def test_sparse_json_tensors_are_read_dense() -> None:
+    from tinker_local.server.errors import UserError
+    from tinker_local.server.wire import tensor_from_json
+
+    sparse = {
+        "data": [5, 7],
+        "dtype": "int64",
+        "shape": [3, 2],
+        "sparse_crow_indices": [0, 1, 1, 2],
+        "sparse_col_indices": [1, 0],
+    }
+    assert tensor_from_json(sparse, "t", pad=-1).tolist() == [[-1, 5], [-1, -1], [7, -1]]
+    assert tensor_from_json(sparse, "t").tolist() == [[0, 5], [0, 0], [7, 0]]
+    for broken, message in [
+        ({"sparse_col_indices": [1, 2]}, "t: sparse indices do not describe a 3x2 CSR matrix"),
+        ({"sparse_crow_indices": [0, 1, 2]}, "do not describe"),
+        ({"sparse_crow_indices": ["0", 1, 1, 2]}, "t.sparse_crow_indices: expected a list"),
+        ({"sparse_col_indices": None}, "needs sparse_crow_indices, sparse_col_indices and shape"),
+        ({"shape": [6]}, "t.shape: a sparse tensor needs a 2-D shape"),
+        ({"shape": [3, 2**40]}, r"t.shape: \[3, 1099511627776\] is negative or over"),
+        ({"shape": [-3, 2]}, "is negative or over"),
+    ]:
+        with pytest.raises(UserError, match=message):
+            tensor_from_json({**sparse, **broken}, "t")

@@ -23,7 +23,13 @@ VIA_TINKER_HL = (
 )
 
 
-def _run(local_server: Any, owner_key: str, *prefix: str) -> dict[str, Any]:
+def _run(
+    local_server: Any,
+    owner_key: str,
+    *prefix: str,
+    script: Path = SCRIPT,
+    path: Path | None = None,
+) -> dict[str, Any]:
     env = {
         **os.environ,
         "TINKER_API_KEY": owner_key,
@@ -31,8 +37,10 @@ def _run(local_server: Any, owner_key: str, *prefix: str) -> dict[str, Any]:
         "TINKER_TELEMETRY": "0",
         "OMP_NUM_THREADS": "1",
     }
+    if path is not None:  # an official SDK version installed in its own folder
+        env["PYTHONPATH"] = str(path)
     out = subprocess.run(
-        [sys.executable, *prefix, str(SCRIPT)], capture_output=True, text=True, env=env
+        [sys.executable, *prefix, str(script)], capture_output=True, text=True, env=env
     )
     assert out.returncode == 0, out.stderr[-3000:]
     result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
@@ -50,3 +58,21 @@ def test_an_official_sdk_script_gives_the_same_losses_through_install_as_tinker(
     # The script's mutations after each call changed nothing that was sent: the weights grew
     # with each step (1.0, 1.5, 2.0), so the weighted loss sums must not be those of zeros.
     assert all(loss > 0 for loss in ours["losses"])
+
+
+CURRENT_SCRIPT = Path(__file__).parent / "scripts" / "current_style_training.py"
+SDK_038 = Path(__file__).resolve().parents[2] / ".sdk" / "tinker-0.38.0"
+
+
+def test_a_038_style_script_gives_the_same_results_through_install_as_tinker(
+    local_server: Any, owner_key: str
+) -> None:
+    if not (SDK_038 / ".installed").exists():
+        pytest.fail(f"{SDK_038} is missing: `make install` installs every tested SDK version")
+    official = _run(local_server, owner_key, script=CURRENT_SCRIPT, path=SDK_038)
+    ours = _run(local_server, owner_key, "-c", VIA_TINKER_HL, script=CURRENT_SCRIPT)
+    assert len(official["losses"]) == 3
+    assert ours["losses"] == pytest.approx(official["losses"], rel=1e-6)
+    assert ours["prompt_logprobs"] == pytest.approx(official["prompt_logprobs"], rel=1e-5)
+    assert ours["saved"] == official["saved"] == "current-style"
+    assert ours["base_model"] == official["base_model"] == "local/tiny-llama"

@@ -12,7 +12,7 @@ import pytest
 import tinker_hl as tinker
 from tinker_hl import types
 
-from ..contract.test_official_shapes import KNOWN_DIFFERENCES, differences
+from ..contract.test_official_shapes import differences
 
 official_types = pytest.importorskip("tinker.types")
 
@@ -24,7 +24,7 @@ def _same_shapes(result: Any) -> None:
     theirs = getattr(official_types, name).model_validate(
         orjson.loads(orjson.dumps(result.to_dict()))
     )
-    assert set(differences(result, theirs, name)) <= KNOWN_DIFFERENCES
+    assert differences(result, theirs, name) == []
 
 
 def test_results_of_a_real_session_have_the_official_shapes(service: tinker.ServiceClient) -> None:

@@ -95,7 +95,8 @@ def test_image_chunks_count_expected_tokens() -> None:
     mi = types.ModelInput.from_ints([1]).append(image).append(pointer)
     assert mi.length == 7
     assert image.to_bytes() == b"\x89PNG"
-    assert image.data == base64.b64encode(b"\x89PNG").decode()
+    assert image.data == b"\x89PNG"  # bytes, as in the official SDK
+    assert image.to_dict()["data"] == base64.b64encode(b"\x89PNG").decode()  # base64 on the wire
     assert image.type == "image" and image.format == "png"
     assert pointer.type == "image_asset_pointer"
     assert types.EncodedTextChunk(tokens=[]).type == "encoded_text"
@@ -178,7 +179,8 @@ def test_datum_converts_lists_arrays_and_tensors() -> None:
     )
     assert isinstance(datum, wire.Datum)
     inputs = datum.loss_fn_inputs
-    assert isinstance(inputs, wire.LossFnInputs)
+    assert isinstance(inputs, dict), "a plain dict of TensorData, as in the official Datum"
+    assert all(isinstance(v, wire.TensorData) for v in inputs.values())
     assert {k: v.dtype for k, v in inputs.items()} == {
         "target_tokens": "int64",
         "weights": "float32",
@@ -474,9 +476,9 @@ def test_unknown_image_lengths_skip_the_per_token_check() -> None:
             "'encoded_text'",
         ),
         (
-            types.ModelInput(chunks=[types.ImageChunk(data=b"raw", format_="png")]),
+            types.ModelInput(chunks=[types.ImageChunk(data=b"", format_="png")]),
             "prompt.chunks[0].data",
-            "base64 string",
+            "non-empty bytes",
         ),
         (
             types.ModelInput(chunks=[types.ImageChunk(data="!!", format_="png")]),

@@ -1,13 +1,16 @@
 """The wire types, under the names research code uses (`tinker.types.X`), plus conveniences.
 
-Every class here except `Datum` IS the generated class from `tinker_api_client.models` (attrs
-models with `from_dict` / `to_dict`; optional fields default to `UNSET` and are omitted on the
-wire; unknown keys land in `additional_properties`; fields named `type` / `format` are `type_` /
-`format_`). Importing this package attaches the conveniences research code expects
-(`ModelInput.from_ints`, `TensorData.to_numpy`, ...) to those classes: see `_conveniences.py`.
+Every class here except `Datum` IS the generated class from
+`tinker_api_client.models` (attrs models with `from_dict` / `to_dict`; optional fields default
+to `UNSET` and are omitted on the wire; unknown keys land in `additional_properties`; fields
+named `type` / `format` are `type_` / `format_`). Importing this package attaches the
+conveniences research code expects (`ModelInput.from_ints`, `TensorData.to_numpy`, ...) to
+those classes: see `_conveniences.py`.
 
 `Datum` is a thin subclass of the generated `Datum` whose constructor also accepts a dict of
-lists / numpy arrays / torch tensors as `loss_fn_inputs`.
+lists / numpy arrays / torch tensors as `loss_fn_inputs` (kept a plain dict). Constructors copy
+what they are given and take the official defaults; `ImageChunk.data` holds bytes: see
+`_copying.py`.
 
 The handwritten clients use the plain functions (`model_input_from_ints`, `tensor_to_numpy`,
 `validate_datums`, `parse_tinker_path`, ...), which are typed for mypy.

@@ -8,10 +8,21 @@ has list fields so that each such argument is copied: `list(x)` (C speed) for a 
 for a numpy array, element-wise only for fields declared as nested lists. Tuples (immutable) and
 the objects inside a list (chunks, TensorData) are kept, as pydantic keeps them. Decoding
 (`from_dict`) goes through the same constructors, so decoded results own their lists too.
+
+The types research code builds itself (`USER_BUILT`) also take the official defaults: an
+optional field the spec declares nullable and the caller leaves out is `None` (as in the
+official pydantic models: `SamplingParams().seed is None`), not the generated `UNSET`, also when
+decoded from a body that leaves it out. Their `to_dict` leaves such a None out, as the official
+SDK leaves out what was not set, so the wire is what it was (for these fields null and absent
+mean the same). They take the official argument names too (`format=`, `type=` beside the
+generated `format_=`, `type_=`). `ImageChunk.data` holds the image's bytes, as the official type
+does: a base64 string given to it (as decoding does) is decoded, and `to_dict` encodes the bytes.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import functools
 import inspect
 from collections.abc import Callable
@@ -20,8 +31,9 @@ from typing import Any, TypeVar
 import attrs
 import numpy as np
 from tinker_api_client import models
+from tinker_api_client.types import UNSET
 
-__all__ = ["build", "install"]
+__all__ = ["USER_BUILT", "build", "image_bytes", "install"]
 
 Copier = Callable[[Any], Any]
 T = TypeVar("T")
@@ -50,6 +62,55 @@ def _copier(declared: object) -> Copier | None:
     return None
 
 
+# The request types callers construct (the official SDK's defaults apply to them).
+USER_BUILT: frozenset[str] = frozenset(
+    {
+        "AdamParams",
+        "Datum",
+        "EncodedTextChunk",
+        "ImageAssetPointerChunk",
+        "ImageChunk",
+        "LoraConfig",
+        "ModelInput",
+        "SamplingParams",
+        "TensorData",
+    }
+)
+
+
+def _none_defaults(cls: type) -> tuple[str, ...]:
+    if cls.__name__ not in USER_BUILT:
+        return ()
+    return tuple(
+        a.alias
+        for a in attrs.fields(cls)
+        if a.init and a.default is UNSET and "None" in str(a.type)
+    )
+
+
+def _official_names(cls: type) -> dict[str, str]:
+    """Official argument name -> generated name (`format` -> `format_`)."""
+    if cls.__name__ not in USER_BUILT:
+        return {}
+    return {a.alias[:-1]: a.alias for a in attrs.fields(cls) if a.init and a.alias.endswith("_")}
+
+
+def image_bytes(data: object) -> object:
+    """Bytes for bytes-like data or a valid base64 string; anything else as given (validation
+    names it before a request is sent)."""
+    if isinstance(data, bytes | bytearray | memoryview):
+        return bytes(data)
+    if isinstance(data, str):
+        try:
+            return base64.b64decode(data, validate=True)
+        except (binascii.Error, ValueError):
+            return data
+    return data
+
+
+_CONVERTERS: dict[tuple[str, str], Copier] = {("ImageChunk", "data"): image_bytes}
+
+
 _PLAIN_INITS: dict[type, Callable[..., None]] = {}
 
 
@@ -61,11 +122,14 @@ def build(cls: type[T], **fields: Any) -> T:
     return obj
 
 
-def _wrap(cls: type, copiers: dict[str, Copier]) -> None:
+def _wrap(
+    cls: type, copiers: dict[str, Copier], none_defaults: tuple[str, ...], names: dict[str, str]
+) -> None:
     original = cls.__dict__["__init__"]
     _PLAIN_INITS[cls] = original
     positional = tuple(a.alias for a in attrs.fields(cls) if a.init)
     fields = tuple(copiers.items())
+    renames = tuple(names.items())
 
     @functools.wraps(original)
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
@@ -75,13 +139,39 @@ def _wrap(cls: type, copiers: dict[str, Copier]) -> None:
                     raise TypeError(f"{cls.__name__}() got multiple values for argument {name!r}")
                 kwargs[name] = value
             args = args[len(positional) :]
+        for official, name in renames:
+            if official in kwargs:
+                if name in kwargs:
+                    raise TypeError(f"{cls.__name__}() got both {official!r} and {name!r}")
+                kwargs[name] = kwargs.pop(official)
         for name, copy in fields:
             if name in kwargs:
                 kwargs[name] = copy(kwargs[name])
+        for name in none_defaults:
+            if kwargs.get(name, UNSET) is UNSET:
+                kwargs[name] = None
         original(self, *args, **kwargs)
 
     __init__._tinker_hl_copying = True  # type: ignore[attr-defined]
     cls.__init__ = __init__  # type: ignore[misc]
+
+
+def _wrap_to_dict(cls: type, omitted_nones: tuple[str, ...]) -> None:
+    original = cls.__dict__["to_dict"]
+    keys = tuple(name.rstrip("_") for name in omitted_nones)  # the wire's names
+    image = cls.__name__ == "ImageChunk"
+
+    @functools.wraps(original)
+    def to_dict(self: Any) -> dict[str, Any]:
+        out: dict[str, Any] = original(self)
+        for key in keys:
+            if key in out and out[key] is None:
+                del out[key]
+        if image and isinstance(out.get("data"), bytes):
+            out["data"] = base64.b64encode(out["data"]).decode("ascii")
+        return out
+
+    cls.to_dict = to_dict  # type: ignore[attr-defined]
 
 
 def install() -> None:
@@ -94,7 +184,12 @@ def install() -> None:
         copiers = {
             a.alias: copier
             for a in attrs.fields(cls)
-            if a.init and (copier := _copier(a.type)) is not None
+            if a.init
+            and (copier := _CONVERTERS.get((cls.__name__, a.alias)) or _copier(a.type)) is not None
         }
-        if copiers:
-            _wrap(cls, copiers)
+        none_defaults = _none_defaults(cls)
+        names = _official_names(cls)
+        if copiers or none_defaults or names:
+            _wrap(cls, copiers, none_defaults, names)
+        if none_defaults or cls.__name__ == "ImageChunk":
+            _wrap_to_dict(cls, none_defaults)

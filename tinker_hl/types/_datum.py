@@ -1,9 +1,10 @@
 """`Datum`: the generated wire class, with a constructor that accepts what research code passes.
 
 Research code writes `Datum(model_input=..., loss_fn_inputs={"target_tokens": [...], "weights":
-np.array(...)})` with plain lists, numpy arrays, torch tensors or TensorData as values. The
-generated `Datum` wants a `LossFnInputs` object, so this thin subclass converts the mapping in its
-constructor and is otherwise the generated class (`isinstance(d, tinker_api_client.models.Datum)`,
+np.array(...)})` with plain lists, numpy arrays, torch tensors or TensorData as values. This thin
+subclass converts each value to TensorData and keeps `loss_fn_inputs` a plain dict of them, as the
+official type does (a `WireMap`, which the generated `to_dict` encodes like the `LossFnInputs` it
+stands for); otherwise it is the generated class (`isinstance(d, tinker_api_client.models.Datum)`,
 same `to_dict`/`from_dict`).
 """
 
@@ -18,6 +19,7 @@ from tinker_api_client.models import LossFnInputs, ModelInput, TensorData
 
 from .._exceptions import ValidationError
 from ._model_input import model_input_from_ints, token_list
+from ._shapes import WireMap
 from ._tensor import fresh_tensor, tensor_from_numpy, tensor_from_torch
 
 __all__ = ["KEY_DTYPES", "Datum", "datum_from_tokens", "to_loss_fn_inputs", "to_tensor_data"]
@@ -75,13 +77,17 @@ class Datum(_WireDatum):
     """One training example: `model_input` plus the loss function's inputs.
 
     `loss_fn_inputs` may be a dict whose values are lists, numpy arrays, torch tensors or
-    TensorData; it is stored as the generated `LossFnInputs`.
+    TensorData; it is kept as a dict of TensorData.
     """
 
     __slots__ = ()
 
     def __init__(self, *, model_input: ModelInput, loss_fn_inputs: object) -> None:
-        super().__init__(loss_fn_inputs=to_loss_fn_inputs(loss_fn_inputs), model_input=model_input)
+        converted = to_loss_fn_inputs(loss_fn_inputs).additional_properties
+        super().__init__(
+            loss_fn_inputs=WireMap(converted),
+            model_input=model_input,
+        )
 
     @classmethod
     def from_tokens(

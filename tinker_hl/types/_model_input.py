@@ -119,8 +119,9 @@ def image_chunk_from_bytes(
     kwargs: dict[str, Any] = {}
     if expected_tokens is not None:
         kwargs["expected_tokens"] = expected_tokens
-    return ImageChunk(data=base64.b64encode(data).decode("ascii"), format_=format, **kwargs)
+    return ImageChunk(data=data, format_=format, **kwargs)
 
 
 def image_chunk_to_bytes(chunk: ImageChunk) -> bytes:
-    return base64.b64decode(chunk.data)
+    data: object = chunk.data
+    return data if isinstance(data, bytes) else base64.b64decode(chunk.data)

@@ -69,7 +69,7 @@ def _parse_time(value: Any) -> Any:
 
 def to_official_shape(value: Any) -> Any:
     """`value` with official shapes (in place for models and lists; returns the value)."""
-    if isinstance(value, (*_SCALARS, WireMap)):
+    if isinstance(value, _SCALARS):
         return value
     if isinstance(value, list):
         if value and not isinstance(value[0], _SCALARS):

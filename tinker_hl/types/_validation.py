@@ -29,11 +29,13 @@ from tinker_api_client.models import (
     TensorData,
 )
 from tinker_api_client.models import Datum as _WireDatum
+from tinker_api_client.models.image_format import IMAGE_FORMAT_VALUES
 from tinker_api_client.models.loss_fn_type import LOSS_FN_TYPE_VALUES
 from tinker_api_client.types import Unset
 
 from .._exceptions import ValidationError
 from ._number_lists import finite_reals, ints_within
+from ._shapes import WireMap
 
 __all__ = [
     "LOSS_FN_REQUIRED_KEYS",
@@ -69,7 +71,8 @@ LOSS_FN_REQUIRED_KEYS: dict[str, tuple[str, ...]] = {
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _TOKEN_ID_MAX = _INT64_MAX  # int64 on the wire: say so here, not in the encoder or the server
-_IMAGE_FORMATS = ("png", "jpeg")
+_IMAGE_FORMATS = tuple(sorted(IMAGE_FORMAT_VALUES, reverse=True))  # openapi.yaml's ImageFormat
+_IMAGE_FORMATS_SAID = " or ".join(repr(f) for f in _IMAGE_FORMATS)  # 'png' or 'jpeg'
 
 
 def _is_int(v: object) -> bool:
@@ -166,7 +169,7 @@ def _check_optional_count(value: object, field: str) -> None:
 
 def _check_format(value: object, field: str) -> None:
     if value not in _IMAGE_FORMATS:
-        raise ValidationError(field, f"expected 'png' or 'jpeg', got {value!r}")
+        raise ValidationError(field, f"expected {_IMAGE_FORMATS_SAID}, got {value!r}")
 
 
 def _check_type_literal(value: object, expected: str, field: str) -> None:
@@ -220,16 +223,18 @@ def _validate_chunk(chunk: object, field: str) -> bool:
         _check_type_literal(chunk.type_, "encoded_text", f"{field}.type")
         return bool(chunk.tokens)
     if isinstance(chunk, ImageChunk):
-        if not isinstance(chunk.data, str) or not chunk.data:
+        data: object = chunk.data
+        if not isinstance(data, bytes | str) or not data:
             raise ValidationError(
                 f"{field}.data",
-                f"expected the image as a non-empty base64 string, got {type(chunk.data).__name__}"
-                " (ImageChunk.from_bytes encodes raw bytes)",
+                f"expected the image as non-empty bytes (or a base64 string), got "
+                f"{type(data).__name__}",
             )
-        try:
-            base64.b64decode(chunk.data, validate=True)
-        except (binascii.Error, ValueError):
-            raise ValidationError(f"{field}.data", "expected valid base64") from None
+        if isinstance(data, str):
+            try:
+                base64.b64decode(data, validate=True)
+            except (binascii.Error, ValueError):
+                raise ValidationError(f"{field}.data", "expected valid base64") from None
         _check_format(chunk.format_, f"{field}.format")
         _check_optional_count(chunk.expected_tokens, f"{field}.expected_tokens")
         _check_type_literal(chunk.type_, "image", f"{field}.type")
@@ -323,7 +328,7 @@ def _validate_datum(
         raise ValidationError(field, f"expected a Datum, got {type(datum).__name__}")
     validate_model_input(datum.model_input, f"{field}.model_input")
     inputs = datum.loss_fn_inputs
-    if not isinstance(inputs, LossFnInputs):
+    if not isinstance(inputs, LossFnInputs | WireMap):
         raise ValidationError(
             f"{field}.loss_fn_inputs",
             f"expected LossFnInputs, got {type(inputs).__name__} "

@@ -78,8 +78,10 @@ class DecodeRequest:
     adapter_key: str | None = None
     adapter: tuple[LoraSpec, dict[str, torch.Tensor]] | None = None
     prompt_logprobs: torch.Tensor | None = None  # [L-1, V] float32, set at prefill
+    topk: int = 0  # per sampled token, the k most likely (token, logprob) too
     tokens: list[list[int]] = field(default_factory=list)
     logprobs: list[list[float]] = field(default_factory=list)
+    topk_logprobs: list[list[list[tuple[int, float]]]] = field(default_factory=list)
     stopped: list[bool] = field(default_factory=list)
     done: bool = False
     error: BaseException | None = None
@@ -242,6 +244,7 @@ class BatchDecoder:
         n = request.num_samples
         request.tokens = [[] for _ in range(n)]
         request.logprobs = [[] for _ in range(n)]
+        request.topk_logprobs = [[] for _ in range(n)]
         request.stopped = [False] * n
         if request.max_new == 0:
             self._finish(request)
@@ -286,13 +289,17 @@ class BatchDecoder:
             by_request.setdefault(id(row.request), (row.request, []))[1].append(i)
         for request, idx in by_request.values():
             chosen[idx] = request.choose(logits[idx])
-        logprobs = torch.log_softmax(logits, dim=-1).gather(-1, chosen[:, None])[:, 0]
+        all_logprobs = torch.log_softmax(logits, dim=-1)
+        logprobs = all_logprobs.gather(-1, chosen[:, None])[:, 0]
+        top = _top_rows(all_logprobs, by_request.values())
         keep: list[int] = []
         for i, row in enumerate(self.rows):
             request, s = row.request, row.seq_index
             token = int(chosen[i])
             request.tokens[s].append(token)
             request.logprobs[s].append(float(logprobs[i]))
+            if i in top:
+                request.topk_logprobs[s].append(top[i])
             if request.is_stop(request.tokens[s], token):
                 request.stopped[s] = True
             elif len(request.tokens[s]) < request.max_new:
@@ -325,6 +332,19 @@ class BatchDecoder:
             if getattr(layer, "is_initialized", False) and layer.keys.numel():
                 layer.keys = layer.keys[..., first:, :]
                 layer.values = layer.values[..., first:, :]
+
+
+def _top_rows(logprobs: torch.Tensor, groups: Any) -> dict[int, list[tuple[int, float]]]:
+    """Batch row -> its k most likely (token, logprob), most likely first, for the rows of
+    requests that asked for top-k sample logprobs (one topk call per request)."""
+    out: dict[int, list[tuple[int, float]]] = {}
+    for request, idx in groups:
+        if request.topk <= 0:
+            continue
+        values, ids = torch.topk(logprobs[idx], request.topk, dim=-1)
+        for i, row_ids, row_values in zip(idx, ids.tolist(), values.tolist(), strict=True):
+            out[i] = list(zip(row_ids, row_values, strict=True))
+    return out
 
 
 def _plain_cache_layers(model: Any) -> bool:

@@ -147,10 +147,21 @@ def register_model(option: str) -> ModelPreset:
     return entry
 
 
-def ensure_registered(name: str) -> None:
-    """Make `name` known if it is not yet but is a model in the local HF cache (e.g. when
-    exporting a checkpoint of a served hub model from another process); else leave it."""
-    if name in PRESETS or name.count("/") != 1:
+def ensure_registered(name: str, folder: str | None = None) -> None:
+    """Make `name` known if it is not yet (e.g. when exporting a checkpoint in another process
+    than the server): from `folder`, the `--model NAME=PATH` folder a checkpoint records, or as
+    a model in the local HF cache; else leave it (the caller reports the unknown name)."""
+    if name in PRESETS:
+        return
+    if folder is not None:
+        if not Path(folder).is_dir():
+            raise UserInputError(
+                f"base model {name!r}: the checkpoint was trained on the model in {folder}, "
+                "which no longer exists on this machine"
+            )
+        register_model(f"{name}={folder}")
+        return
+    if name.count("/") != 1:
         return
     with contextlib.suppress(UserInputError):  # not cached either: the caller reports it
         register_model(name)

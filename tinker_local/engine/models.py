@@ -193,8 +193,12 @@ class LoraSpec:
 
     def to_metadata(self) -> dict[str, str]:
         """String metadata for a checkpoint header (safetensors metadata is str -> str)."""
+        folder = _served_folder(self.base_model)
         return {
             "base_model": self.base_model,
+            # A `--model NAME=PATH` model is known by its name only to the server that serves
+            # it: the folder lets another process (an export) register it too.
+            **({"base_model_folder": folder} if folder is not None else {}),
             "lora_rank": str(self.rank),
             "train_mlp": str(self.train_mlp).lower(),
             "train_attn": str(self.train_attn).lower(),
@@ -203,6 +207,10 @@ class LoraSpec:
 
     @classmethod
     def from_metadata(cls, meta: Mapping[str, str]) -> LoraSpec:
+        from .hf_models import ensure_registered
+
+        if "base_model" in meta:
+            ensure_registered(meta["base_model"], meta.get("base_model_folder"))
         try:
             return cls(
                 base_model=meta["base_model"],
@@ -215,6 +223,12 @@ class LoraSpec:
             raise UserInputError(
                 f"checkpoint metadata: missing or malformed LoRA field ({e})"
             ) from e
+
+
+def _served_folder(name: str) -> str | None:
+    """The folder of a model served from a folder (`--model NAME=PATH`), else None."""
+    preset = get_preset(name)
+    return preset.path if preset.path is not None and preset.tokenizer_id == preset.path else None
 
 
 @functools.cache

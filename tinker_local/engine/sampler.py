@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+import numpy as np
 import torch
 
 from .batching import DecodeRequest, NoTurns, Turns, decoder_for, new_adapter_key
@@ -27,6 +28,8 @@ class SampledSequence:
     tokens: list[int]
     logprobs: list[float]  # log p(token) under the model at temperature 1 (see Sampler.sample)
     stop_reason: StopReason
+    # Per token: the k most likely (token, logprob) at that step, most likely first.
+    topk_logprobs: list[list[tuple[int, float]]] | None = None
 
 
 @dataclass
@@ -36,6 +39,8 @@ class SampleResult:
     prompt_logprobs: list[float | None] | None = None
     # Entry i: the k most likely (token, logprob) at position i, most likely first; entry 0 None.
     topk_prompt_logprobs: list[list[tuple[int, float]] | None] | None = None
+    # [len(prompt) - 1, K]: cell [i, j] is log p(ids[i, j] | prompt[:i + 1]); 0.0 where id -1.
+    target_prompt_logprobs: np.ndarray | None = None
 
 
 class Sampler:
@@ -133,6 +138,8 @@ class Sampler:
         include_prompt_logprobs: bool = False,
         topk_prompt_logprobs: int = 0,
         turns: Turns | None = None,
+        topk_sample_logprobs: int = 0,
+        target_prompt_ids: np.ndarray | None = None,
     ) -> SampleResult:
         """Sample `num_samples` continuations of `prompt` together, in one batch.
 
@@ -147,11 +154,18 @@ class Sampler:
           trainer computes for the same sequence, so importance ratios start at ~1.
         - `turns`: how this thread shares the compute with others (the server's scheduler);
           other threads' requests on the same base model are decoded in the same batch.
+        - `topk_sample_logprobs` k: each sampled token also gets the k most likely tokens of its
+          step with their logprobs (same distribution as `logprobs`).
+        - `target_prompt_ids` ([len(prompt) - 1, K] int64, -1 = nothing asked): the logprob of
+          each named id at prompt position i + 1, from the same prefill.
         """
         tokens = self._check_prompt(prompt)
         max_new = self._check_params(
             len(tokens), num_samples, max_tokens, temperature, top_k, top_p, topk_prompt_logprobs
         )
+        self._check_k("topk_sample_logprobs", topk_sample_logprobs)
+        if target_prompt_ids is not None:
+            _check_target_ids(target_prompt_ids, len(tokens), self.vocab_size)
         stop_ids, stop_strings = _parse_stop(stop, self.vocab_size)
         stop_ids.add(self.preset.eos_token_id)
         stop_ids.update(self.preset.stop_token_ids)
@@ -172,17 +186,28 @@ class Sampler:
             max_new=max_new,
             choose=choose,
             is_stop=_stop_check(self.preset, stop_ids, stop_strings),
+            topk=topk_sample_logprobs,
         )
         with torch.no_grad():
             decoder_for(self.base_model).run(request, turns or NoTurns())
         result = SampleResult(
             sequences=[
-                SampledSequence(t, lp, "stop" if stopped else "length")
-                for t, lp, stopped in zip(
-                    request.tokens, request.logprobs, request.stopped, strict=True
+                SampledSequence(
+                    t, lp, "stop" if stopped else "length", top if topk_sample_logprobs else None
+                )
+                for t, lp, stopped, top in zip(
+                    request.tokens,
+                    request.logprobs,
+                    request.stopped,
+                    request.topk_logprobs,
+                    strict=True,
                 )
             ]
         )
+        if target_prompt_ids is not None:
+            result.target_prompt_logprobs = _target_logprobs(
+                request.prompt_logprobs, target_prompt_ids
+            )
         if include_prompt_logprobs:
             result.prompt_logprobs = _prompt_logprobs(tokens, request.prompt_logprobs)
         if topk_prompt_logprobs > 0:
@@ -234,12 +259,14 @@ class Sampler:
             raise UserInputError(
                 f"sampling_params.top_p: expected a number in (0, 1], got {top_p!r}"
             )
-        if not is_int(topk_prompt_logprobs) or not 0 <= topk_prompt_logprobs <= self.vocab_size:
-            raise UserInputError(
-                f"topk_prompt_logprobs: expected an integer in [0, {self.vocab_size}], "
-                f"got {topk_prompt_logprobs!r}"
-            )
+        self._check_k("topk_prompt_logprobs", topk_prompt_logprobs)
         return max_new
+
+    def _check_k(self, field: str, k: int) -> None:
+        if not isinstance(k, int) or isinstance(k, bool) or not 0 <= k <= self.vocab_size:
+            raise UserInputError(
+                f"{field}: expected an integer in [0, {self.vocab_size}], got {k!r}"
+            )
 
 
 def _never(*_: Any) -> Any:
@@ -303,6 +330,31 @@ def _topk_prompt_logprobs(lp: torch.Tensor | None, k: int) -> list[list[tuple[in
             for row_ids, row_vals in zip(ids.tolist(), values.tolist(), strict=True)
         ]
     return out
+
+
+def _check_target_ids(ids: np.ndarray, prompt_len: int, vocab_size: int) -> None:
+    field = "target_prompt_logprobs"
+    if ids.ndim != 2 or ids.shape[0] != prompt_len - 1:
+        raise UserInputError(
+            f"{field}: expected shape [len(prompt) - 1, K] = [{prompt_len - 1}, K], "
+            f"got {list(ids.shape)}"
+        )
+    if ids.shape[1] > vocab_size:
+        raise UserInputError(f"{field}: at most {vocab_size} ids per position, got {ids.shape[1]}")
+    bad = ids[(ids != -1) & ((ids < 0) | (ids >= vocab_size))]
+    if bad.size:
+        raise UserInputError(
+            f"{field}: token id {int(bad[0])} out of range [0, {vocab_size}) (-1 asks nothing)"
+        )
+    if not (ids >= 0).any():
+        raise UserInputError(f"{field}: names no token id (every cell is -1)")
+
+
+def _target_logprobs(lp: torch.Tensor | None, ids: np.ndarray) -> np.ndarray:
+    assert lp is not None  # a prompt of 2+ tokens (checked) was prefilled
+    index = torch.from_numpy(np.where(ids < 0, 0, ids)).to(device=lp.device, dtype=torch.long)
+    values = lp.gather(-1, index).float().cpu().numpy()
+    return np.where(ids < 0, np.float32(0.0), values).astype(np.float32)
 
 
 def _parse_stop(

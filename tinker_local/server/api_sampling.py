@@ -7,6 +7,7 @@ import time
 import uuid
 from typing import Any, TypeVar
 
+import numpy as np
 from starlette.requests import Request
 from starlette.routing import Route
 from tinker_api_client.models import (
@@ -18,12 +19,13 @@ from tinker_api_client.models import (
 
 from .api_protocol import skip_if_cancelled
 from .compute import SampleArgs, SampleOut
+from .csr import CsrLayout, json_indices
 from .endpoint import endpoint, future_response, parse_model, read_body
 from .errors import UserError, bad_request, shown
 from .samplers import SamplerTarget
 from .state import Backend
 from .store import SamplerRow
-from .wire import opt, opt_none, sample_output, tokens_from_model_input
+from .wire import opt, opt_none, sample_output, tensor_from_json, tokens_from_model_input
 
 T = TypeVar("T")
 
@@ -84,7 +86,9 @@ MAX_NUM_SAMPLES = 128
 MIN_TEMPERATURE = 1e-30
 
 
-def _sample_args(body: SampleRequest, prompt: list[int]) -> SampleArgs:
+def _sample_args(
+    body: SampleRequest, prompt: list[int], target_ids: np.ndarray | None
+) -> SampleArgs:
     params = body.sampling_params
     stop = opt_none(params.stop)
     num_samples = opt(body.num_samples, 1)
@@ -104,6 +108,8 @@ def _sample_args(body: SampleRequest, prompt: list[int]) -> SampleArgs:
         stop=list(stop) if isinstance(stop, list) else stop,
         include_prompt_logprobs=bool(opt(body.prompt_logprobs, False)),
         topk_prompt_logprobs=opt(body.topk_prompt_logprobs, 0),
+        topk_sample_logprobs=opt(body.topk_sample_logprobs, 0),
+        target_prompt_ids=target_ids,
     )
 
 
@@ -121,9 +127,7 @@ def _check_prompt_length(backend: Backend, body: SampleRequest) -> None:
 def _refuse_unsupported(body: SampleRequest) -> None:
     """SDK 0.38's sampling options the local sampler does not implement: named, never ignored."""
     refused = [
-        ("topk_sample_logprobs", opt(body.topk_sample_logprobs, 0) > 0, "a value > 0"),
         ("prompt_alt_tokens_k", opt(body.prompt_alt_tokens_k, 0) > 0, "a value > 0"),
-        ("target_prompt_logprobs", opt_none(body.target_prompt_logprobs) is not None, "a tensor"),
         ("record_stability_info", opt(body.record_stability_info, False) is True, "true"),
     ]
     for field, given, what in refused:
@@ -135,9 +139,7 @@ def _refuse_unsupported(body: SampleRequest) -> None:
             raise bad_request(
                 "prompt_logprobs_last_n: needs prompt_logprobs=true", "prompt_logprobs_last_n"
             )
-        prompt_len = sum(
-            len(c.tokens) for c in body.prompt.chunks if isinstance(c, EncodedTextChunk)
-        )
+        prompt_len = _prompt_tokens(body)
         if last_n > prompt_len - 1:
             raise bad_request(
                 f"prompt_logprobs_last_n: at most len(prompt) - 1 = {prompt_len - 1}, got {last_n}",
@@ -163,17 +165,49 @@ def _keep_last(out: SampleOut, last_n: int | None) -> SampleOut:
     )
 
 
+def _target_ids(raw: Any, body: SampleRequest) -> tuple[np.ndarray, CsrLayout | None] | None:
+    """target_prompt_logprobs as a dense int64 [len(prompt) - 1, K] array (-1 = nothing asked,
+    also in every cell a sparse tensor leaves out) and that tensor's CSR layout, if sparse."""
+    tensor = raw.get("target_prompt_logprobs") if isinstance(raw, dict) else None
+    if tensor is None:
+        return None
+    field = "target_prompt_logprobs"
+    shape = tensor.get("shape")
+    if tensor.get("dtype") != "int64" or shape is None or len(shape) != 2:
+        raise bad_request(
+            f"{field}: expected an int64 tensor of shape [len(prompt) - 1, K], "
+            f"got dtype {shown(tensor.get('dtype'))} and shape {shown(shape)}",
+            field,
+        )
+    rows = _prompt_tokens(body) - 1
+    if shape[0] != rows:
+        raise bad_request(f"{field}: {shape[0]} rows, expected len(prompt) - 1 = {rows}", field)
+    try:
+        ids = tensor_from_json(tensor, field, pad=-1)
+        layout = json_indices(tensor, field)
+    except UserError as e:
+        raise bad_request(str(e), field) from None
+    return ids, layout
+
+
+def _prompt_tokens(body: SampleRequest) -> int:
+    return sum(len(c.tokens) for c in body.prompt.chunks if isinstance(c, EncodedTextChunk))
+
+
 async def asample(request: Request, backend: Backend, user: str) -> dict[str, Any]:
-    body = parse_model(SampleRequest, await read_body(request, "SampleRequest"))
+    raw = await read_body(request, "SampleRequest")
+    body = parse_model(SampleRequest, raw)
     _check_prompt_length(backend, body)
     _refuse_unsupported(body)
+    target = _target_ids(raw, body)
+    target_ids, target_layout = target if target is not None else (None, None)
     last_n = opt_none(body.prompt_logprobs_last_n)
     sampler_id = opt_none(body.sampling_session_id)
     model_path, base_model = opt_none(body.model_path), opt_none(body.base_model)
     seq_id = opt_none(body.seq_id)
     idem = None
     row: SamplerRow | None = None
-    target: SamplerTarget | None = None
+    sampler_target: SamplerTarget | None = None
     if sampler_id is not None:
         row = await backend.db(backend.own_sampler, user, sampler_id)
         if seq_id is not None:
@@ -181,10 +215,10 @@ async def asample(request: Request, backend: Backend, user: str) -> dict[str, An
             if (done := backend.registry.find(idem)) is not None:
                 return sample_future_response(done, opt(body.num_samples, 1))
     elif model_path is not None:
-        target = await backend.db(backend.checkpoint_sampler_target, user, model_path)
+        sampler_target = await backend.db(backend.checkpoint_sampler_target, user, model_path)
     elif base_model is not None:
         _check_base_model(base_model, "base_model")
-        target = SamplerTarget(f"base:{base_model}", base_model)
+        sampler_target = SamplerTarget(f"base:{base_model}", base_model)
     else:
         raise bad_request(
             "sampling_session_id: one of sampling_session_id, model_path or base_model is required",
@@ -195,15 +229,16 @@ async def asample(request: Request, backend: Backend, user: str) -> dict[str, An
 
     def job() -> dict[str, Any]:
         skip_if_cancelled(box)
-        if target is not None:
-            resolved = target
+        if sampler_target is not None:
+            resolved = sampler_target
         else:
             assert row is not None
             resolved = backend.sampler_target(row)
         prompt = tokens_from_model_input(body.prompt, "prompt")
-        args = _sample_args(body, prompt)
+        args = _sample_args(body, prompt, target_ids)
         sampler = backend.build_sampler(resolved)
-        return sample_output(_keep_last(backend.compute.sample(sampler, args), last_n))
+        out = _keep_last(backend.compute.sample(sampler, args), last_n)
+        return sample_output(out, target_layout)
 
     record = backend.registry.submit(user=user, request_type="sample", fn=job, idem_key=idem)
     if not box:

@@ -630,7 +630,7 @@ async def load_weights(request: Request, backend: Backend, user: str) -> dict[st
     raw, size = await read_raw_json(request)
     if isinstance(raw, dict) and raw.get("model_id") is None:
         await check_body("LoadWeightsRequest", raw, size)
-        return create_via_load(backend, user, raw, request)
+        return await create_via_load(backend, user, raw, request)
     if isinstance(raw, dict) and raw.get("optimizer_config") is not None:
         _consume_seq(backend, user, raw)
         raise bad_request(

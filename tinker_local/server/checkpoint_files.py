@@ -19,13 +19,15 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+from tinker_api_client.limits import CHECKPOINT_NAME_PATTERN
+
 from ..engine.checkpoints import fsync_path
 from .errors import UserError, shown
 from .store import CHECKPOINT_KINDS, Store
 
 log = logging.getLogger(__name__)
 
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+_NAME_RE = re.compile(CHECKPOINT_NAME_PATTERN)  # openapi.yaml: the client checks the same
 
 
 def validate_checkpoint_name(name: str, field: str = "path") -> str:
@@ -36,7 +38,7 @@ def validate_checkpoint_name(name: str, field: str = "path") -> str:
         raise UserError(
             f"{field}: checkpoint name {shown(name)} must not contain slashes or be . / .."
         )
-    if not _NAME_RE.match(name):
+    if not _NAME_RE.fullmatch(name):
         raise UserError(
             f"{field}: checkpoint name {shown(name)} must be 1-128 characters of letters, digits, "
             "'.', '_' or '-', starting with a letter or digit"

@@ -1,6 +1,6 @@
 """Checkpoint lifetimes and metadata (SDK 0.38): `ttl_seconds` and `user_metadata` on saves,
 `PUT .../checkpoints/{kind}/{name}/ttl`, `overwrite`, and the sweep that deletes expired
-checkpoints (their rows first, then their folders, like a user's delete)."""
+checkpoints (their folders first, then their rows, like a user's delete)."""
 
 from __future__ import annotations
 
@@ -77,13 +77,12 @@ def make_room(backend: Backend, handle: ModelHandle, kind: str, name: str, overw
 
 
 def delete_checkpoint(backend: Backend, run_id: str, kind: str, name: str) -> None:
+    """As a user's delete: the files, then the row (see Backend.delete_checkpoint), then the
+    checkpoint's expiry and metadata."""
     row = backend.store.get_checkpoint(run_id, kind, name)
+    if row is not None:
+        backend.delete_checkpoint(row)
     backend.store.forget_checkpoint_extras(run_id, kind, name)
-    if row is None:
-        return
-    backend.store.delete_checkpoint(run_id, kind, name)  # the row first, then the folder
-    backend.samplers.evict(f"path:{row.tinker_path}")
-    backend.files.remove_dir(backend.checkpoint_dir(row))
 
 
 def expire_checkpoints(backend: Backend, now: float | None = None) -> int:

@@ -53,13 +53,20 @@ class SampleArgs:
     stop: str | list[str] | list[int] | None = None
     include_prompt_logprobs: bool = False
     topk_prompt_logprobs: int = 0
+    topk_sample_logprobs: int = 0
+    target_prompt_ids: np.ndarray | None = None  # [len(prompt) - 1, K] int64, -1 = none
+
+
+TopK = list[tuple[int, float]]
 
 
 @dataclass
 class SampleOut:
     sequences: list[tuple[list[int], list[float], str]]
     prompt_logprobs: list[float | None] | None = None
-    topk_prompt_logprobs: list[list[tuple[int, float]] | None] | None = None
+    topk_prompt_logprobs: list[TopK | None] | None = None
+    topk_sample_logprobs: list[list[TopK]] | None = None  # per sequence, per sampled token
+    target_prompt_logprobs: np.ndarray | None = None  # float32, the shape of target_prompt_ids
 
 
 ForwardOut = tuple[list[dict[str, np.ndarray]], dict[str, float]]
@@ -219,11 +226,19 @@ class TorchCompute:
             include_prompt_logprobs=args.include_prompt_logprobs,
             topk_prompt_logprobs=args.topk_prompt_logprobs,
             turns=current_turns(),  # concurrent requests decode together, between turns
+            topk_sample_logprobs=args.topk_sample_logprobs,
+            target_prompt_ids=args.target_prompt_ids,
         )
         return SampleOut(
             sequences=[(s.tokens, s.logprobs, s.stop_reason) for s in result.sequences],
             prompt_logprobs=result.prompt_logprobs,
             topk_prompt_logprobs=result.topk_prompt_logprobs,
+            topk_sample_logprobs=(
+                [s.topk_logprobs or [] for s in result.sequences]
+                if args.topk_sample_logprobs > 0
+                else None
+            ),
+            target_prompt_logprobs=result.target_prompt_logprobs,
         )
 
 
@@ -306,6 +321,11 @@ class NullCompute:
         if args.topk_prompt_logprobs > 0:
             row = [(0, 0.0)] * args.topk_prompt_logprobs
             out.topk_prompt_logprobs = [None, *([list(row)] * rest)]
+        if args.topk_sample_logprobs > 0:
+            top = [(0, 0.0)] * args.topk_sample_logprobs
+            out.topk_sample_logprobs = [[list(top)] * n for _ in seqs]
+        if args.target_prompt_ids is not None:
+            out.target_prompt_logprobs = np.zeros(args.target_prompt_ids.shape, np.float32)
         return out
 
 

@@ -6,6 +6,7 @@ derives by itself without reading it back.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
@@ -16,7 +17,7 @@ from .endpoint import future_response
 from .errors import UserError, bad_request
 from .models import ModelHandle
 from .state import Backend
-from .store import RunRow
+from .store import CheckpointRow, RunRow
 
 SUPPORTED_OPTIMIZERS = ("adamw",)
 
@@ -40,21 +41,34 @@ def check_optimizer_config(config: Any, field: str = "optimizer_config") -> None
         raise bad_request(f"{field}: unexpected field(s) {extra} for adamw", f"{field}.{extra[0]}")
 
 
-def create_via_load(
-    backend: Backend, user: str, body: dict[str, Any], request: Request
-) -> dict[str, Any]:
-    session_id, model_seq_id = body.get("session_id"), body.get("model_seq_id")
-    if session_id is None or model_seq_id is None:
-        field = "session_id" if session_id is None else "model_seq_id"
-        raise bad_request(
-            f"{field}: required when model_id is absent (load_weights then creates the model)",
-            field,
-        )
+@dataclass(frozen=True)
+class _Found:
+    """What the store says about a create-via-load request (read in a store thread)."""
+
+    session_id: str
+    ckpt: CheckpointRow
+    run: RunRow
+
+
+def _look_up(
+    backend: Backend, user: str, body: dict[str, Any], session_id: str, request: Request
+) -> _Found:
+    """The session, the checkpoint and its run; blocking store calls, in a store thread."""
     session = backend.own_session(user, session_id)
     backend.note_sdk_version(request, session.session_id)
-    idem = ("create_model", user, session.session_id, model_seq_id)
-    if (done := backend.registry.find(idem)) is not None:
-        return future_response(done)
+    ckpt = backend.checkpoint_by_path(user, body["path"], "path")
+    if ckpt.kind != "weights":
+        raise bad_request(
+            "path: expected a training checkpoint (tinker://<run>/weights/<name>)", "path"
+        )
+    run = backend.store.get_run(ckpt.run_id)
+    if run is None:  # pragma: no cover - a checkpoint always has its run
+        raise bad_request("path: the checkpoint's training run no longer exists", "path")
+    return _Found(session.session_id, ckpt, run)
+
+
+def _check_options(body: dict[str, Any]) -> bool:
+    """The request's own options (no store needed); whether the optimizer state is loaded."""
     if body.get("weights_access_token") is not None:
         raise bad_request(
             "weights_access_token: not supported by the local backend (a checkpoint is "
@@ -70,14 +84,26 @@ def create_via_load(
             "state decides the optimizer)",
             "optimizer_config",
         )
-    ckpt = backend.checkpoint_by_path(user, body["path"], "path")
-    if ckpt.kind != "weights":
+    return optimizer
+
+
+async def create_via_load(
+    backend: Backend, user: str, body: dict[str, Any], request: Request
+) -> dict[str, Any]:
+    session_id, model_seq_id = body.get("session_id"), body.get("model_seq_id")
+    if session_id is None or model_seq_id is None:
+        field = "session_id" if session_id is None else "model_seq_id"
         raise bad_request(
-            "path: expected a training checkpoint (tinker://<run>/weights/<name>)", "path"
+            f"{field}: required when model_id is absent (load_weights then creates the model)",
+            field,
         )
-    run = backend.store.get_run(ckpt.run_id)
-    if run is None:  # pragma: no cover - a checkpoint always has its run
-        raise bad_request("path: the checkpoint's training run no longer exists", "path")
+    session = await backend.db(backend.own_session, user, session_id)
+    idem = ("create_model", user, session.session_id, model_seq_id)
+    if (done := backend.registry.find(idem)) is not None:
+        return future_response(done)
+    optimizer = _check_options(body)
+    found = await backend.db(_look_up, backend, user, body, session_id, request)
+    ckpt, run = found.ckpt, found.run
     base_model = body.get("base_model")
     if base_model is not None and base_model != run.base_model:
         raise bad_request(
@@ -94,8 +120,13 @@ def create_via_load(
         train_attn=run.train_attn,
         train_unembed=run.train_unembed,
     )
-    model_id = model_id_for(session.session_id, model_seq_id)
-    if model_id in backend.models or backend.store.get_run(model_id) is not None:
+    model_id = model_id_for(found.session_id, model_seq_id)
+    existing_run = await backend.db(backend.store.get_run, model_id)
+    # Checked again after the store calls: a resubmission that arrived meanwhile may have
+    # created the model; it is then the same request.
+    if (done := backend.registry.find(idem)) is not None:
+        return future_response(done)
+    if model_id in backend.models or existing_run is not None:
         raise bad_request(
             f"model_seq_id: the session already has a model {model_id!r}", "model_seq_id"
         )
@@ -105,7 +136,7 @@ def create_via_load(
         user=user,
         base_model=run.base_model,
         lora=lora,
-        session_id=session.session_id,
+        session_id=found.session_id,
         user_metadata=meta,
     )
     path = body["path"]

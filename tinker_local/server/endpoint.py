@@ -9,6 +9,7 @@ from typing import Any, Protocol, TypeVar
 
 from starlette.requests import Request
 from starlette.responses import Response
+from tinker_api_client.limits import PAGE_LIMIT_MAX
 from tinker_api_client.models import UntypedAPIFuture
 
 from .conditions import as_unavailable
@@ -148,7 +149,7 @@ MAX_OFFSET = 2**62  # beyond any real listing; keeps SQLite's 64-bit integers ha
 def pagination(request: Request) -> tuple[int, int]:
     """(limit, offset) from the query string, per the spec's Limit/Offset parameters (an
     offset past the end just gives an empty page)."""
-    limit = query_int(request, "limit", 20, 1, 1000)
+    limit = query_int(request, "limit", 20, 1, PAGE_LIMIT_MAX)
     return limit, min(query_int(request, "offset", 0, 0, None), MAX_OFFSET)
 
 

@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 
 from .compute import WireDatum
-from .errors import ApiError, bad_request
+from .csr import densify
+from .errors import ApiError, UserError, bad_request
 
 PROTOBUF = "application/x-protobuf"
 # A decompressed body larger than this is refused (a zstd bomb cannot exhaust memory).
@@ -237,30 +238,13 @@ def _tensor(msg: Any, field: str) -> np.ndarray:
 def _sparse(msg: Any, shape: list[int], field: str) -> np.ndarray:
     """A CSR matrix (2-D) made dense: the losses read dense arrays."""
     csr = msg.sparse_csr
-    if len(shape) != 2:
-        raise bad_request(f"{field}.shape: a sparse tensor needs a 2-D shape, got {shape}", field)
-    rows, cols = shape
     values = _values(csr.values, msg.dtype, f"{field}.sparse_csr.values")
     crow = _packed(csr.crow_indices, _INT64, f"{field}.sparse_csr.crow_indices")
     col = _packed(csr.col_indices, _INT64, f"{field}.sparse_csr.col_indices")
-    ok = (
-        crow.size == rows + 1
-        and col.size == values.size
-        and crow[0] == 0
-        and crow[-1] == values.size
-        and bool((np.diff(crow) >= 0).all())
-        and bool(((col >= 0) & (col < cols)).all())
-    )
-    if not ok:
-        raise bad_request(
-            f"{field}.sparse_csr: indices do not describe a {rows}x{cols} CSR matrix with "
-            f"{values.size} value(s)",
-            f"{field}.sparse_csr",
-        )
-    dense = np.zeros((rows, cols), dtype=values.dtype)
-    row_of = np.repeat(np.arange(rows), np.diff(crow))
-    dense[row_of, col] = values
-    return dense
+    try:
+        return densify(values, crow, col, shape, f"{field}.sparse_csr")
+    except UserError as e:  # decoded at submission: the request's 400
+        raise bad_request(str(e), f"{field}.sparse_csr") from None
 
 
 def _datum(msg: Any, field: str) -> WireDatum:
@@ -342,9 +326,20 @@ def encode_sample_response(result: Mapping[str, Any]) -> bytes:
         _topk_table(topk, out.topk_prompt_logprobs)
     target = result.get("target_prompt_logprobs")
     if target is not None:
-        out.target_prompt_logprobs.dtype = pb.DTYPE_FLOAT32
-        out.target_prompt_logprobs.dense = np.asarray(target["data"], dtype=_FLOAT32).tobytes()
-        out.target_prompt_logprobs.shape.extend(target.get("shape") or [])
+        tensor = out.target_prompt_logprobs
+        tensor.dtype = pb.DTYPE_FLOAT32
+        packed = np.asarray(target["data"], dtype=_FLOAT32).tobytes()
+        if target.get("sparse_crow_indices") is not None:  # the request's own CSR layout
+            tensor.sparse_csr.values = packed
+            tensor.sparse_csr.crow_indices = np.asarray(
+                target["sparse_crow_indices"], dtype=_INT64
+            ).tobytes()
+            tensor.sparse_csr.col_indices = np.asarray(
+                target["sparse_col_indices"], dtype=_INT64
+            ).tobytes()
+        else:
+            tensor.dense = packed
+        tensor.shape.extend(target.get("shape") or [])
     return bytes(out.SerializeToString())
 
 

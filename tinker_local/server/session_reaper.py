@@ -4,7 +4,7 @@ SESSION_END) or one that stopped heartbeating for `session_ttl_s` (crashed, kill
 A model is freed (weights and optimizer state dropped, status "unloaded") only when nothing
 used it for `session_ttl_s` either, so a client busy training is never cut off by one late
 heartbeat. Requests to a freed model answer that it was unloaded and why; its checkpoints stay.
-The queued work of such sessions is the scheduler's business (compute.py).
+A freed model's queued work is cancelled (Backend.free_model); the request running finishes.
 """
 
 from __future__ import annotations

@@ -115,8 +115,10 @@ class Backend:
         self._last_touch: dict[str, float] = {}
         self._store_threads = ThreadPoolExecutor(_STORE_THREADS, thread_name_prefix="tinker-store")
         self._reaper: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
         await self.registry.start()
         from .session_reaper import reap_forever
 
@@ -155,11 +157,28 @@ class Backend:
         return [h for h in list(self.models.values()) if h.user == user and h.holds_memory]
 
     def free_model(self, handle: ModelHandle, reason: str) -> None:
-        """Drop a model's weights and optimizer state (the handle stays, to answer why)."""
+        """Drop a model's weights and optimizer state (the handle stays, to answer why) and
+        cancel its queued work (the request running finishes). Callable from any thread: the
+        queue is the event loop's, so a store thread hands the cancel over to it."""
         if handle.holds_memory:
             log.info("freeing model %s: %s", handle.model_id, reason)
             handle.status, handle.trainer, handle.failure = "unloaded", None, reason
             self._last_touch.pop(handle.model_id, None)
+            message = f"cancelled before it ran: model {handle.model_id!r} was unloaded ({reason})"
+            self._on_loop(self.registry.cancel_queue, handle.model_id, message)
+
+    def _on_loop(self, fn: Callable[..., object], *args: object) -> None:
+        loop = self._loop
+        if loop is None:  # pragma: no cover - models exist only once the server started
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            fn(*args)
+        else:
+            loop.call_soon_threadsafe(fn, *args)
 
     def forget_model(self, model_id: str) -> None:
         """A model whose creation failed: nothing of it is kept."""

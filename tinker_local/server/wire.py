@@ -24,6 +24,7 @@ from tinker_api_client.models import (
 from tinker_api_client.types import Unset
 
 from .compute import SampleOut, WireDatum
+from .csr import CsrLayout, densify, json_indices
 from .errors import UserError
 from .store import CheckpointRow, RunRow
 
@@ -124,12 +125,20 @@ def datum_from_json(datum: Mapping[str, Any], field: str) -> WireDatum:
     else:
         tokens = tokens_from_model_input(ModelInput.from_dict(model_input), f"{field}.model_input")
     inputs = {
-        name: _tensor(
-            tensor["data"], tensor["dtype"], tensor.get("shape"), f"{field}.loss_fn_inputs.{name}"
-        )
+        name: tensor_from_json(tensor, f"{field}.loss_fn_inputs.{name}")
         for name, tensor in datum["loss_fn_inputs"].items()
     }
     return WireDatum(tokens=tokens, loss_fn_inputs=inputs)
+
+
+def tensor_from_json(tensor: Mapping[str, Any], field: str, pad: int = 0) -> np.ndarray:
+    """A (schema-validated) TensorData as a dense array; a sparse CSR one gets `pad` in every
+    cell it does not list."""
+    layout = json_indices(tensor, field)
+    if layout is None:
+        return _tensor(tensor["data"], tensor["dtype"], tensor.get("shape"), field)
+    values = _tensor(tensor["data"], tensor["dtype"], None, field)
+    return densify(values, *layout, list(tensor["shape"]), field, pad)
 
 
 def data_from_json(data: Sequence[Mapping[str, Any]], field: str) -> list[WireDatum]:
@@ -180,7 +189,8 @@ def forward_output(
     }
 
 
-def sample_output(out: SampleOut) -> dict[str, Any]:
+def sample_output(out: SampleOut, target: CsrLayout | None = None) -> dict[str, Any]:
+    """`target`: the CSR layout (crow, col) of a sparse target_prompt_logprobs request."""
     values = [lp for _, seq_lps, _ in out.sequences for lp in seq_lps]
     values += [lp for lp in out.prompt_logprobs or [] if lp is not None]
     values += [lp for row in out.topk_prompt_logprobs or [] if row for _, lp in row]
@@ -200,7 +210,33 @@ def sample_output(out: SampleOut) -> dict[str, Any]:
             None if row is None else [[int(t), float(lp)] for t, lp in row]
             for row in out.topk_prompt_logprobs
         ]
-    return response.to_dict()
+    body = response.to_dict()
+    if out.topk_sample_logprobs is not None:
+        values = [lp for seq in out.topk_sample_logprobs for row in seq for _, lp in row]
+        _check_finite(all(math.isfinite(v) for v in values), "topk_logprobs")
+        for wire_seq, seq in zip(body["sequences"], out.topk_sample_logprobs, strict=True):
+            wire_seq["topk_logprobs"] = [[[int(t), float(lp)] for t, lp in row] for row in seq]
+    if out.target_prompt_logprobs is not None:
+        body["target_prompt_logprobs"] = target_logprobs_json(out.target_prompt_logprobs, target)
+    return body
+
+
+def target_logprobs_json(values: np.ndarray, layout: CsrLayout | None) -> dict[str, Any]:
+    """The target logprobs as TensorData JSON in the request's layout: dense, or only the
+    cells its CSR `layout` (crow, col) listed."""
+    _check_finite(bool(np.isfinite(values).all()), "target_prompt_logprobs")
+    shape = list(values.shape)
+    if layout is None:
+        return {"data": values.ravel(), "dtype": "float32", "shape": shape}
+    crow, col = layout
+    rows = np.repeat(np.arange(shape[0]), np.diff(crow))
+    return {
+        "data": values[rows, col],
+        "dtype": "float32",
+        "shape": shape,
+        "sparse_crow_indices": crow.tolist(),
+        "sparse_col_indices": col.tolist(),
+    }
 
 
 def checkpoint_to_wire(

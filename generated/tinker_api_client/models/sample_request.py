@@ -34,9 +34,15 @@ class SampleRequest:
     prompt_logprobs, and N at most len(prompt) - 1. Also applies to topk_prompt_logprobs.
      """
     topk_sample_logprobs: int | Unset = 0
-    """ Top-k logprobs of sampled tokens; not supported locally (400 when > 0). """
+    """ k > 0: each sampled token also gets the k most likely tokens of its step, with their
+    logprobs (SampledSequence.topk_logprobs); at most the vocabulary size.
+     """
     target_prompt_logprobs: None | TensorData | Unset = UNSET
-    """ Logprobs of chosen prompt tokens; not supported locally (400 when given). """
+    """ Token ids whose prompt logprobs to return: int64, shape [len(prompt) - 1, K], cell
+    [i, j] scored at prompt position i + 1, -1 asks nothing; dense or sparse CSR (the
+    unlisted cells ask nothing). At least one id. SampleResponse.target_prompt_logprobs
+    has the same shape and layout.
+     """
     prompt_alt_tokens_k: int | Unset = 0
     """ Alternative prompt tokens; not supported locally (400 when > 0). """
     record_stability_info: bool | None | Unset = UNSET

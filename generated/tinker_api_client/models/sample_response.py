@@ -11,6 +11,7 @@ from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
     from ..models.sampled_sequence import SampledSequence
+    from ..models.tensor_data import TensorData
 
 
 T = TypeVar("T", bound="SampleResponse")
@@ -24,9 +25,15 @@ class SampleResponse:
     topk_prompt_logprobs: list[list[list[float | int]] | None] | None | Unset = UNSET
     prompt_cache_hit_tokens: int | Unset = UNSET
     """ Prompt tokens served from a prefix cache (always 0 locally, no cache). """
+    target_prompt_logprobs: None | TensorData | Unset = UNSET
+    """ float32 logprobs of the request's target_prompt_logprobs ids, same shape and layout
+    (0.0 where the request had -1).
+     """
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        from ..models.tensor_data import TensorData  # noqa: PLC0415
+
         sequences = []
         for sequences_item_data in self.sequences:
             sequences_item = sequences_item_data.to_dict()
@@ -88,6 +95,14 @@ class SampleResponse:
 
         prompt_cache_hit_tokens = self.prompt_cache_hit_tokens
 
+        target_prompt_logprobs: dict[str, Any] | None | Unset
+        if isinstance(self.target_prompt_logprobs, Unset):
+            target_prompt_logprobs = UNSET
+        elif isinstance(self.target_prompt_logprobs, TensorData):
+            target_prompt_logprobs = self.target_prompt_logprobs.to_dict()
+        else:
+            target_prompt_logprobs = self.target_prompt_logprobs
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -103,12 +118,15 @@ class SampleResponse:
             field_dict["topk_prompt_logprobs"] = topk_prompt_logprobs
         if prompt_cache_hit_tokens is not UNSET:
             field_dict["prompt_cache_hit_tokens"] = prompt_cache_hit_tokens
+        if target_prompt_logprobs is not UNSET:
+            field_dict["target_prompt_logprobs"] = target_prompt_logprobs
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         from ..models.sampled_sequence import SampledSequence  # noqa: PLC0415
+        from ..models.tensor_data import TensorData  # noqa: PLC0415
 
         d = dict(src_dict)
         sequences = []
@@ -237,12 +255,32 @@ class SampleResponse:
 
         prompt_cache_hit_tokens = d.pop("prompt_cache_hit_tokens", UNSET)
 
+        def _parse_target_prompt_logprobs(data: object) -> None | TensorData | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                target_prompt_logprobs_type_0 = TensorData.from_dict(data)
+
+                return target_prompt_logprobs_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | TensorData | Unset, data)
+
+        target_prompt_logprobs = _parse_target_prompt_logprobs(
+            d.pop("target_prompt_logprobs", UNSET)
+        )
+
         sample_response = cls(
             sequences=sequences,
             type_=type_,
             prompt_logprobs=prompt_logprobs,
             topk_prompt_logprobs=topk_prompt_logprobs,
             prompt_cache_hit_tokens=prompt_cache_hit_tokens,
+            target_prompt_logprobs=target_prompt_logprobs,
         )
 
         sample_response.additional_properties = d

@@ -18,6 +18,8 @@ class SampledSequence:
     """ Why sampling stopped; a newer server may add values. """
     tokens: list[int]
     logprobs: list[float] | None | Unset = UNSET
+    topk_logprobs: list[list[list[float | int]] | None] | None | Unset = UNSET
+    """ With topk_sample_logprobs k, per sampled token its step's k most likely. """
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -38,6 +40,41 @@ class SampledSequence:
         else:
             logprobs = self.logprobs
 
+        topk_logprobs: list[list[list[float | int]] | None] | None | Unset
+        if isinstance(self.topk_logprobs, Unset):
+            topk_logprobs = UNSET
+        elif isinstance(self.topk_logprobs, list):
+            topk_logprobs = []
+            for topk_logprobs_type_0_item_data in self.topk_logprobs:
+                topk_logprobs_type_0_item: list[list[float | int]] | None
+                if isinstance(topk_logprobs_type_0_item_data, list):
+                    topk_logprobs_type_0_item = []
+                    for (
+                        topk_logprobs_type_0_item_type_0_item_data
+                    ) in topk_logprobs_type_0_item_data:
+                        topk_logprobs_type_0_item_type_0_item = []
+                        for (
+                            componentsschemas_topk_logprob_item_data
+                        ) in topk_logprobs_type_0_item_type_0_item_data:
+                            componentsschemas_topk_logprob_item: float | int
+                            componentsschemas_topk_logprob_item = (
+                                componentsschemas_topk_logprob_item_data
+                            )
+                            topk_logprobs_type_0_item_type_0_item.append(
+                                componentsschemas_topk_logprob_item
+                            )
+
+                        topk_logprobs_type_0_item.append(
+                            topk_logprobs_type_0_item_type_0_item
+                        )
+
+                else:
+                    topk_logprobs_type_0_item = topk_logprobs_type_0_item_data
+                topk_logprobs.append(topk_logprobs_type_0_item)
+
+        else:
+            topk_logprobs = self.topk_logprobs
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -48,6 +85,8 @@ class SampledSequence:
         )
         if logprobs is not UNSET:
             field_dict["logprobs"] = logprobs
+        if topk_logprobs is not UNSET:
+            field_dict["topk_logprobs"] = topk_logprobs
 
         return field_dict
 
@@ -87,10 +126,83 @@ class SampledSequence:
 
         logprobs = _parse_logprobs(d.pop("logprobs", UNSET))
 
+        def _parse_topk_logprobs(
+            data: object,
+        ) -> list[list[list[float | int]] | None] | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, list):
+                    raise TypeError()
+                topk_logprobs_type_0 = []
+                _topk_logprobs_type_0 = data
+                for topk_logprobs_type_0_item_data in _topk_logprobs_type_0:
+
+                    def _parse_topk_logprobs_type_0_item(
+                        data: object,
+                    ) -> list[list[float | int]] | None:
+                        if data is None:
+                            return data
+                        try:
+                            if not isinstance(data, list):
+                                raise TypeError()
+                            topk_logprobs_type_0_item_type_0 = []
+                            _topk_logprobs_type_0_item_type_0 = data
+                            for (
+                                topk_logprobs_type_0_item_type_0_item_data
+                            ) in _topk_logprobs_type_0_item_type_0:
+                                topk_logprobs_type_0_item_type_0_item = []
+                                _topk_logprobs_type_0_item_type_0_item = (
+                                    topk_logprobs_type_0_item_type_0_item_data
+                                )
+                                for (
+                                    componentsschemas_topk_logprob_item_data
+                                ) in _topk_logprobs_type_0_item_type_0_item:
+
+                                    def _parse_componentsschemas_topk_logprob_item(
+                                        data: object,
+                                    ) -> float | int:
+                                        return cast(float | int, data)
+
+                                    componentsschemas_topk_logprob_item = (
+                                        _parse_componentsschemas_topk_logprob_item(
+                                            componentsschemas_topk_logprob_item_data
+                                        )
+                                    )
+
+                                    topk_logprobs_type_0_item_type_0_item.append(
+                                        componentsschemas_topk_logprob_item
+                                    )
+
+                                topk_logprobs_type_0_item_type_0.append(
+                                    topk_logprobs_type_0_item_type_0_item
+                                )
+
+                            return topk_logprobs_type_0_item_type_0
+                        except (TypeError, ValueError, AttributeError, KeyError):
+                            pass
+                        return cast(list[list[float | int]] | None, data)
+
+                    topk_logprobs_type_0_item = _parse_topk_logprobs_type_0_item(
+                        topk_logprobs_type_0_item_data
+                    )
+
+                    topk_logprobs_type_0.append(topk_logprobs_type_0_item)
+
+                return topk_logprobs_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(list[list[list[float | int]] | None] | None | Unset, data)
+
+        topk_logprobs = _parse_topk_logprobs(d.pop("topk_logprobs", UNSET))
+
         sampled_sequence = cls(
             stop_reason=stop_reason,
             tokens=tokens,
             logprobs=logprobs,
+            topk_logprobs=topk_logprobs,
         )
 
         sampled_sequence.additional_properties = d

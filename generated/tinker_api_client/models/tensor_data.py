@@ -14,6 +14,13 @@ T = TypeVar("T", bound="TensorData")
 
 @_attrs_define
 class TensorData:
+    """A dense tensor, or (SDK 0.38) a sparse CSR one with two more keys, read by the server
+    but not part of this model: `sparse_crow_indices` (rows + 1 row pointers) and
+    `sparse_col_indices` (one per value of `data`); the unlisted cells are the tensor's pad
+    (0 for loss inputs, -1 for target_prompt_logprobs).
+
+    """
+
     data: list[float]
     """ The tensor's values, flattened. """
     dtype: TensorDtype
