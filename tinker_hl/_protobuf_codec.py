@@ -12,9 +12,9 @@ import numpy as np
 from tinker_proto import tinker_public_pb2 as pb
 
 PROTOBUF = "application/x-protobuf"
-_NP_DTYPE = {"float32": np.dtype("<f4"), "int64": np.dtype("<i8")}
+_NP_DTYPE: dict[str, np.dtype[Any]] = {"float32": np.dtype("<f4"), "int64": np.dtype("<i8")}
 _PB_DTYPE = {"float32": pb.DTYPE_FLOAT32, "int64": pb.DTYPE_INT64}
-_FROM_PB = {
+_FROM_PB: dict[int, np.dtype[Any]] = {
     pb.DTYPE_FLOAT32: np.dtype("<f4"),
     pb.DTYPE_INT64: np.dtype("<i8"),
     pb.DTYPE_INT32: np.dtype("<i4"),
