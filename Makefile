@@ -46,6 +46,7 @@ format: $(STAMP)
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy $(HANDWRITTEN)
+	$(PY) tests/typing/check_examples.py
 
 test: install check-generated lint typecheck
 	$(PY) -m pytest -q

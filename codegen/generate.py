@@ -24,6 +24,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "openapi.yaml"
 CONFIG = ROOT / "codegen" / "config.yaml"
+# Our version of the generator's model template (it adds the conveniences' base classes) and
+# the module that declares them, copied into the package as `conveniences.py`.
+TEMPLATES = ROOT / "codegen" / "templates"
+CONVENIENCES = ROOT / "codegen" / "conveniences.py"
 PACKAGE = "tinker_api_client"
 TARGET = ROOT / "generated" / PACKAGE
 PROTO = ROOT / "tinker_public.proto"
@@ -101,6 +105,8 @@ def generate_into(out_dir: Path) -> Path:
         str(CONFIG),
         "--meta",
         "none",
+        "--custom-template-path",
+        str(TEMPLATES),
         "--output-path",
         str(dest),
     ]
@@ -111,6 +117,7 @@ def generate_into(out_dir: Path) -> Path:
         raise SystemExit("openapi-python-client failed or warned; see above")
     (dest / "py.typed").touch()
     write_limits(dest)
+    shutil.copyfile(CONVENIENCES, dest / "conveniences.py")
     return dest
 
 

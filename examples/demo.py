@@ -16,6 +16,7 @@ import os
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 os.environ.setdefault("TINKER_TELEMETRY", "1")
 
@@ -23,26 +24,31 @@ import tinker_hl as tinker
 from tinker_hl import types
 from tinker_local.launcher import serve_local
 
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
+
 TEXT = "The quick brown fox jumps over the lazy dog."
 PROMPT = "The quick brown"
 
 
-def make_datum(tokenizer: object, text: str) -> types.Datum:
-    tokens = tokenizer.encode(text, add_special_tokens=False)  # type: ignore[attr-defined]
+def make_datum(tokenizer: PreTrainedTokenizerBase, text: str) -> types.Datum:
+    tokens = tokenizer.encode(text, add_special_tokens=False)
     return types.Datum(
         model_input=types.ModelInput.from_ints(tokens[:-1]),
         loss_fn_inputs={"target_tokens": tokens[1:], "weights": [1.0] * (len(tokens) - 1)},
     )
 
 
-def sample_text(sampler: tinker.SamplingClient, tokenizer: object, prompt: str) -> str:
-    prompt_tokens = tokenizer.encode(prompt, add_special_tokens=False)  # type: ignore[attr-defined]
+def sample_text(
+    sampler: tinker.SamplingClient, tokenizer: PreTrainedTokenizerBase, prompt: str
+) -> str:
+    prompt_tokens = tokenizer.encode(prompt, add_special_tokens=False)
     response = sampler.sample(
         types.ModelInput.from_ints(prompt_tokens),
         num_samples=1,
         sampling_params=types.SamplingParams(max_tokens=len(TEXT) - len(prompt), temperature=0.0),
     ).result()
-    return prompt + tokenizer.decode(response.sequences[0].tokens)  # type: ignore[attr-defined]
+    return prompt + str(tokenizer.decode(response.sequences[0].tokens))
 
 
 def main() -> None:

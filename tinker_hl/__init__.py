@@ -3,6 +3,8 @@
 Scripts written for the official SDK run with `import tinker_hl as tinker`.
 """
 
+from typing import TYPE_CHECKING
+
 from . import types
 from ._exceptions import (
     APIConnectionError,
@@ -54,6 +56,10 @@ from .types import (
 
 # `tinker_hl.types.tensor_data`, `tinker_hl.lib.public_interfaces`, ...: the official tree.
 register_finder()
+
+
+if TYPE_CHECKING:  # imported on first use (below); type checkers see the class
+    from ._rest_client import RestClient as RestClient
 
 
 def __getattr__(name: str) -> object:

@@ -3,9 +3,10 @@
 Every class here except `Datum` IS the generated class from
 `tinker_api_client.models` (attrs models with `from_dict` / `to_dict`; optional fields default
 to `UNSET` and are omitted on the wire; unknown keys land in `additional_properties`; fields
-named `type` / `format` are `type_` / `format_`). Importing this package attaches the
-conveniences research code expects (`ModelInput.from_ints`, `TensorData.to_numpy`, ...) to
-those classes: see `_conveniences.py`.
+named `type` / `format` are `type_` / `format_`). The conveniences research code expects
+(`ModelInput.from_ints`, `TensorData.to_numpy`, ...) are methods of those classes, emitted by
+codegen (`tinker_api_client.conveniences`); importing this package hands them the client's
+functions that do the work: see `_conveniences.py`.
 
 `Datum` is a thin subclass of the generated `Datum` whose constructor also accepts a dict of
 lists / numpy arrays / torch tensors as `loss_fn_inputs` (kept a plain dict). Constructors copy

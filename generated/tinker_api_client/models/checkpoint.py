@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..conveniences import CheckpointMethods
 from ..models.known_checkpoint_type import (
     KnownCheckpointType,
     check_known_checkpoint_type,
@@ -20,7 +21,7 @@ T = TypeVar("T", bound="Checkpoint")
 
 
 @_attrs_define
-class Checkpoint:
+class Checkpoint(CheckpointMethods):
     checkpoint_id: str
     """ `weights/<name>` or `sampler_weights/<name>`. """
     checkpoint_type: KnownCheckpointType | str

@@ -6,6 +6,7 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..conveniences import EncodedTextChunkMethods
 from ..models.encoded_text_chunk_type import (
     EncodedTextChunkType,
     check_encoded_text_chunk_type,
@@ -16,7 +17,7 @@ T = TypeVar("T", bound="EncodedTextChunk")
 
 
 @_attrs_define
-class EncodedTextChunk:
+class EncodedTextChunk(EncodedTextChunkMethods):
     tokens: list[int]
     type_: EncodedTextChunkType | Unset = "encoded_text"
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)

@@ -6,6 +6,7 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..conveniences import ImageAssetPointerChunkMethods
 from ..models.image_asset_pointer_chunk_type import (
     ImageAssetPointerChunkType,
     check_image_asset_pointer_chunk_type,
@@ -17,7 +18,7 @@ T = TypeVar("T", bound="ImageAssetPointerChunk")
 
 
 @_attrs_define
-class ImageAssetPointerChunk:
+class ImageAssetPointerChunk(ImageAssetPointerChunkMethods):
     format_: ImageFormat
     location: str
     """ Path or URL of the image. """

@@ -6,6 +6,7 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..conveniences import ImageChunkMethods
 from ..models.image_chunk_type import ImageChunkType, check_image_chunk_type
 from ..models.image_format import ImageFormat, check_image_format
 from ..types import UNSET, Unset
@@ -14,8 +15,8 @@ T = TypeVar("T", bound="ImageChunk")
 
 
 @_attrs_define
-class ImageChunk:
-    data: str
+class ImageChunk(ImageChunkMethods):
+    data: bytes
     """ Base64-encoded image bytes. """
     format_: ImageFormat
     expected_tokens: int | None | Unset = UNSET

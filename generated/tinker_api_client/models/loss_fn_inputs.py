@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..conveniences import StringMapMethods
+
 if TYPE_CHECKING:
     from ..models.tensor_data import TensorData
 
@@ -14,7 +16,7 @@ T = TypeVar("T", bound="LossFnInputs")
 
 
 @_attrs_define
-class LossFnInputs:
+class LossFnInputs(StringMapMethods):
     """Loss function inputs by name (target_tokens, weights, logprobs, advantages, ...)."""
 
     additional_properties: dict[str, TensorData] = _attrs_field(

@@ -6,11 +6,13 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..conveniences import StringMapMethods
+
 T = TypeVar("T", bound="Metrics")
 
 
 @_attrs_define
-class Metrics:
+class Metrics(StringMapMethods):
     """Metric values keyed `name:reduction` (mean, sum, min, max, slack, hash_unordered, unique)."""
 
     additional_properties: dict[str, float] = _attrs_field(init=False, factory=dict)

@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..conveniences import ModelInputMethods
+
 if TYPE_CHECKING:
     from ..models.encoded_text_chunk import EncodedTextChunk
     from ..models.image_asset_pointer_chunk import ImageAssetPointerChunk
@@ -16,7 +18,7 @@ T = TypeVar("T", bound="ModelInput")
 
 
 @_attrs_define
-class ModelInput:
+class ModelInput(ModelInputMethods):
     chunks: list[EncodedTextChunk | ImageAssetPointerChunk | ImageChunk]
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 

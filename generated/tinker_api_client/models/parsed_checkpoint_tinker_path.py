@@ -6,6 +6,7 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..conveniences import ParsedCheckpointTinkerPathMethods
 from ..models.known_checkpoint_type import (
     KnownCheckpointType,
     check_known_checkpoint_type,
@@ -15,7 +16,7 @@ T = TypeVar("T", bound="ParsedCheckpointTinkerPath")
 
 
 @_attrs_define
-class ParsedCheckpointTinkerPath:
+class ParsedCheckpointTinkerPath(ParsedCheckpointTinkerPathMethods):
     tinker_path: str
     training_run_id: str
     checkpoint_type: KnownCheckpointType | str

@@ -6,6 +6,7 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..conveniences import TensorDataMethods
 from ..models.tensor_dtype import TensorDtype, check_tensor_dtype
 from ..types import UNSET, Unset
 
@@ -13,7 +14,7 @@ T = TypeVar("T", bound="TensorData")
 
 
 @_attrs_define
-class TensorData:
+class TensorData(TensorDataMethods):
     """A dense tensor, or (SDK 0.38) a sparse CSR one with two more keys, read by the server
     but not part of this model: `sparse_crow_indices` (rows + 1 row pointers) and
     `sparse_col_indices` (one per value of `data`); the unlisted cells are the tensor's pad
