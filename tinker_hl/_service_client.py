@@ -8,6 +8,7 @@ import time
 from collections.abc import Coroutine, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
+import attrs
 import httpx
 from tinker_api_client.api.models import create_model
 from tinker_api_client.api.service import get_server_capabilities
@@ -37,7 +38,8 @@ from ._session import FINISH_TIMEOUT_S, check_finish
 from ._telemetry import Telemetry, http_sender, start_telemetry
 from ._training_client import TrainingClient, TrainingClientFuture
 from ._twins import blocking, on_loop, submitted
-from .types import validate_lora
+from .types import OptimizerConfig, validate_lora
+from .types._optimizer import optimizer_config
 from .types._paths import require_path
 
 if TYPE_CHECKING:
@@ -51,6 +53,50 @@ FinishStatus = Literal["success", "errored", "interrupted"]
 _ACCEPTED_AND_IGNORED = frozenset(
     {"max_retries", "http_client", "default_query", "_strict_response_validation"}
 )
+
+
+@attrs.frozen
+class _FromState:
+    """The checked arguments of a training client made from a checkpoint."""
+
+    path: str
+    base_model: str | None
+    user_metadata: dict[str, str] | None
+    access_token: str | None
+    optimizer: OptimizerConfig | None
+    restore_optimizer: bool
+
+    @classmethod
+    def checked(
+        cls,
+        path: str,
+        user_metadata: object,
+        base_model: object,
+        weights_access_token: object,
+        optimizer: object,
+        restore_optimizer: bool,
+    ) -> _FromState:
+        require_path(path)
+        # 0.7.0's second parameter is `user_metadata`, 0.38's is `base_model`: a positional
+        # model name (or a metadata dict third) is taken in 0.38's order, so both eras' calls work.
+        if isinstance(user_metadata, str) and (base_model is None or isinstance(base_model, dict)):
+            user_metadata, base_model = base_model, user_metadata
+        if base_model is not None and (not isinstance(base_model, str) or not base_model):
+            raise ValidationError("base_model", f"expected a model name, got {base_model!r}")
+        if weights_access_token is not None and not isinstance(weights_access_token, str):
+            raise ValidationError(
+                "weights_access_token", f"expected a string, got {type(weights_access_token)}"
+            )
+        if user_metadata is not None and not isinstance(user_metadata, dict):
+            raise ValidationError("user_metadata", "expected a dict of strings")
+        return cls(
+            path,
+            base_model,
+            user_metadata,
+            weights_access_token,
+            optimizer_config(optimizer),
+            restore_optimizer,
+        )
 
 
 class ServiceClient(ClosingContext):
@@ -85,8 +131,6 @@ class ServiceClient(ClosingContext):
             raise TypeError(f"ServiceClient got unexpected keyword arguments: {sorted(unknown)}")
         if user_metadata is not None and not isinstance(user_metadata, dict):
             raise ValidationError("user_metadata", "expected a dict of strings")
-        if display_name is not None and not isinstance(display_name, str):
-            raise ValidationError("display_name", f"expected a string, got {display_name!r}")
         if default_headers_overrides is not None:
             default_headers = {**(default_headers or {}), **dict(default_headers_overrides)}
         self.display_name = display_name
@@ -101,6 +145,7 @@ class ServiceClient(ClosingContext):
             circuit_breaker=circuit_breaker,
             sampling_limits=sampling_limits,
             project_id=project_id,
+            display_name=display_name,
         )
         del api_key
         self.project_id = options.project_id
@@ -196,6 +241,7 @@ class ServiceClient(ClosingContext):
         train_attn: bool,
         train_unembed: bool,
         user_metadata: dict[str, str] | None,
+        optimizer: OptimizerConfig | None = None,
     ) -> TrainingClient:
         holder = self.holder
         model_seq_id = holder.session.next_model_seq_id()
@@ -214,6 +260,8 @@ class ServiceClient(ClosingContext):
             request.user_metadata = CreateModelRequestUserMetadataType0.from_dict(
                 dict(user_metadata)
             )
+        if optimizer is not None:
+            request.optimizer_config = optimizer
         submitted_at = time.time()
 
         pipeline = holder.pipeline
@@ -238,15 +286,27 @@ class ServiceClient(ClosingContext):
         train_attn: bool = True,
         train_unembed: bool = True,
         user_metadata: dict[str, str] | None = None,
+        optimizer: OptimizerConfig | None = None,
     ) -> Coroutine[Any, Any, TrainingClient]:
-        """Create a LoRA adapter of `rank` over `base_model` and return its TrainingClient."""
+        """Create a LoRA adapter of `rank` over `base_model` and return its TrainingClient.
+
+        `optimizer`: the optimizer family (0.38), e.g. `types.AdamOptimizerConfig()` (AdamW, the
+        default when None)."""
         if not isinstance(base_model, str) or not base_model:
             raise ValidationError("base_model", f"expected a model name, got {base_model!r}")
         validate_lora(
             rank, seed=seed, train_mlp=train_mlp, train_attn=train_attn, train_unembed=train_unembed
         )
+        wire_optimizer = optimizer_config(optimizer)
         return self._create_lora(
-            base_model, rank, seed, train_mlp, train_attn, train_unembed, user_metadata
+            base_model,
+            rank,
+            seed,
+            train_mlp,
+            train_attn,
+            train_unembed,
+            user_metadata,
+            wire_optimizer,
         )
 
     create_lora_training_client = submitted(TrainingClientFuture)(_create_lora_training_client)
@@ -264,24 +324,41 @@ class ServiceClient(ClosingContext):
             body=WeightsInfoRequest(tinker_path=path),
         )
 
-    async def _from_state(
-        self, path: str, user_metadata: dict[str, str] | None, optimizer: bool
-    ) -> TrainingClient:
-        info = await self._weights_info(path)
+    async def _from_state(self, state: _FromState) -> TrainingClient:
+        info = await self._weights_info(state.path)
+        if state.base_model is not None and state.base_model != info.base_model:
+            raise ValidationError(
+                "base_model",
+                f"the checkpoint {state.path} is of {info.base_model!r}, got {state.base_model!r}",
+            )
         rank = info.lora_rank if isinstance(info.lora_rank, int) else 32
         client = await self._create_lora(
-            info.base_model, rank, None, True, True, True, user_metadata
+            info.base_model, rank, None, True, True, True, state.user_metadata, state.optimizer
         )
-        loaded = client._load(path, optimizer=optimizer)
+        loaded = client._load(
+            state.path, optimizer=state.restore_optimizer, weights_access_token=state.access_token
+        )
         await loaded.result_async()
         return client
 
     def _create_training_client_from_state(
-        self, path: str, user_metadata: dict[str, str] | None = None
+        self,
+        path: str,
+        user_metadata: dict[str, str] | None = None,
+        base_model: str | None = None,
+        weights_access_token: str | None = None,
+        optimizer: OptimizerConfig | None = None,
     ) -> Coroutine[Any, Any, TrainingClient]:
-        """A new training client whose adapter weights come from a training checkpoint."""
-        require_path(path)
-        return self._from_state(path, user_metadata, optimizer=False)
+        """A new training client whose adapter weights come from a training checkpoint (its
+        optimizer state starts fresh).
+
+        `base_model`: the checkpoint's base model, checked when given; `weights_access_token`:
+        reads a checkpoint of another account (where the server supports it); `optimizer`:
+        the new model's optimizer family (0.38; AdamW when None)."""
+        state = _FromState.checked(
+            path, user_metadata, base_model, weights_access_token, optimizer, False
+        )
+        return self._from_state(state)
 
     create_training_client_from_state = submitted(TrainingClientFuture)(
         _create_training_client_from_state
@@ -289,11 +366,18 @@ class ServiceClient(ClosingContext):
     create_training_client_from_state_async = on_loop(_create_training_client_from_state)
 
     def _create_training_client_from_state_with_optimizer(
-        self, path: str, user_metadata: dict[str, str] | None = None
+        self,
+        path: str,
+        user_metadata: dict[str, str] | None = None,
+        base_model: str | None = None,
+        weights_access_token: str | None = None,
+        optimizer: OptimizerConfig | None = None,
     ) -> Coroutine[Any, Any, TrainingClient]:
         """Like create_training_client_from_state, restoring the optimizer state too."""
-        require_path(path)
-        return self._from_state(path, user_metadata, optimizer=True)
+        state = _FromState.checked(
+            path, user_metadata, base_model, weights_access_token, optimizer, True
+        )
+        return self._from_state(state)
 
     create_training_client_from_state_with_optimizer = submitted(TrainingClientFuture)(
         _create_training_client_from_state_with_optimizer
@@ -326,6 +410,22 @@ class ServiceClient(ClosingContext):
         from ._rest_client import RestClient
 
         return RestClient(self.holder)
+
+    def copy_weights(
+        self,
+        path: str,
+        *,
+        ttl_seconds: int | None = None,
+        weights_access_token: str | None = None,
+    ) -> APIFuture[str]:
+        """Copy a checkpoint into this client's project (`project_id`, or
+        `TINKER_PROJECT_ID`), as `RestClient.copy_weights`; the future gives the copy's path."""
+        return self.create_rest_client().copy_weights(
+            path,
+            self.project_id,
+            ttl_seconds=ttl_seconds,
+            weights_access_token=weights_access_token,
+        )
 
     def get_telemetry(self) -> Telemetry | None:
         return self.holder.telemetry

@@ -35,6 +35,9 @@ CHECKED: dict[str, list[str]] = {
         "create_lora_training_client",
         "create_lora_training_client_async",
         "create_rest_client",
+        "create_training_client_from_state",
+        "create_training_client_from_state_with_optimizer",
+        "copy_weights",
         "create_sampling_client",
         "create_sampling_client_async",
         "get_server_capabilities",
@@ -80,6 +83,12 @@ CHECKED: dict[str, list[str]] = {
         "publish_checkpoint_from_tinker_path",
         "set_checkpoint_ttl_from_tinker_path",
         "set_checkpoint_ttl_from_tinker_path_async",
+        "copy_weights",
+        "get_training_run",
+        "get_training_run_by_tinker_path",
+        "list_training_runs",
+        "get_session",
+        "list_sessions",
         "unpublish_checkpoint_from_tinker_path",
     ],
     "APIFuture": ["coroutine", "future", "result", "result_async"],
@@ -87,8 +96,11 @@ CHECKED: dict[str, list[str]] = {
 
 # "Class.method" -> why it differs. Each must still differ (see the test below).
 KNOWN_DIFFERENCES: dict[str, str] = {
-    "ServiceClient.create_lora_training_client": "no `optimizer` (0.38's optimizer choice)",
-    "ServiceClient.create_lora_training_client_async": "as create_lora_training_client",
+    "ServiceClient.create_training_client_from_state": (
+        "0.7.0's positional `user_metadata` kept second; a positional model name there is "
+        "taken as 0.38's `base_model`"
+    ),
+    "ServiceClient.create_training_client_from_state_with_optimizer": "as above",
     "TrainingClient.optim_step": "0.7.0's positional `adam_params` kept; `optim_params=` works",
     "TrainingClient.optim_step_async": "as optim_step",
     "RestClient.__init__": "0.7.0's positional `holder` kept (0.38: `_holder`)",

@@ -120,6 +120,7 @@ from ._model_input import (
     model_input_to_ints,
     token_list,
 )
+from ._optimizer import AdamOptimizerConfig, DimuonOptimizerConfig, OptimizerConfig
 from ._paths import (
     CHECKPOINT_KINDS,
     checkpoint_type_for_kind,
@@ -201,6 +202,7 @@ __all__ = [
     "LOSS_FN_REQUIRED_KEYS",
     "PER_TOKEN_KEYS",
     "UNSET",
+    "AdamOptimizerConfig",
     "AdamParams",
     "Checkpoint",
     "CheckpointArchiveUrlResponse",
@@ -215,6 +217,7 @@ __all__ = [
     "CreateSessionResponse",
     "Cursor",
     "Datum",
+    "DimuonOptimizerConfig",
     "EncodedTextChunk",
     "ErrorResponse",
     "EventType",
@@ -253,6 +256,7 @@ __all__ = [
     "ModelInputChunk",
     "OptimStepRequest",
     "OptimStepResponse",
+    "OptimizerConfig",
     "ParsedCheckpointTinkerPath",
     "PendingResponse",
     "QueueState",
