@@ -236,7 +236,18 @@ def test_from_state_takes_either_eras_positional_arguments(
     rest = in_project.create_rest_client()
     old_style = in_project.create_training_client_from_state(state, {"era": "0.7.0"}).result()
     assert rest.get_training_run(old_style.model_id).result().user_metadata == {"era": "0.7.0"}
-    new_style = in_project.create_training_client_from_state(
-        state, MODEL, {"era": "0.38"}
-    ).result()
+    new_style = in_project.create_training_client_from_state(state, MODEL, {"era": "0.38"}).result()
     assert rest.get_training_run(new_style.model_id).result().user_metadata == {"era": "0.38"}
+
+
+def test_a_sampling_clients_tokenizer_loads_offline(
+    service: tinker.ServiceClient, trained: tuple[tinker.TrainingClient, str, str]
+) -> None:
+    by_name = service.create_sampling_client(base_model=MODEL).result()
+    by_path = service.create_sampling_client(trained[2]).result()
+    text = "tokens, offline"
+    for sampler in (by_name, by_path):
+        tokenizer = sampler.get_tokenizer()  # the preset's own tokenizer, not the model's name
+        ids = tokenizer.encode(text, add_special_tokens=False)
+        assert tokenizer.decode(ids) == text
+    assert by_path.get_tokenizer().encode(text) == trained[0].get_tokenizer().encode(text)

@@ -194,8 +194,14 @@ def _string_values(meta: dict[str, Any] | None) -> dict[str, str] | None:
 
 def get_sampler(request: Request, backend: Backend, user: str) -> dict[str, Any]:
     row = backend.own_sampler(user, request.path_params["sampler_id"])
+    from tinker_local.engine.presets import PRESETS
+
+    preset = PRESETS.get(row.base_model)
     return GetSamplerResponse(
-        sampler_id=row.sampler_id, base_model=row.base_model, model_path=row.model_path
+        sampler_id=row.sampler_id,
+        base_model=row.base_model,
+        model_path=row.model_path,
+        tokenizer_id=None if preset is None else preset.tokenizer_id,
     ).to_dict()
 
 
