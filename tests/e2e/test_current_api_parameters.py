@@ -28,18 +28,41 @@ def sft_datum() -> types.Datum:
     )
 
 
+OWNER = "tml-params-owner"
+OTHER = "tml-params-other"
+
+
+@pytest.fixture(scope="module")
+def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A backend of this module's own: it makes many models, and the shared e2e backend has a
+    per-user limit on loaded models."""
+    from tinker_local.launcher import serve_local
+
+    with serve_local(tmp_path_factory.mktemp("params"), api_keys=[OWNER, OTHER]) as server:
+        yield server.url
+
+
+@pytest.fixture(scope="module")
+def service(url: str) -> Iterator[tinker.ServiceClient]:
+    with tinker.ServiceClient(api_key=OWNER, base_url=url) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def other_service(url: str) -> Iterator[tinker.ServiceClient]:
+    with tinker.ServiceClient(api_key=OTHER, base_url=url) as client:
+        yield client
+
+
 @pytest.fixture(scope="module")
 def project() -> str:
     return f"proj-{uuid.uuid4().hex[:8]}"
 
 
 @pytest.fixture(scope="module")
-def in_project(
-    local_server: object, owner_key: str, project: str
-) -> Iterator[tinker.ServiceClient]:
-    url = local_server.url  # type: ignore[attr-defined]
+def in_project(url: str, project: str) -> Iterator[tinker.ServiceClient]:
     with tinker.ServiceClient(
-        api_key=owner_key, base_url=url, project_id=project, display_name="copies and scopes"
+        api_key=OWNER, base_url=url, project_id=project, display_name="copies and scopes"
     ) as client:
         yield client
 
