@@ -8,7 +8,6 @@ import time
 from collections.abc import Coroutine, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
-import attrs
 import httpx
 from tinker_api_client.api.models import create_model
 from tinker_api_client.api.service import get_server_capabilities
@@ -27,9 +26,11 @@ from tinker_api_client.models import (
 from ._backpressure import SamplingLimits
 from ._circuit import CircuitBreakerConfig
 from ._exceptions import ValidationError
+from ._from_state import FromState
 from ._futures import APIFuture, poll_until_done
 from ._holder import ClientHolder
 from ._lifecycle import ClosingContext
+from ._load_create import create_by_loading
 from ._loop import EventLoopThread
 from ._options import ClientOptions
 from ._retry import RetryConfig
@@ -53,50 +54,6 @@ FinishStatus = Literal["success", "errored", "interrupted"]
 _ACCEPTED_AND_IGNORED = frozenset(
     {"max_retries", "http_client", "default_query", "_strict_response_validation"}
 )
-
-
-@attrs.frozen
-class _FromState:
-    """The checked arguments of a training client made from a checkpoint."""
-
-    path: str
-    base_model: str | None
-    user_metadata: dict[str, str] | None
-    access_token: str | None
-    optimizer: OptimizerConfig | None
-    restore_optimizer: bool
-
-    @classmethod
-    def checked(
-        cls,
-        path: str,
-        user_metadata: object,
-        base_model: object,
-        weights_access_token: object,
-        optimizer: object,
-        restore_optimizer: bool,
-    ) -> _FromState:
-        require_path(path)
-        # 0.7.0's second parameter is `user_metadata`, 0.38's is `base_model`: a positional
-        # model name (or a metadata dict third) is taken in 0.38's order, so both eras' calls work.
-        if isinstance(user_metadata, str) and (base_model is None or isinstance(base_model, dict)):
-            user_metadata, base_model = base_model, user_metadata
-        if base_model is not None and (not isinstance(base_model, str) or not base_model):
-            raise ValidationError("base_model", f"expected a model name, got {base_model!r}")
-        if weights_access_token is not None and not isinstance(weights_access_token, str):
-            raise ValidationError(
-                "weights_access_token", f"expected a string, got {type(weights_access_token)}"
-            )
-        if user_metadata is not None and not isinstance(user_metadata, dict):
-            raise ValidationError("user_metadata", "expected a dict of strings")
-        return cls(
-            path,
-            base_model,
-            user_metadata,
-            weights_access_token,
-            optimizer_config(optimizer),
-            restore_optimizer,
-        )
 
 
 class ServiceClient(ClosingContext):
@@ -313,7 +270,6 @@ class ServiceClient(ClosingContext):
     create_lora_training_client_async = on_loop(_create_lora_training_client)
 
     async def _weights_info(self, path: str) -> WeightsInfoResponse:
-        from .types._paths import require_path
 
         require_path(path)
 
@@ -324,7 +280,9 @@ class ServiceClient(ClosingContext):
             body=WeightsInfoRequest(tinker_path=path),
         )
 
-    async def _from_state(self, state: _FromState) -> TrainingClient:
+    async def _from_state(self, state: FromState) -> TrainingClient:
+        if self.holder.features.model_via_load_weights:
+            return await create_by_loading(self.holder, state)
         info = await self._weights_info(state.path)
         if state.base_model is not None and state.base_model != info.base_model:
             raise ValidationError(
@@ -355,7 +313,7 @@ class ServiceClient(ClosingContext):
         `base_model`: the checkpoint's base model, checked when given; `weights_access_token`:
         reads a checkpoint of another account (where the server supports it); `optimizer`:
         the new model's optimizer family (0.38; AdamW when None)."""
-        state = _FromState.checked(
+        state = FromState.checked(
             path, user_metadata, base_model, weights_access_token, optimizer, False
         )
         return self._from_state(state)
@@ -371,12 +329,10 @@ class ServiceClient(ClosingContext):
         user_metadata: dict[str, str] | None = None,
         base_model: str | None = None,
         weights_access_token: str | None = None,
-        optimizer: OptimizerConfig | None = None,
     ) -> Coroutine[Any, Any, TrainingClient]:
-        """Like create_training_client_from_state, restoring the optimizer state too."""
-        state = _FromState.checked(
-            path, user_metadata, base_model, weights_access_token, optimizer, True
-        )
+        """Like create_training_client_from_state, restoring the optimizer state too (so the
+        optimizer family is the checkpoint's)."""
+        state = FromState.checked(path, user_metadata, base_model, weights_access_token, None, True)
         return self._from_state(state)
 
     create_training_client_from_state_with_optimizer = submitted(TrainingClientFuture)(

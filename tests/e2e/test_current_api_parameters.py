@@ -15,6 +15,8 @@ import pytest
 import tinker_hl as tinker
 from tinker_hl import types
 
+from .era_proxy import recording_proxy
+
 MODEL = "local/tiny-llama"
 PROMPT = types.ModelInput.from_ints(list(b"copies"))
 GREEDY = types.SamplingParams(max_tokens=4, temperature=0.0)
@@ -210,7 +212,6 @@ def test_training_client_from_state_with_the_038_arguments(
         state,
         base_model=MODEL,
         user_metadata={"resumed_from": state},
-        optimizer=types.AdamOptimizerConfig(),
     ).result()
     run = in_project.create_rest_client().get_training_run(resumed.model_id).result()
     assert run.user_metadata == {"resumed_from": state}
@@ -218,8 +219,12 @@ def test_training_client_from_state_with_the_038_arguments(
     assert resumed.forward([datum], "cross_entropy").result().metrics["loss:sum"] == pytest.approx(
         training.forward([datum], "cross_entropy").result().metrics["loss:sum"], rel=1e-5
     )
-    with pytest.raises(tinker.ValidationError, match="base_model"):
+    with pytest.raises(tinker.BadRequestError, match="base_model"):  # the server checks it
         in_project.create_training_client_from_state(state, base_model="local/other").result()
+    fresh = in_project.create_training_client_from_state(
+        state, optimizer=types.AdamOptimizerConfig()
+    ).result()
+    assert fresh.forward([datum], "cross_entropy").result().metrics["loss:sum"] > 0
     with pytest.raises(tinker.BadRequestError, match="weights_access_token"):
         in_project.create_training_client_from_state(state, weights_access_token="tok").result()
 
@@ -274,3 +279,20 @@ def test_a_sampling_clients_tokenizer_loads_offline(
         ids = tokenizer.encode(text, add_special_tokens=False)
         assert tokenizer.decode(ids) == text
     assert by_path.get_tokenizer().encode(text) == trained[0].get_tokenizer().encode(text)
+
+
+def test_from_state_on_a_07_era_server_checks_the_base_model_itself(
+    url: str, trained: tuple[tinker.TrainingClient, str, str]
+) -> None:
+    state = trained[1]
+    with (
+        recording_proxy(url, as_07=True) as (proxy, seen),
+        tinker.ServiceClient(api_key=OWNER, base_url=proxy) as old_server,
+    ):
+        with pytest.raises(tinker.ValidationError, match="base_model"):
+            old_server.create_training_client_from_state(state, base_model="local/other").result()
+        resumed = old_server.create_training_client_from_state(
+            state, MODEL, {"via": "create_model"}
+        ).result()
+        assert resumed.forward([sft_datum()], "cross_entropy").result().metrics["loss:sum"] > 0
+    assert any(line.startswith("/api/v1/create_model ") for line in seen)
