@@ -160,6 +160,13 @@ class TrainingClient:
         backward: bool,
     ) -> APIFuture[ForwardBackwardOutput]:
         data = validate_datums(data, loss_fn=loss_fn)  # checks loss_fn first
+        if loss_fn == "custom" and not self.holder.features.custom_losses:
+            raise ValidationError(
+                "loss_fn",
+                "'custom' runs a loss registered on the server, and this server offers none "
+                "(client/config: custom_loss_server_side is off); compute your loss on the "
+                "client with forward_backward_custom instead",
+            )
         config = _loss_fn_config(loss_fn_config)
         inputs = []
         for chunk in chunk_datums(data):

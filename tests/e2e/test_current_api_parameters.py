@@ -296,3 +296,25 @@ def test_from_state_on_a_07_era_server_checks_the_base_model_itself(
         ).result()
         assert resumed.forward([sft_datum()], "cross_entropy").result().metrics["loss:sum"] > 0
     assert any(line.startswith("/api/v1/create_model ") for line in seen)
+
+
+def test_custom_is_refused_before_sending_when_the_server_offers_no_custom_losses(
+    in_project: tinker.ServiceClient, trained: tuple[tinker.TrainingClient, str, str]
+) -> None:
+    training = trained[0]
+    assert not in_project.holder.features.custom_losses  # the local backend says so
+    turn = training._sequencer.turn
+    with pytest.raises(tinker.ValidationError, match="forward_backward_custom"):
+        training.forward_backward([sft_datum()], "custom")
+    assert training._sequencer.turn == turn  # nothing was sent, no sequence id was taken
+    assert training.forward([sft_datum()], "cross_entropy").result().metrics["loss:sum"] > 0
+
+
+def test_a_server_that_offers_custom_losses_gets_them() -> None:
+    from tinker_api_client.models import ClientConfigResponse
+
+    from tinker_hl._server_features import ServerFeatures
+
+    offered = ClientConfigResponse.from_dict({"custom_loss_server_side": True})
+    assert ServerFeatures.from_config(offered).custom_losses
+    assert not ServerFeatures.from_config(ClientConfigResponse.from_dict({})).custom_losses
