@@ -10,7 +10,6 @@ same protobuf package), so its module tree is read in a subprocess."""
 from __future__ import annotations
 
 import importlib
-import json
 import os
 import subprocess
 import sys
@@ -21,8 +20,7 @@ import pytest
 
 import tinker_hl
 
-ROOT = Path(__file__).resolve().parents[2]
-SDK = ROOT / ".sdk" / "tinker-0.38.0"
+from .sdk038 import run_with_038
 
 _ACCOUNTING = "the service's accounting endpoints (billing, storage usage, audit log, whoami)"
 _SEARCH = "session search and per-session status (RestClient.search_sessions)"
@@ -159,14 +157,7 @@ print(json.dumps({"modules": modules, "top": top}))
 
 @pytest.fixture(scope="module")
 def official() -> dict[str, Any]:
-    if not (SDK / ".installed").exists():
-        pytest.fail(f"{SDK} is missing: `make install` installs every tested SDK version")
-    env = {**os.environ, "PYTHONPATH": str(SDK), "TINKER_TELEMETRY": "0"}
-    proc = subprocess.run(
-        [sys.executable, "-c", DUMP], capture_output=True, text=True, env=env, cwd=SDK, timeout=300
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    return json.loads(proc.stdout)  # type: ignore[no-any-return]
+    return run_with_038(DUMP)  # type: ignore[no-any-return]
 
 
 # Names many modules re-export: a module not offered may still list them.

@@ -14,10 +14,6 @@ from __future__ import annotations
 
 import inspect
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,8 +21,7 @@ import pytest
 import tinker_hl
 from tinker_hl._rest_client import RestClient
 
-ROOT = Path(__file__).resolve().parents[2]
-SDK = ROOT / ".sdk" / "tinker-0.38.0"
+from .sdk038 import run_with_038
 
 CHECKED: dict[str, list[str]] = {
     "ServiceClient": [
@@ -126,19 +121,7 @@ print(json.dumps(out))
 
 @pytest.fixture(scope="module")
 def official() -> dict[str, Any]:
-    if not (SDK / ".installed").exists():
-        pytest.fail(f"{SDK} is missing: `make install` installs every tested SDK version")
-    env = {**os.environ, "PYTHONPATH": str(SDK), "TINKER_TELEMETRY": "0"}
-    proc = subprocess.run(
-        [sys.executable, "-c", DUMP, json.dumps(CHECKED)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=SDK,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    return json.loads(proc.stdout)  # type: ignore[no-any-return]
+    return run_with_038(DUMP, json.dumps(CHECKED))  # type: ignore[no-any-return]
 
 
 def _ours(cname: str) -> type:

@@ -8,6 +8,7 @@ first copy's path again instead of making a second copy (the client retries with
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import secrets
 import shutil
@@ -24,7 +25,7 @@ from .checkpoint_ttl import check_ttl
 from .endpoint import endpoint, parse_model, read_body
 from .errors import bad_request, conflict
 from .state import Backend
-from .store import CheckpointRow, RunRow, SessionRow
+from .store import CheckpointRow, SessionRow
 from .wire import opt_none
 
 _TOKEN_REFUSED = (
@@ -97,20 +98,17 @@ def _copy(backend: Backend, user: str, body: CopyWeightsRequest, key: str | None
     check_ttl(ttl)
     session_id, run_id = _destination(backend, user, body)
     now = time.time()
+    # The new run has the source's model settings, and nothing else of it.
     store.create_run(
-        RunRow(
+        dataclasses.replace(
+            source_run,
             run_id=run_id,
             user=user,
             session_id=session_id,
-            base_model=source_run.base_model,
-            lora_rank=source_run.lora_rank,
-            seed=source_run.seed,
-            train_mlp=source_run.train_mlp,
-            train_attn=source_run.train_attn,
-            train_unembed=source_run.train_unembed,
             user_metadata=None,
             created_at=now,
             last_request_time=now,
+            corrupted=False,
         )
     )
     files = backend.files
