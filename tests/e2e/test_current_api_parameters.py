@@ -318,3 +318,13 @@ def test_a_server_that_offers_custom_losses_gets_them() -> None:
     offered = ClientConfigResponse.from_dict({"custom_loss_server_side": True})
     assert ServerFeatures.from_config(offered).custom_losses
     assert not ServerFeatures.from_config(ClientConfigResponse.from_dict({})).custom_losses
+
+
+def test_sampled_sequences_carry_their_sequence_ids(service: tinker.ServiceClient) -> None:
+    sampler = service.create_sampling_client(base_model=MODEL).result()
+    sampled = types.SamplingParams(max_tokens=3, temperature=1.0, seed=1)
+    first = sampler.sample(PROMPT, 3, sampled).result().sequences
+    second = sampler.sample(PROMPT, 2, sampled).result().sequences
+    ids = [sequence.sequence_id for sequence in first + second]
+    assert all(isinstance(i, str) and i for i in ids)
+    assert len(set(ids)) == 5  # distinct per sequence, across requests
