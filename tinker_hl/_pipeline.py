@@ -102,9 +102,11 @@ class CallPipeline:
         *,
         ok: tuple[int, ...] = (200,),
         prepared: PreparedRequest | None = None,
+        raw_types: tuple[str, ...] = (),
         **kwargs: Any,
     ) -> Response[Any]:
-        """One HTTP call through the circuit breaker, with metrics and an optional span."""
+        """One HTTP call through the circuit breaker, with metrics and an optional span;
+        `raw_types`: see `_http.call`."""
         if self.header_provider is not None:
             headers = self.header_provider(operation)
             if inspect.isawaitable(headers):
@@ -118,7 +120,13 @@ class CallPipeline:
         try:
             with span(operation):
                 return await call(
-                    operation, endpoint, self.http, ok=ok, prepared=prepared, **kwargs
+                    operation,
+                    endpoint,
+                    self.http,
+                    ok=ok,
+                    prepared=prepared,
+                    raw_types=raw_types,
+                    **kwargs,
                 )
         except Exception as exc:
             failure = exc
