@@ -26,6 +26,8 @@ class Exchange:
     accept: str
     answered: str  # the answer's Content-Type
     encoding: str = ""  # the request's Content-Encoding
+    credential: str = ""  # what X-API-Key held: "jwt", "key" or ""
+    status: int = 0
 
 
 def paths(seen: list[Exchange], path: str) -> list[Exchange]:
@@ -34,6 +36,12 @@ def paths(seen: list[Exchange], path: str) -> list[Exchange]:
 
 def _media(value: str | None) -> str:
     return (value or "").split(";")[0].strip()
+
+
+def _credential(value: str | None) -> str:
+    if not value:
+        return ""
+    return "jwt" if value.startswith("ey") and value.count(".") == 2 else "key"
 
 
 def _unknown_in_07(path: str) -> bool:
@@ -53,7 +61,7 @@ def recording_proxy(upstream: str, *, as_07: bool) -> Iterator[tuple[str, list[E
         session = aiohttp.ClientSession()
 
         async def handle(request: web.Request) -> web.StreamResponse:
-            def record(answered: str) -> None:
+            def record(answered: str, status: int) -> None:
                 seen.append(
                     Exchange(
                         request.path,
@@ -61,11 +69,13 @@ def recording_proxy(upstream: str, *, as_07: bool) -> Iterator[tuple[str, list[E
                         request.headers.get("Accept", ""),
                         _media(answered),
                         request.headers.get("Content-Encoding", ""),
+                        _credential(request.headers.get("X-API-Key")),
+                        status,
                     )
                 )
 
             if as_07 and _unknown_in_07(request.path):
-                record("application/json")
+                record("application/json", 404)
                 return web.json_response({"detail": "Not Found"}, status=404)
             headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_HEADERS}
             async with session.request(
@@ -75,7 +85,7 @@ def recording_proxy(upstream: str, *, as_07: bool) -> Iterator[tuple[str, list[E
                 headers=headers,
             ) as answer:
                 body = await answer.read()
-                record(answer.headers.get("Content-Type", ""))
+                record(answer.headers.get("Content-Type", ""), answer.status)
                 kept = {
                     k: v
                     for k, v in answer.headers.items()
