@@ -160,7 +160,26 @@ def current_api(training: Any, sampler: Any, rest: Any, summary: dict[str, Any])
     check(out.prompt_cache_hit_tokens == 0, "no prefix cache")
     summary["kept_path"] = path
     sampled_and_target_logprobs(sampler, lps)
-    summary["sampling_options"] = ["topk_sample_logprobs", "target_prompt_logprobs"]
+    prompt_alt_tokens(sampler)
+    summary["sampling_options"] = [
+        "topk_sample_logprobs",
+        "target_prompt_logprobs",
+        "prompt_alt_tokens_k",
+    ]
+
+
+def prompt_alt_tokens(sampler: Any) -> None:
+    """0.38's prompt_alt_tokens_k: greedy draws are each prompt position's most likely token,
+    with that token's logprob (checked against topk_prompt_logprobs of the same request)."""
+    prompt = types.ModelInput.from_ints(TEXT[:8])
+    greedy = types.SamplingParams(max_tokens=1, temperature=0)
+    out = sampler.sample(prompt, 1, greedy, topk_prompt_logprobs=1, prompt_alt_tokens_k=2).result()
+    alt = out.prompt_alt_tokens
+    check(alt is not None and alt.tokens.shape == alt.logprobs.shape == [7, 2], f"alt {alt}")
+    ids, lps = alt.tokens.to_numpy(), alt.logprobs.to_numpy()
+    top = out.topk_prompt_logprobs[1:]
+    check(ids.tolist() == [[row[0][0]] * 2 for row in top], f"greedy draws {ids} vs {top}")
+    check(all(abs(lps[i][j] - top[i][0][1]) < 1e-5 for i in range(7) for j in range(2)), "lps")
 
 
 def sampled_and_target_logprobs(sampler: Any, prompt_lps: list[float | None]) -> None:

@@ -542,6 +542,50 @@ def test_topk_sample_and_target_prompt_logprobs_match_direct_torch() -> None:
             sampler.sample(prompt, max_tokens=2, **kwargs)
 
 
+def test_prompt_alt_tokens_are_draws_at_the_request_temperature() -> None:
+    """prompt_alt_tokens_k: k draws per prompt position after the first, from the same
+    distribution a plain forward of the base model gives (softmax(logits / T)), with that
+    forward's logprobs; greedy at T = 0; reproducible by seed; the sampled tokens unchanged."""
+    sampler = Sampler(MODEL)
+    prompt = text_tokens(b"hello", eos=False)
+    with torch.no_grad():
+        logits = build_base_model(MODEL)(torch.tensor([prompt])).logits[0, :-1].float()
+    logprobs = torch.log_softmax(logits, dim=-1)  # row i: the distribution over prompt[i + 1]
+    rows = len(prompt) - 1
+
+    greedy = sampler.sample(prompt, max_tokens=2, temperature=0, prompt_alt_tokens_k=3)
+    assert greedy.prompt_alt_tokens is not None
+    ids, lps = greedy.prompt_alt_tokens
+    assert ids.shape == lps.shape == (rows, 3) and ids.dtype == np.int64
+    assert lps.dtype == np.float32
+    assert (ids == logprobs.argmax(-1, keepdim=True).numpy()).all()
+    np.testing.assert_allclose(lps, logprobs.gather(-1, torch.from_numpy(ids)).numpy(), atol=1e-5)
+
+    k, temperature = 4096, 0.2  # low: the random model is nearly uniform at T = 1
+    kwargs: dict[str, Any] = {"max_tokens": 4, "temperature": temperature, "seed": 5}
+    drawn = sampler.sample(prompt, prompt_alt_tokens_k=k, **kwargs)
+    assert drawn.prompt_alt_tokens is not None
+    ids, lps = drawn.prompt_alt_tokens
+    assert ids.shape == (rows, k)
+    np.testing.assert_allclose(lps, logprobs.gather(-1, torch.from_numpy(ids)).numpy(), atol=1e-5)
+    probs = torch.softmax(logits / temperature, dim=-1).numpy()
+    for i in range(rows):  # the most likely tokens' frequencies, within 4 standard errors
+        freq = np.bincount(ids[i], minlength=probs.shape[1]) / k
+        for token in np.argsort(probs[i])[-5:]:
+            p = float(probs[i, token])
+            assert abs(freq[token] - p) <= 4 * math.sqrt(p * (1 - p) / k) + 1e-9, (i, token)
+    again = sampler.sample(prompt, prompt_alt_tokens_k=k, **kwargs)
+    assert again.prompt_alt_tokens is not None and (again.prompt_alt_tokens[0] == ids).all()
+    plain = sampler.sample(prompt, **kwargs)
+    assert plain.prompt_alt_tokens is None
+    assert [s.tokens for s in plain.sequences] == [s.tokens for s in drawn.sequences]
+
+    one = sampler.sample(prompt[:1], max_tokens=1, prompt_alt_tokens_k=2)
+    assert one.prompt_alt_tokens is not None and one.prompt_alt_tokens[0].shape == (0, 2)
+    with pytest.raises(UserInputError, match="prompt_alt_tokens_k: expected an integer in"):
+        sampler.sample(prompt, max_tokens=1, prompt_alt_tokens_k=-1)
+
+
 def test_stop_tokens_strings_and_length(memorised: LoraTrainer) -> None:
     sampler = Sampler.from_trainer(memorised)
     prompt = text_tokens(b"hello", eos=False)

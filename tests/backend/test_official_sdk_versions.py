@@ -97,7 +97,11 @@ def test_official_sdk_complete_loop(backend: Any, version: str) -> None:
     summary = run_workload(version, backend.url)
     check_store(backend, version, summary)
     if vtuple(version) >= (0, 38):  # the workload reached 0.38's sampling options
-        assert summary["sampling_options"] == ["topk_sample_logprobs", "target_prompt_logprobs"]
+        assert summary["sampling_options"] == [
+            "topk_sample_logprobs",
+            "target_prompt_logprobs",
+            "prompt_alt_tokens_k",
+        ]
 
 
 def test_sdk_038_in_jwt_mode(tmp_path: Path) -> None:

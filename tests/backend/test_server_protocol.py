@@ -242,6 +242,34 @@ def test_sample_sequence_ids_and_protobuf_sample_results(api: Any) -> None:
     np.testing.assert_allclose(prompt[1:], json_out["prompt_logprobs"][1:], rtol=1e-6)
 
 
+def test_prompt_alt_tokens_as_json_and_protobuf(api: Any) -> None:
+    """prompt_alt_tokens_k: [len(prompt) - 1, k] draws and their logprobs; greedy draws are
+    each position's most likely token (the top entry of topk_prompt_logprobs)."""
+    sampler_id = _sampler(api, api.session(), 0)
+    body = {**_sample_body(sampler_id, 1, 1), "prompt_alt_tokens_k": 3, "topk_prompt_logprobs": 1}
+    future = api.submit("/api/v1/asample", body)
+    out = api.result(future)
+    alt = out["prompt_alt_tokens"]
+    assert alt["tokens"]["dtype"] == "int64" and alt["logprobs"]["dtype"] == "float32"
+    assert alt["tokens"]["shape"] == alt["logprobs"]["shape"] == [4, 3]
+    ids = np.reshape(alt["tokens"]["data"], (4, 3))
+    lps = np.reshape(alt["logprobs"]["data"], (4, 3))
+    top = out["topk_prompt_logprobs"][1:]
+    assert ids.tolist() == [[row[0][0]] * 3 for row in top]
+    np.testing.assert_allclose(lps, [[row[0][1]] * 3 for row in top], rtol=1e-6)
+    proto = proto_result(api, future, pb.SampleResponse).prompt_alt_tokens
+    assert list(proto.tokens.shape) == list(proto.logprobs.shape) == [4, 3]
+    assert proto.tokens.dtype == pb.DTYPE_INT64 and proto.logprobs.dtype == pb.DTYPE_FLOAT32
+    assert np.frombuffer(proto.tokens.dense, np.int64).tolist() == ids.ravel().tolist()
+    np.testing.assert_allclose(np.frombuffer(proto.logprobs.dense, np.float32), lps.ravel())
+    plain = api.result(api.submit("/api/v1/asample", _sample_body(sampler_id, 2, 1)))
+    assert plain.get("prompt_alt_tokens") is None
+    too_many = api.result(
+        api.submit("/api/v1/asample", {**body, "seq_id": 3, "prompt_alt_tokens_k": 10**5})
+    )
+    assert "prompt_alt_tokens_k" in too_many["error"] and too_many["category"] == "user"
+
+
 def test_retrieve_futures_reports_completions_in_order(api: Any) -> None:
     sampler_id = _sampler(api, api.session(), 0)
     submitted = [api.submit("/api/v1/asample", _sample_body(sampler_id, s, 1)) for s in (1, 2)]
@@ -379,7 +407,7 @@ def test_checkpoint_ttl_metadata_overwrite_and_expiry(api: Any, server: Any) -> 
 def test_sampling_options_the_backend_cannot_honour_are_named(api: Any) -> None:
     sampler_id = _sampler(api, api.session(), 0)
     for extra, field in [
-        ({"prompt_alt_tokens_k": 1}, "prompt_alt_tokens_k"),
+        ({"prompt_alt_tokens_k": -1}, "prompt_alt_tokens_k"),
         ({"record_stability_info": True}, "record_stability_info"),
         # target_prompt_logprobs: int64, 2-D, len(prompt) - 1 = 4 rows, valid CSR
         ({"target_prompt_logprobs": {"data": [1], "dtype": "int64"}}, "target_prompt_logprobs"),

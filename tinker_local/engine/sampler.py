@@ -20,6 +20,9 @@ if TYPE_CHECKING:
     from .trainer import LoraTrainer
 
 DEFAULT_MAX_TOKENS = 64
+# Draws are with replacement, so k may exceed the vocabulary; bounded to keep the answer
+# (len(prompt) - 1 rows of k ids and logprobs) a reasonable size.
+MAX_PROMPT_ALT_TOKENS_K = 4096
 StopReason = Literal["length", "stop"]
 
 
@@ -41,6 +44,8 @@ class SampleResult:
     topk_prompt_logprobs: list[list[tuple[int, float]] | None] | None = None
     # [len(prompt) - 1, K]: cell [i, j] is log p(ids[i, j] | prompt[:i + 1]); 0.0 where id -1.
     target_prompt_logprobs: np.ndarray | None = None
+    # prompt_alt_tokens_k draws: (int64 ids, float32 logprobs), both [len(prompt) - 1, k].
+    prompt_alt_tokens: tuple[np.ndarray, np.ndarray] | None = None
 
 
 class Sampler:
@@ -140,6 +145,7 @@ class Sampler:
         turns: Turns | None = None,
         topk_sample_logprobs: int = 0,
         target_prompt_ids: np.ndarray | None = None,
+        prompt_alt_tokens_k: int = 0,
     ) -> SampleResult:
         """Sample `num_samples` continuations of `prompt` together, in one batch.
 
@@ -158,12 +164,26 @@ class Sampler:
           step with their logprobs (same distribution as `logprobs`).
         - `target_prompt_ids` ([len(prompt) - 1, K] int64, -1 = nothing asked): the logprob of
           each named id at prompt position i + 1, from the same prefill.
+        - `prompt_alt_tokens_k` k: k independent draws (with replacement, at `temperature`,
+          without top-k/top-p) from the next-token distribution at every prompt position after
+          the first, from the same prefill, with their logprobs (same distribution as
+          `logprobs`). Drawn from a generator of their own (derived from `seed`), so asking
+          for them leaves the sampled sequences unchanged.
         """
         tokens = self._check_prompt(prompt)
         max_new = self._check_params(
             len(tokens), num_samples, max_tokens, temperature, top_k, top_p, topk_prompt_logprobs
         )
         self._check_k("topk_sample_logprobs", topk_sample_logprobs)
+        if not (
+            isinstance(prompt_alt_tokens_k, int)
+            and not isinstance(prompt_alt_tokens_k, bool)
+            and 0 <= prompt_alt_tokens_k <= MAX_PROMPT_ALT_TOKENS_K
+        ):
+            raise UserInputError(
+                f"prompt_alt_tokens_k: expected an integer in [0, {MAX_PROMPT_ALT_TOKENS_K}], "
+                f"got {prompt_alt_tokens_k!r}"
+            )
         if target_prompt_ids is not None:
             _check_target_ids(target_prompt_ids, len(tokens), self.vocab_size)
         stop_ids, stop_strings = _parse_stop(stop, self.vocab_size)
@@ -207,6 +227,10 @@ class Sampler:
         if target_prompt_ids is not None:
             result.target_prompt_logprobs = _target_logprobs(
                 request.prompt_logprobs, target_prompt_ids
+            )
+        if prompt_alt_tokens_k > 0:
+            result.prompt_alt_tokens = _alt_tokens(
+                request.prompt_logprobs, prompt_alt_tokens_k, temperature, _alt_generator(seed)
             )
         if include_prompt_logprobs:
             result.prompt_logprobs = _prompt_logprobs(tokens, request.prompt_logprobs)
@@ -330,6 +354,34 @@ def _topk_prompt_logprobs(lp: torch.Tensor | None, k: int) -> list[list[tuple[in
             for row_ids, row_vals in zip(ids.tolist(), values.tolist(), strict=True)
         ]
     return out
+
+
+def _alt_generator(seed: int | None) -> torch.Generator:
+    """The prompt_alt_tokens draws' own generator: a fixed function of the request's seed (so
+    the same seed gives the same draws) that does not share the sampled tokens' stream."""
+    generator = torch.Generator()
+    if seed is None:
+        generator.seed()
+    else:
+        generator.manual_seed((seed * 6364136223846793005 + 1442695040888963407) % (2**63))
+    return generator
+
+
+def _alt_tokens(
+    lp: torch.Tensor | None, k: int, temperature: float, generator: torch.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """k draws per prompt position from softmax(lp / temperature) (argmax at temperature 0),
+    and their logprobs under `lp`: int64 and float32 arrays of shape [len(prompt) - 1, k]."""
+    if lp is None:  # a one-token prompt: no position after the first
+        return np.zeros((0, k), np.int64), np.zeros((0, k), np.float32)
+    lp = lp.float().cpu()  # drawn on the CPU: seeds portable across devices
+    if temperature == 0:
+        ids = lp.argmax(dim=-1, keepdim=True).expand(-1, k)
+    else:
+        probs = torch.softmax(lp / temperature, dim=-1)
+        ids = torch.multinomial(probs, k, replacement=True, generator=generator)
+    values = lp.gather(-1, ids)
+    return ids.numpy().astype(np.int64), values.numpy().astype(np.float32)
 
 
 def _check_target_ids(ids: np.ndarray, prompt_len: int, vocab_size: int) -> None:

@@ -110,6 +110,7 @@ def _sample_args(
         topk_prompt_logprobs=opt(body.topk_prompt_logprobs, 0),
         topk_sample_logprobs=opt(body.topk_sample_logprobs, 0),
         target_prompt_ids=target_ids,
+        prompt_alt_tokens_k=opt(body.prompt_alt_tokens_k, 0),
     )
 
 
@@ -126,13 +127,13 @@ def _check_prompt_length(backend: Backend, body: SampleRequest) -> None:
 
 def _refuse_unsupported(body: SampleRequest) -> None:
     """SDK 0.38's sampling options the local sampler does not implement: named, never ignored."""
-    refused = [
-        ("prompt_alt_tokens_k", opt(body.prompt_alt_tokens_k, 0) > 0, "a value > 0"),
-        ("record_stability_info", opt(body.record_stability_info, False) is True, "true"),
-    ]
-    for field, given, what in refused:
-        if given:
-            raise bad_request(f"{field}: not supported by the local backend (got {what})", field)
+    if opt(body.record_stability_info, False) is True:
+        field = "record_stability_info"
+        raise bad_request(f"{field}: not supported by the local backend (got true)", field)
+    alt_k = opt(body.prompt_alt_tokens_k, 0)
+    if isinstance(alt_k, bool) or not isinstance(alt_k, int) or alt_k < 0:
+        field = "prompt_alt_tokens_k"
+        raise bad_request(f"{field}: expected an integer >= 0, got {shown(alt_k)}", field)
     last_n = opt_none(body.prompt_logprobs_last_n)
     if last_n is not None:
         if not opt(body.prompt_logprobs, False):

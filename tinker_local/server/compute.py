@@ -55,6 +55,7 @@ class SampleArgs:
     topk_prompt_logprobs: int = 0
     topk_sample_logprobs: int = 0
     target_prompt_ids: np.ndarray | None = None  # [len(prompt) - 1, K] int64, -1 = none
+    prompt_alt_tokens_k: int = 0
 
 
 TopK = list[tuple[int, float]]
@@ -67,6 +68,8 @@ class SampleOut:
     topk_prompt_logprobs: list[TopK | None] | None = None
     topk_sample_logprobs: list[list[TopK]] | None = None  # per sequence, per sampled token
     target_prompt_logprobs: np.ndarray | None = None  # float32, the shape of target_prompt_ids
+    # (int64 ids, float32 logprobs), both [len(prompt) - 1, prompt_alt_tokens_k]
+    prompt_alt_tokens: tuple[np.ndarray, np.ndarray] | None = None
 
 
 ForwardOut = tuple[list[dict[str, np.ndarray]], dict[str, float]]
@@ -228,6 +231,7 @@ class TorchCompute:
             turns=current_turns(),  # concurrent requests decode together, between turns
             topk_sample_logprobs=args.topk_sample_logprobs,
             target_prompt_ids=args.target_prompt_ids,
+            prompt_alt_tokens_k=args.prompt_alt_tokens_k,
         )
         return SampleOut(
             sequences=[(s.tokens, s.logprobs, s.stop_reason) for s in result.sequences],
@@ -239,6 +243,7 @@ class TorchCompute:
                 else None
             ),
             target_prompt_logprobs=result.target_prompt_logprobs,
+            prompt_alt_tokens=result.prompt_alt_tokens,
         )
 
 
@@ -326,6 +331,9 @@ class NullCompute:
             out.topk_sample_logprobs = [[list(top)] * n for _ in seqs]
         if args.target_prompt_ids is not None:
             out.target_prompt_logprobs = np.zeros(args.target_prompt_ids.shape, np.float32)
+        if args.prompt_alt_tokens_k > 0:
+            shape = (rest, args.prompt_alt_tokens_k)
+            out.prompt_alt_tokens = (np.zeros(shape, np.int64), np.zeros(shape, np.float32))
         return out
 
 

@@ -340,6 +340,16 @@ def encode_sample_response(result: Mapping[str, Any]) -> bytes:
         else:
             tensor.dense = packed
         tensor.shape.extend(target.get("shape") or [])
+    alt = result.get("prompt_alt_tokens")
+    if alt is not None:
+        for name, dtype, np_dtype in (
+            ("tokens", pb.DTYPE_INT64, _INT64),
+            ("logprobs", pb.DTYPE_FLOAT32, _FLOAT32),
+        ):
+            part, tensor = alt[name], getattr(out.prompt_alt_tokens, name)
+            tensor.dtype = dtype
+            tensor.dense = np.asarray(part["data"], dtype=np_dtype).tobytes()
+            tensor.shape.extend(part["shape"])
     return bytes(out.SerializeToString())
 
 

@@ -218,7 +218,19 @@ def sample_output(out: SampleOut, target: CsrLayout | None = None) -> dict[str, 
             wire_seq["topk_logprobs"] = [[[int(t), float(lp)] for t, lp in row] for row in seq]
     if out.target_prompt_logprobs is not None:
         body["target_prompt_logprobs"] = target_logprobs_json(out.target_prompt_logprobs, target)
+    if out.prompt_alt_tokens is not None:
+        body["prompt_alt_tokens"] = alt_tokens_json(*out.prompt_alt_tokens)
     return body
+
+
+def alt_tokens_json(ids: np.ndarray, logprobs: np.ndarray) -> dict[str, Any]:
+    """The PromptAltTokens body: two dense [len(prompt) - 1, k] tensors."""
+    _check_finite(bool(np.isfinite(logprobs).all()), "prompt_alt_tokens.logprobs")
+    shape = list(ids.shape)
+    return {
+        "tokens": {"data": ids.ravel(), "dtype": "int64", "shape": shape},
+        "logprobs": {"data": logprobs.ravel(), "dtype": "float32", "shape": shape},
+    }
 
 
 def target_logprobs_json(values: np.ndarray, layout: CsrLayout | None) -> dict[str, Any]:

@@ -95,6 +95,7 @@ from .optim_step_response import OptimStepResponse
 from .optimizer_config import OptimizerConfig
 from .parsed_checkpoint_tinker_path import ParsedCheckpointTinkerPath
 from .pending_response import PendingResponse
+from .prompt_alt_tokens import PromptAltTokens
 from .request_failed_response import RequestFailedResponse
 from .sample_request import SampleRequest
 from .sample_request_type import SampleRequestType
@@ -241,6 +242,7 @@ __all__ = (
     "OptimStepResponse",
     "ParsedCheckpointTinkerPath",
     "PendingResponse",
+    "PromptAltTokens",
     "RequestFailedResponse",
     "SampledSequence",
     "SampleRequest",

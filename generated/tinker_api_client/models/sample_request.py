@@ -44,7 +44,11 @@ class SampleRequest:
     has the same shape and layout.
      """
     prompt_alt_tokens_k: int | Unset = 0
-    """ Alternative prompt tokens; not supported locally (400 when > 0). """
+    """ When > 0, draw this many tokens, independently (with replacement) and at the
+    request's temperature, from the next-token distribution at every prompt position
+    after the first, in the prefill that serves the request
+    (SampleResponse.prompt_alt_tokens).
+     """
     record_stability_info: bool | None | Unset = UNSET
     """ Stability records for StableReinforce; not supported locally (400 when true). """
     type_: SampleRequestType | Unset = "sample"

@@ -10,6 +10,7 @@ from ..models.sample_response_type import SampleResponseType, check_sample_respo
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
+    from ..models.prompt_alt_tokens import PromptAltTokens
     from ..models.sampled_sequence import SampledSequence
     from ..models.tensor_data import TensorData
 
@@ -29,9 +30,11 @@ class SampleResponse:
     """ float32 logprobs of the request's target_prompt_logprobs ids, same shape and layout
     (0.0 where the request had -1).
      """
+    prompt_alt_tokens: None | PromptAltTokens | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        from ..models.prompt_alt_tokens import PromptAltTokens  # noqa: PLC0415
         from ..models.tensor_data import TensorData  # noqa: PLC0415
 
         sequences = []
@@ -103,6 +106,14 @@ class SampleResponse:
         else:
             target_prompt_logprobs = self.target_prompt_logprobs
 
+        prompt_alt_tokens: dict[str, Any] | None | Unset
+        if isinstance(self.prompt_alt_tokens, Unset):
+            prompt_alt_tokens = UNSET
+        elif isinstance(self.prompt_alt_tokens, PromptAltTokens):
+            prompt_alt_tokens = self.prompt_alt_tokens.to_dict()
+        else:
+            prompt_alt_tokens = self.prompt_alt_tokens
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -120,11 +131,14 @@ class SampleResponse:
             field_dict["prompt_cache_hit_tokens"] = prompt_cache_hit_tokens
         if target_prompt_logprobs is not UNSET:
             field_dict["target_prompt_logprobs"] = target_prompt_logprobs
+        if prompt_alt_tokens is not UNSET:
+            field_dict["prompt_alt_tokens"] = prompt_alt_tokens
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.prompt_alt_tokens import PromptAltTokens  # noqa: PLC0415
         from ..models.sampled_sequence import SampledSequence  # noqa: PLC0415
         from ..models.tensor_data import TensorData  # noqa: PLC0415
 
@@ -274,6 +288,23 @@ class SampleResponse:
             d.pop("target_prompt_logprobs", UNSET)
         )
 
+        def _parse_prompt_alt_tokens(data: object) -> None | PromptAltTokens | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                prompt_alt_tokens_type_0 = PromptAltTokens.from_dict(data)
+
+                return prompt_alt_tokens_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | PromptAltTokens | Unset, data)
+
+        prompt_alt_tokens = _parse_prompt_alt_tokens(d.pop("prompt_alt_tokens", UNSET))
+
         sample_response = cls(
             sequences=sequences,
             type_=type_,
@@ -281,6 +312,7 @@ class SampleResponse:
             topk_prompt_logprobs=topk_prompt_logprobs,
             prompt_cache_hit_tokens=prompt_cache_hit_tokens,
             target_prompt_logprobs=target_prompt_logprobs,
+            prompt_alt_tokens=prompt_alt_tokens,
         )
 
         sample_response.additional_properties = d
