@@ -82,7 +82,14 @@ def _sample(response: Any) -> dict[str, Any]:
         ],
         "prompt_logprobs": response.prompt_logprobs,
         "topk_prompt_logprobs": response.topk_prompt_logprobs,
+        "prompt_alt_tokens": _alt(getattr(response, "prompt_alt_tokens", None)),
     }
+
+
+def _alt(alt: Any) -> Any:
+    if alt is None or type(alt).__name__ == "Unset":
+        return None
+    return {name: list(getattr(alt, name).data) for name in ("tokens", "logprobs")}
 
 
 def _workload(service: tinker.ServiceClient) -> dict[str, Any]:
@@ -112,6 +119,7 @@ def _workload(service: tinker.ServiceClient) -> dict[str, Any]:
             include_prompt_logprobs=True,
             topk_prompt_logprobs=3,
             topk_sample_logprobs=2,
+            prompt_alt_tokens_k=2,
         ).result()
     )
     seeded = types.SamplingParams(max_tokens=6, temperature=0.9, seed=5)
@@ -159,6 +167,7 @@ def test_both_modes_give_identical_results(runs: dict[str, Any]) -> None:
     assert protobuf["greedy"]["topk_prompt_logprobs"][1]
     assert all(row for row in protobuf["greedy"]["sequences"][0][3])
     assert protobuf["greedy"]["prompt_logprobs"][0] is None
+    assert protobuf["greedy"]["prompt_alt_tokens"]["tokens"]
     assert len({tuple(s[1]) for s in protobuf["seeded"]["sequences"]}) >= 1
 
 
