@@ -1,11 +1,11 @@
 """Protobuf forward_backward request bodies and protobuf results (the SDK 0.22+ protocol), with
 the messages of generated/tinker_proto.
 
-Arrays travel as packed bytes: a list becomes bytes through numpy in C, never element by
-element; results are read with `np.frombuffer` and handed on in
-the JSON protocol's shapes (lists through `tolist()`), so a caller sees the same types in both
-modes. Values are the wire's float32 values exactly (as the official SDK's arrays hold them); a
-JSON answer spells the same float32 values in decimal.
+Arrays travel as packed bytes: a list becomes bytes in C (from marshal's records, or numpy),
+never element by element; results are read with `np.frombuffer` and handed on in the JSON
+protocol's shapes (lists through `tolist()`), so a caller sees the same types in both modes.
+Values are the wire's float32 values exactly (as the official SDK's arrays hold them); a JSON
+answer spells the same float32 values in decimal.
 """
 
 from __future__ import annotations
