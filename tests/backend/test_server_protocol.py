@@ -176,6 +176,16 @@ def test_json_endpoints_refuse_protobuf_and_compressed_bodies(api: Any, model_id
         headers={"Content-Type": "application/json", "Content-Encoding": "zstd"},
     )
     assert answer.status_code == 400 and answer.json()["field"] == "Content-Encoding"
+    # Neither refusal holds up the model's queue: its next request runs at once.
+    fresh = api.model()
+    body = proto_request(fresh, 1, TEXT).SerializeToString()
+    assert api.http.post("/api/v1/optim_step", content=body, headers=PROTO).status_code in (
+        400,
+        415,
+    )
+    assert "metrics" in api.done(
+        "/api/v1/forward_backward", api.fb_body(fresh, 1, [api.datum(TEXT)])
+    )
 
 
 def test_loss_config_v2_text_values_and_unknown_losses_are_named(api: Any) -> None:
