@@ -181,9 +181,9 @@ RL_LOSSES = {
 def every_loss(service: Any) -> list[str]:
     """0.38's loss functions, each through forward_backward + optim_step (on a fresh model, no
     optimizer history) on a sequence whose sampler logprobs are the model's own forward
-    logprobs, with a positive advantage: each step must raise the sequence's log-probability. `stable_reinforce` is
-    refused with a user error that names it (see the backend README: its formula is not
-    implemented)."""
+    logprobs, with a positive advantage: each step must raise the sequence's log-probability.
+    `stable_reinforce` is refused with a user error that names it (see the backend README:
+    its formula is not implemented)."""
     import numpy as np
 
     seq = datum(TEXT)
