@@ -2,8 +2,9 @@
 
 Each part has one job and its own module: `options` (arguments and environment, `_options`),
 the event loop (`_loop`), the HTTP `connection` (`_connection`), the call `pipeline` every
-request passes through (`_pipeline`), and the server `session` with its heartbeat
-(`_session`). This class only builds them in order and closes them in reverse.
+request passes through (`_pipeline`, which also holds the server's features, asked once at
+client/config by `_negotiation` before anything else is sent), and the server `session` with its
+heartbeat (`_session`). This class only builds them in order and closes them in reverse.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from ._circuit import CircuitBreakers
 from ._connection import Connection
 from ._loop import EventLoopThread
 from ._metrics import ClientMetrics
+from ._negotiation import fetch_server_features
 from ._options import ClientOptions
 from ._pipeline import CallPipeline
+from ._server_features import ServerFeatures
 from ._session import ServerSession
 from ._telemetry import Telemetry
 
@@ -64,12 +67,18 @@ class ClientHolder:
 
     async def _start(self, open_session: bool) -> None:
         self.connection.open()
+        self.pipeline.features = await fetch_server_features(self.pipeline)
         if open_session:
             await self.session.open()
 
     @property
     def session_id(self) -> str:
         return self.session.session_id
+
+    @property
+    def features(self) -> ServerFeatures:
+        """What the server offered at client/config (JSON_ONLY for a server without it)."""
+        return self.pipeline.features
 
     @property
     def base_url(self) -> str:

@@ -4,14 +4,17 @@ In order: the operation's circuit breaker, a tracing span, the HTTP call (`_http
 on the way back the metrics, the 429 back-pressure signal to the sampling limiter, and the
 breaker's verdict. `request()` adds the retry handler and decodes a 200 body.
 
-Hook for protocol negotiation: `header_provider` (if set) is asked on every call for headers
-that replace the connection's defaults (an `Authorization` token, for example).
+Protocol negotiation: `features` holds what the server offered at client/config (JSON only
+until the probe answered), read by the parts that choose a wire format; `header_provider` (if
+set) is asked on every call, with the operation, for headers that replace the connection's
+defaults (a JWT in `X-API-Key`, for example).
 """
 
 from __future__ import annotations
 
+import inspect
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 from tinker_api_client import AuthenticatedClient
@@ -24,10 +27,12 @@ from ._exceptions import APIStatusError
 from ._http import Endpoint, PreparedRequest, call, parsed, prepare
 from ._metrics import ClientMetrics
 from ._retry import RetryConfig, RetryHandler
+from ._server_features import JSON_ONLY, ServerFeatures
 from ._tracing import span
 
 T = TypeVar("T")
-HeaderProvider = Callable[[], Mapping[str, str]]
+# Given the operation; may be a coroutine function (a JWT exchange sends a request itself).
+HeaderProvider = Callable[[str], Mapping[str, str] | Awaitable[Mapping[str, str]]]
 
 
 def retry_cause(exc: BaseException) -> str:
@@ -57,6 +62,7 @@ class CallPipeline:
         self.sampling_limiter = sampling_limiter or SamplingLimiter()
         self.retry_handler = self.make_retry_handler(self.retry_config, "tinker_hl")
         self.header_provider: HeaderProvider | None = None
+        self.features: ServerFeatures = JSON_ONLY
 
     def make_retry_handler(self, config: RetryConfig, name: str) -> RetryHandler:
         """A retry handler whose retries are counted in this pipeline's metrics."""
@@ -100,9 +106,10 @@ class CallPipeline:
     ) -> Response[Any]:
         """One HTTP call through the circuit breaker, with metrics and an optional span."""
         if self.header_provider is not None:
-            prepared = _with_headers(
-                prepared or prepare(operation, endpoint, **kwargs), self.header_provider()
-            )
+            headers = self.header_provider(operation)
+            if inspect.isawaitable(headers):
+                headers = await headers
+            prepared = _with_headers(prepared or prepare(operation, endpoint, **kwargs), headers)
         breaker = self.breakers.for_operation(operation)
         if breaker is not None:
             breaker.before_call()

@@ -31,6 +31,7 @@ from ._futures import (
 from ._http import PreparedRequest, prepare
 from ._loop import EventLoopThread
 from ._retry import RetryConfig
+from ._sample_results import sample_decoder
 from ._sequencer import Sequencer
 from ._telemetry import Telemetry
 from ._twins import awaited_twin, blocking, on_loop
@@ -231,7 +232,7 @@ class SamplingClient:
                 return await poll_until_done(
                     pipeline,
                     untyped.request_id,
-                    SampleResponse.from_dict,
+                    sample_decoder(untyped.sample_sequence_ids),
                     request_type="sample",
                     submitted_at=submitted_at,
                     observer=self,

@@ -29,6 +29,7 @@ from ._exceptions import ValidationError
 from ._futures import APIFuture, poll_until_done
 from ._holder import ClientHolder
 from ._lifecycle import ClosingContext
+from ._load_create import create_by_loading
 from ._loop import EventLoopThread
 from ._options import ClientOptions
 from ._retry import RetryConfig
@@ -267,6 +268,8 @@ class ServiceClient(ClosingContext):
     async def _from_state(
         self, path: str, user_metadata: dict[str, str] | None, optimizer: bool
     ) -> TrainingClient:
+        if self.holder.features.model_via_load_weights:
+            return await create_by_loading(self.holder, path, user_metadata, optimizer)
         info = await self._weights_info(path)
         rank = info.lora_rank if isinstance(info.lora_rank, int) else 32
         client = await self._create_lora(

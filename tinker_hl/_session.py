@@ -144,10 +144,11 @@ class ServerSession:
 
     async def finish(self, status: str, detail: str | None) -> None:
         """Mark the session finished on the server (`success`, `errored`, `interrupted`). A
-        server that has no such endpoint (a 0.7-era one) answers 404 or 405: nothing to do.
+        0.7-era server (no client/config) is not asked; one that answered client/config but
+        has no such endpoint answers 404 or 405: nothing to do.
         One attempt, no retries: it runs while the client closes, often because the server is
         gone, and closing must not wait on it."""
-        if not self.session_id:
+        if not self.session_id or not self._pipeline.features.finishes_sessions:
             return
         body = FinishSessionRequest(
             reason=FinishReason(type_=check_known_finish_reason_type(status))

@@ -143,14 +143,21 @@ def test_pipeline_header_provider_is_asked_on_every_call(monkeypatch: pytest.Mon
     monkeypatch.setattr(pipeline_module, "call", answers)
     pipeline = CallPipeline(lambda: None)  # type: ignore[arg-type,return-value]
     tokens = iter(["t1", "t2"])
-    pipeline.header_provider = lambda: {"Authorization": f"Bearer {next(tokens)}"}
+    asked: list[str] = []
+
+    def provider(operation: str) -> dict[str, str]:
+        asked.append(operation)
+        return {"Authorization": f"Bearer {next(tokens)}"}
+
+    pipeline.header_provider = provider
 
     async def run() -> None:
         await pipeline.call("op", _Endpoint())  # type: ignore[arg-type]
-        await pipeline.call("op", _Endpoint())  # type: ignore[arg-type]
+        await pipeline.call("op2", _Endpoint())  # type: ignore[arg-type]
 
     asyncio.run(run())
     assert [h["Authorization"] for h in answers.headers] == ["Bearer t1", "Bearer t2"]
+    assert asked == ["op", "op2"]  # the provider knows what each call is (auth/token is not)
     assert all(h["A"] == "1" for h in answers.headers)
 
 
