@@ -20,6 +20,7 @@ from ._futures import poll_until_done
 from ._training_client import TrainingClient
 
 if TYPE_CHECKING:
+    from ._from_state import FromState
     from ._holder import ClientHolder
 
 
@@ -29,18 +30,25 @@ def created_model_id(session_id: str, model_seq_id: int) -> str:
     return f"{session_id}:train:{model_seq_id}"
 
 
-async def create_by_loading(
-    holder: ClientHolder, path: str, user_metadata: dict[str, str] | None, optimizer: bool
-) -> TrainingClient:
+async def create_by_loading(holder: ClientHolder, state: FromState) -> TrainingClient:
     model_seq_id = holder.session.next_model_seq_id()
     request = LoadWeightsRequest(
-        path=path,
-        optimizer=optimizer,
+        path=state.path,
+        optimizer=state.restore_optimizer,
         session_id=holder.session_id,
         model_seq_id=model_seq_id,
     )
-    if user_metadata is not None:
-        request.user_metadata = LoadWeightsRequestUserMetadataType0.from_dict(dict(user_metadata))
+    # Only what is given goes on the wire (the server checks `base_model` against the checkpoint).
+    if state.user_metadata is not None:
+        request.user_metadata = LoadWeightsRequestUserMetadataType0.from_dict(
+            dict(state.user_metadata)
+        )
+    if state.base_model is not None:
+        request.base_model = state.base_model
+    if state.optimizer is not None:
+        request.optimizer_config = state.optimizer
+    if state.access_token is not None:
+        request.weights_access_token = state.access_token
     submitted_at = time.time()
     pipeline = holder.pipeline
     untyped = await pipeline.request("load_weights", load_weights, UntypedAPIFuture, body=request)

@@ -80,6 +80,7 @@ class ClientOptions:
     user_metadata: Mapping[str, str] = attrs.field(factory=dict)
     tags: tuple[str, ...] = ()
     project_id: str | None = None
+    display_name: str | None = None
 
     @classmethod
     def resolve(
@@ -96,6 +97,7 @@ class ClientOptions:
         heartbeat_interval: float = HEARTBEAT_INTERVAL_S,
         user_metadata: Mapping[str, str] | None = None,
         project_id: str | None = None,
+        display_name: str | None = None,
     ) -> ClientOptions:
         """Arguments first, then the environment, then the defaults."""
         __tracebackhide__ = True  # pytest: this frame's arguments hold the API key
@@ -107,6 +109,8 @@ class ClientOptions:
             raise ValidationError("default_headers", "expected a dict of strings")
         if project_id is not None and not isinstance(project_id, str):
             raise ValidationError("project_id", f"expected a string, got {project_id!r}")
+        if display_name is not None and not isinstance(display_name, str):
+            raise ValidationError("display_name", f"expected a string, got {display_name!r}")
         return cls(
             api_key=secret,
             base_url=resolve_base_url(base_url),
@@ -120,6 +124,7 @@ class ClientOptions:
             user_metadata=dict(user_metadata or {}),
             tags=env_tags(),
             project_id=project_id or os.environ.get("TINKER_PROJECT_ID") or None,
+            display_name=display_name,
         )
 
     def __repr__(self) -> str:  # never the key, nor header values (they may hold secrets)

@@ -18,10 +18,11 @@ import email.utils
 import os
 import tarfile
 import tempfile
+import uuid
 from collections.abc import Callable, Coroutine, Iterator
 from datetime import UTC
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 from urllib.parse import urljoin
 
 import httpx
@@ -40,12 +41,14 @@ from tinker_api_client.api.rest import (
     unpublish_checkpoint,
 )
 from tinker_api_client.api.service import get_server_capabilities
-from tinker_api_client.api.weights import weights_info
+from tinker_api_client.api.weights import copy_weights, weights_info
 from tinker_api_client.limits import PAGE_LIMIT_MAX
 from tinker_api_client.models import (
     Checkpoint,
     CheckpointArchiveUrlResponse,
     CheckpointsListResponse,
+    CopyWeightsRequest,
+    CopyWeightsResponse,
     GetSamplerResponse,
     GetServerCapabilitiesResponse,
     GetSessionResponse,
@@ -56,6 +59,7 @@ from tinker_api_client.models import (
     WeightsInfoRequest,
     WeightsInfoResponse,
 )
+from tinker_api_client.models.access_scope import ACCESS_SCOPE_VALUES, AccessScope
 
 from ._exceptions import (
     APIConnectionError,
@@ -111,6 +115,22 @@ def _check_int(value: object, field: str, low: int, high: int | None = None) -> 
 
 def _check_page(limit: object, offset: object) -> tuple[int, int]:
     return _check_int(limit, "limit", 1, MAX_PAGE_SIZE), _check_int(offset, "offset", 0)
+
+
+def _scope(access_scope: object) -> dict[str, AccessScope]:
+    """The `access_scope` query argument; the default (`owned`) is left off the wire, so a
+    server that predates it sees the request it knows."""
+    if access_scope not in ACCESS_SCOPE_VALUES:
+        raise ValidationError(
+            "access_scope", f"expected one of {sorted(ACCESS_SCOPE_VALUES)}, got {access_scope!r}"
+        )
+    return {} if access_scope == "owned" else {"access_scope": "accessible"}
+
+
+def _check_token(token: object) -> str | None:
+    if token is not None and not isinstance(token, str):
+        raise ValidationError("weights_access_token", f"expected a string, got {type(token)}")
+    return token
 
 
 def _checkpoint_parts(training_run_id: object, checkpoint_id: object) -> tuple[str, str, str]:
@@ -274,29 +294,47 @@ class RestClient(ClosingContext):
         return self.holder.loop_thread
 
     # ----- endpoints: each validates its arguments here, in the caller's thread ------------
-    def get_training_run(self, training_run_id: str) -> APIFuture[TrainingRun]:
-        """A training run: base model, owner, LoRA rank, last checkpoints, metadata."""
+    def get_training_run(
+        self, training_run_id: str, access_scope: Literal["owned", "accessible"] = "owned"
+    ) -> APIFuture[TrainingRun]:
+        """A training run: base model, owner, LoRA rank, last checkpoints, metadata.
+        `access_scope="accessible"` also finds another user's run with a published checkpoint."""
         run_id = _check_id(training_run_id, "training_run_id")
         return self._fetch(
-            "get_training_run", get_training_run, TrainingRun, training_run_id=run_id
+            "get_training_run",
+            get_training_run,
+            TrainingRun,
+            training_run_id=run_id,
+            **_scope(access_scope),
         )
 
-    def get_training_run_by_tinker_path(self, tinker_path: str) -> APIFuture[TrainingRun]:
+    def get_training_run_by_tinker_path(
+        self, tinker_path: str, access_scope: Literal["owned", "accessible"] = "owned"
+    ) -> APIFuture[TrainingRun]:
         """The training run that a checkpoint (`tinker://run-id/weights/name`) belongs to."""
-        return self.get_training_run(parse_tinker_path(tinker_path).training_run_id)
+        return self.get_training_run(parse_tinker_path(tinker_path).training_run_id, access_scope)
 
     def list_training_runs(
-        self, limit: int = 20, offset: int = 0
+        self,
+        limit: int = 20,
+        offset: int = 0,
+        access_scope: Literal["owned", "accessible"] = "owned",
+        project_id: str | None = None,
     ) -> APIFuture[TrainingRunsResponse]:
         """One page of the caller's training runs, newest first (`cursor.total_count` says how
-        many there are). `iter_training_runs()` walks every page."""
+        many there are). `iter_training_runs()` walks every page. `access_scope="accessible"`
+        adds the runs the caller can read; `project_id` keeps one project's runs."""
         limit, offset = _check_page(limit, offset)
+        query: dict[str, Any] = _scope(access_scope)
+        if project_id is not None:
+            query["project_id"] = _check_id(project_id, "project_id")
         return self._fetch(
             "list_training_runs",
             list_training_runs,
             TrainingRunsResponse,
             limit=limit,
             offset=offset,
+            **query,
         )
 
     def get_weights_info_by_tinker_path(self, tinker_path: str) -> APIFuture[WeightsInfoResponse]:
@@ -393,17 +431,72 @@ class RestClient(ClosingContext):
             "set_checkpoint_ttl",
         )
 
-    def get_session(self, session_id: str) -> APIFuture[GetSessionResponse]:
-        """The training runs and samplers created in one of the caller's sessions."""
+    def get_session(
+        self, session_id: str, access_scope: Literal["owned", "accessible"] = "owned"
+    ) -> APIFuture[GetSessionResponse]:
+        """The training runs and samplers created in one of the caller's sessions, with its
+        `display_name` and `user_metadata`."""
         session_id = _check_id(session_id, "session_id")
-        return self._fetch("get_session", get_session, GetSessionResponse, session_id=session_id)
+        return self._fetch(
+            "get_session",
+            get_session,
+            GetSessionResponse,
+            session_id=session_id,
+            **_scope(access_scope),
+        )
 
-    def list_sessions(self, limit: int = 20, offset: int = 0) -> APIFuture[ListSessionsResponse]:
+    def list_sessions(
+        self,
+        limit: int = 20,
+        offset: int = 0,
+        access_scope: Literal["owned", "accessible"] = "owned",
+    ) -> APIFuture[ListSessionsResponse]:
         """One page of the caller's session ids, newest first. `iter_sessions()` walks every
         page."""
         limit, offset = _check_page(limit, offset)
         return self._fetch(
-            "list_sessions", list_sessions, ListSessionsResponse, limit=limit, offset=offset
+            "list_sessions",
+            list_sessions,
+            ListSessionsResponse,
+            limit=limit,
+            offset=offset,
+            **_scope(access_scope),
+        )
+
+    def copy_weights(
+        self,
+        path: str,
+        destination_project_id: str | None = None,
+        *,
+        ttl_seconds: int | None = None,
+        weights_access_token: str | None = None,
+    ) -> APIFuture[str]:
+        """Copy a checkpoint (own or published, either kind) into a new training run of the
+        project `destination_project_id` (default: `TINKER_PROJECT_ID`); the future gives the
+        copy's tinker path. The copy shares the source's storage, expires after `ttl_seconds`
+        (None: never) and cannot be trained on."""
+        source = parse_tinker_path(path).tinker_path
+        if destination_project_id is None:
+            destination_project_id = os.environ.get("TINKER_PROJECT_ID") or None
+        if destination_project_id is None:
+            raise ValidationError(
+                "destination_project_id", "give a destination project or set TINKER_PROJECT_ID"
+            )
+        project = _check_id(destination_project_id, "destination_project_id")
+        check_ttl(ttl_seconds)
+        token = _check_token(weights_access_token)
+        body = CopyWeightsRequest(source_path=source, destination_project_id=project)
+        if ttl_seconds is not None:
+            body.ttl_seconds = ttl_seconds
+        headers: dict[str, Any] = {"x_idempotency_key": uuid.uuid4().hex}  # one key, every retry
+        if token is not None:
+            headers["x_tinker_weights_access_token"] = token
+
+        def decode(response: Any) -> str:
+            return parsed("copy_weights", response, CopyWeightsResponse).tinker_path
+
+        return self._future(
+            self._send("copy_weights", copy_weights, decode, body=body, **headers), "copy_weights"
         )
 
     def get_sampler(self, sampler_id: str) -> APIFuture[GetSamplerResponse]:
@@ -438,6 +531,7 @@ class RestClient(ClosingContext):
     list_sessions_async = awaited_twin(list_sessions)
     get_sampler_async = awaited_twin(get_sampler)
     get_server_capabilities_async = awaited_twin(get_server_capabilities)
+    copy_weights_async = awaited_twin(copy_weights)
 
     def get_telemetry(self) -> Telemetry | None:
         """The telemetry reporter of the ServiceClient this client came from (None for a

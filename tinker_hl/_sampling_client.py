@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from tinker_api_client.api.sampling import asample
 from tinker_api_client.models import (
+    GetSamplerResponse,
     ModelInput,
     SampleRequest,
     SampleResponse,
@@ -19,7 +20,7 @@ from tinker_api_client.models import (
 
 from ._chunking import estimate_model_input_bytes
 from ._client_future import ClientFuture
-from ._exceptions import ValidationError
+from ._exceptions import APIStatusError, ValidationError
 from ._futures import (
     APIFuture,
     QueueState,
@@ -268,31 +269,43 @@ class SamplingClient:
     compute_logprobs_async = awaited_twin(compute_logprobs)
 
     # ----- model ----------------------------------------------------------------------------
+    async def _sampler_record(self) -> GetSamplerResponse:
+        from tinker_api_client.api.rest import get_sampler
+
+        return await self.holder.pipeline.request(
+            "get_sampler", get_sampler, GetSamplerResponse, sampler_id=self.sampling_session_id
+        )
+
     async def _get_base_model(self) -> str:
         """The base model this sampler samples from (asked of the server once, when the client
         was created from a path)."""
         if self._base_model is None:
-            from tinker_api_client.api.rest import get_sampler
-            from tinker_api_client.models import GetSamplerResponse
-
-            sampler = await self.holder.pipeline.request(
-                "get_sampler",
-                get_sampler,
-                GetSamplerResponse,
-                sampler_id=self.sampling_session_id,
-            )
-            self._base_model = sampler.base_model
+            self._base_model = (await self._sampler_record()).base_model
         return self._base_model
 
     get_base_model = blocking(_get_base_model)
     get_base_model_async = on_loop(_get_base_model)
 
+    async def _tokenizer_id(self) -> str:
+        """The tokenizer the server names for this sampler (the local backend's models have
+        their own), else the base model's name."""
+        try:
+            record = await self._sampler_record()
+        except APIStatusError:
+            if self._base_model is None:
+                raise
+            return self._base_model  # a server without sampler records: the model's name
+        self._base_model = self._base_model or record.base_model
+        named = record.tokenizer_id
+        return named if isinstance(named, str) and named else record.base_model
+
     def get_tokenizer(self) -> PreTrainedTokenizerBase:
-        """The base model's tokenizer (transformers), loaded by the base model's name."""
+        """The model's tokenizer (transformers): the one the server names for this sampler,
+        else the base model's, by name. Local-backend tokenizers are built offline."""
         if self._tokenizer is None:
             from ._tokenizer import load_tokenizer
 
-            self._tokenizer = load_tokenizer(self.get_base_model())
+            self._tokenizer = load_tokenizer(self.holder.loop_thread.run(self._tokenizer_id()))
         return self._tokenizer
 
     def get_telemetry(self) -> Telemetry | None:

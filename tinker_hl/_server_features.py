@@ -18,6 +18,7 @@ class ServerFeatures:
     forward_via_forward_backward: bool = False  # forward = forward_backward(forward_only)
     model_via_load_weights: bool = False  # load_weights without model_id creates the model
     jwt: bool = False  # exchange the API key at auth/token
+    custom_losses: bool = False  # loss_fn="custom" (a loss graph registered on the server)
 
     @property
     def protobuf_results(self) -> bool:
@@ -46,6 +47,7 @@ class ServerFeatures:
             forward_via_forward_backward=protobuf and flag("fwd_via_fwdbwd"),
             model_via_load_weights=flag("create_model_via_load_weights"),
             jwt=flag("pjwt_auth_enabled"),
+            custom_losses=flag("custom_loss_server_side"),
         )
 
 

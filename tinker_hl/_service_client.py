@@ -26,6 +26,7 @@ from tinker_api_client.models import (
 from ._backpressure import SamplingLimits
 from ._circuit import CircuitBreakerConfig
 from ._exceptions import ValidationError
+from ._from_state import FromState
 from ._futures import APIFuture, poll_until_done
 from ._holder import ClientHolder
 from ._lifecycle import ClosingContext
@@ -38,7 +39,8 @@ from ._session import FINISH_TIMEOUT_S, check_finish
 from ._telemetry import Telemetry, http_sender, start_telemetry
 from ._training_client import TrainingClient, TrainingClientFuture
 from ._twins import blocking, on_loop, submitted
-from .types import validate_lora
+from .types import OptimizerConfig, validate_lora
+from .types._optimizer import optimizer_config
 from .types._paths import require_path
 
 if TYPE_CHECKING:
@@ -86,8 +88,6 @@ class ServiceClient(ClosingContext):
             raise TypeError(f"ServiceClient got unexpected keyword arguments: {sorted(unknown)}")
         if user_metadata is not None and not isinstance(user_metadata, dict):
             raise ValidationError("user_metadata", "expected a dict of strings")
-        if display_name is not None and not isinstance(display_name, str):
-            raise ValidationError("display_name", f"expected a string, got {display_name!r}")
         if default_headers_overrides is not None:
             default_headers = {**(default_headers or {}), **dict(default_headers_overrides)}
         self.display_name = display_name
@@ -102,6 +102,7 @@ class ServiceClient(ClosingContext):
             circuit_breaker=circuit_breaker,
             sampling_limits=sampling_limits,
             project_id=project_id,
+            display_name=display_name,
         )
         del api_key
         self.project_id = options.project_id
@@ -197,6 +198,7 @@ class ServiceClient(ClosingContext):
         train_attn: bool,
         train_unembed: bool,
         user_metadata: dict[str, str] | None,
+        optimizer: OptimizerConfig | None = None,
     ) -> TrainingClient:
         holder = self.holder
         model_seq_id = holder.session.next_model_seq_id()
@@ -215,6 +217,8 @@ class ServiceClient(ClosingContext):
             request.user_metadata = CreateModelRequestUserMetadataType0.from_dict(
                 dict(user_metadata)
             )
+        if optimizer is not None:
+            request.optimizer_config = optimizer
         submitted_at = time.time()
 
         pipeline = holder.pipeline
@@ -239,22 +243,33 @@ class ServiceClient(ClosingContext):
         train_attn: bool = True,
         train_unembed: bool = True,
         user_metadata: dict[str, str] | None = None,
+        optimizer: OptimizerConfig | None = None,
     ) -> Coroutine[Any, Any, TrainingClient]:
-        """Create a LoRA adapter of `rank` over `base_model` and return its TrainingClient."""
+        """Create a LoRA adapter of `rank` over `base_model` and return its TrainingClient.
+
+        `optimizer`: the optimizer family (0.38), e.g. `types.AdamOptimizerConfig()` (AdamW, the
+        default when None)."""
         if not isinstance(base_model, str) or not base_model:
             raise ValidationError("base_model", f"expected a model name, got {base_model!r}")
         validate_lora(
             rank, seed=seed, train_mlp=train_mlp, train_attn=train_attn, train_unembed=train_unembed
         )
+        wire_optimizer = optimizer_config(optimizer)
         return self._create_lora(
-            base_model, rank, seed, train_mlp, train_attn, train_unembed, user_metadata
+            base_model,
+            rank,
+            seed,
+            train_mlp,
+            train_attn,
+            train_unembed,
+            user_metadata,
+            wire_optimizer,
         )
 
     create_lora_training_client = submitted(TrainingClientFuture)(_create_lora_training_client)
     create_lora_training_client_async = on_loop(_create_lora_training_client)
 
     async def _weights_info(self, path: str) -> WeightsInfoResponse:
-        from .types._paths import require_path
 
         require_path(path)
 
@@ -265,26 +280,43 @@ class ServiceClient(ClosingContext):
             body=WeightsInfoRequest(tinker_path=path),
         )
 
-    async def _from_state(
-        self, path: str, user_metadata: dict[str, str] | None, optimizer: bool
-    ) -> TrainingClient:
+    async def _from_state(self, state: FromState) -> TrainingClient:
         if self.holder.features.model_via_load_weights:
-            return await create_by_loading(self.holder, path, user_metadata, optimizer)
-        info = await self._weights_info(path)
+            return await create_by_loading(self.holder, state)
+        info = await self._weights_info(state.path)
+        if state.base_model is not None and state.base_model != info.base_model:
+            raise ValidationError(
+                "base_model",
+                f"the checkpoint {state.path} is of {info.base_model!r}, got {state.base_model!r}",
+            )
         rank = info.lora_rank if isinstance(info.lora_rank, int) else 32
         client = await self._create_lora(
-            info.base_model, rank, None, True, True, True, user_metadata
+            info.base_model, rank, None, True, True, True, state.user_metadata, state.optimizer
         )
-        loaded = client._load(path, optimizer=optimizer)
+        loaded = client._load(
+            state.path, optimizer=state.restore_optimizer, weights_access_token=state.access_token
+        )
         await loaded.result_async()
         return client
 
     def _create_training_client_from_state(
-        self, path: str, user_metadata: dict[str, str] | None = None
+        self,
+        path: str,
+        user_metadata: dict[str, str] | None = None,
+        base_model: str | None = None,
+        weights_access_token: str | None = None,
+        optimizer: OptimizerConfig | None = None,
     ) -> Coroutine[Any, Any, TrainingClient]:
-        """A new training client whose adapter weights come from a training checkpoint."""
-        require_path(path)
-        return self._from_state(path, user_metadata, optimizer=False)
+        """A new training client whose adapter weights come from a training checkpoint (its
+        optimizer state starts fresh).
+
+        `base_model`: the checkpoint's base model, checked when given; `weights_access_token`:
+        reads a checkpoint of another account (where the server supports it); `optimizer`:
+        the new model's optimizer family (0.38; AdamW when None)."""
+        state = FromState.checked(
+            path, user_metadata, base_model, weights_access_token, optimizer, False
+        )
+        return self._from_state(state)
 
     create_training_client_from_state = submitted(TrainingClientFuture)(
         _create_training_client_from_state
@@ -292,11 +324,16 @@ class ServiceClient(ClosingContext):
     create_training_client_from_state_async = on_loop(_create_training_client_from_state)
 
     def _create_training_client_from_state_with_optimizer(
-        self, path: str, user_metadata: dict[str, str] | None = None
+        self,
+        path: str,
+        user_metadata: dict[str, str] | None = None,
+        base_model: str | None = None,
+        weights_access_token: str | None = None,
     ) -> Coroutine[Any, Any, TrainingClient]:
-        """Like create_training_client_from_state, restoring the optimizer state too."""
-        require_path(path)
-        return self._from_state(path, user_metadata, optimizer=True)
+        """Like create_training_client_from_state, restoring the optimizer state too (so the
+        optimizer family is the checkpoint's)."""
+        state = FromState.checked(path, user_metadata, base_model, weights_access_token, None, True)
+        return self._from_state(state)
 
     create_training_client_from_state_with_optimizer = submitted(TrainingClientFuture)(
         _create_training_client_from_state_with_optimizer
@@ -329,6 +366,22 @@ class ServiceClient(ClosingContext):
         from ._rest_client import RestClient
 
         return RestClient(self.holder)
+
+    def copy_weights(
+        self,
+        path: str,
+        *,
+        ttl_seconds: int | None = None,
+        weights_access_token: str | None = None,
+    ) -> APIFuture[str]:
+        """Copy a checkpoint into this client's project (`project_id`, or
+        `TINKER_PROJECT_ID`), as `RestClient.copy_weights`; the future gives the copy's path."""
+        return self.create_rest_client().copy_weights(
+            path,
+            self.project_id,
+            ttl_seconds=ttl_seconds,
+            weights_access_token=weights_access_token,
+        )
 
     def get_telemetry(self) -> Telemetry | None:
         return self.holder.telemetry

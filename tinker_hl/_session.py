@@ -76,6 +76,11 @@ class ServerSession:
             ),
             sdk_version=f"tinker-hl/{__version__}",
         )
+        # Sent only when set: a 0.7-era server's strict schema may not know these fields.
+        if options.project_id is not None:
+            request.project_id = options.project_id
+        if options.display_name is not None:
+            request.display_name = options.display_name
         result = await self._pipeline.request(
             "create_session", create_session, CreateSessionResponse, body=request
         )

@@ -160,6 +160,13 @@ class TrainingClient:
         backward: bool,
     ) -> APIFuture[ForwardBackwardOutput]:
         data = validate_datums(data, loss_fn=loss_fn)  # checks loss_fn first
+        if loss_fn == "custom" and not self.holder.features.custom_losses:
+            raise ValidationError(
+                "loss_fn",
+                "'custom' runs a loss registered on the server, and this server offers none "
+                "(client/config: custom_loss_server_side is off); compute your loss on the "
+                "client with forward_backward_custom instead",
+            )
         config = _loss_fn_config(loss_fn_config)
         inputs = []
         for chunk in chunk_datums(data):
@@ -303,28 +310,41 @@ class TrainingClient:
 
     save_state_async = future_twin(save_state)
 
-    def _load(self, path: str, optimizer: bool) -> APIFuture[LoadWeightsResponse]:
+    def _load(
+        self, path: str, optimizer: bool, weights_access_token: str | None = None
+    ) -> APIFuture[LoadWeightsResponse]:
         from .types._paths import require_path
 
         require_path(path)
-        return self._submit(
-            "load_weights",
-            load_weights,
-            lambda seq_id: LoadWeightsRequest(
-                model_id=self.model_id, path=path, optimizer=optimizer, seq_id=seq_id
-            ),
-            LoadWeightsResponse.from_dict,
-        )
+        if weights_access_token is not None and not isinstance(weights_access_token, str):
+            raise ValidationError(
+                "weights_access_token", f"expected a string, got {type(weights_access_token)}"
+            )
 
-    def load_state(self, path: str) -> APIFuture[LoadWeightsResponse]:
-        """Load adapter weights from a training checkpoint (optimizer state starts fresh)."""
-        return self._load(path, optimizer=False)
+        def body(seq_id: int) -> LoadWeightsRequest:
+            request = LoadWeightsRequest(
+                model_id=self.model_id, path=path, optimizer=optimizer, seq_id=seq_id
+            )
+            if weights_access_token is not None:
+                request.weights_access_token = weights_access_token
+            return request
+
+        return self._submit("load_weights", load_weights, body, LoadWeightsResponse.from_dict)
+
+    def load_state(
+        self, path: str, weights_access_token: str | None = None
+    ) -> APIFuture[LoadWeightsResponse]:
+        """Load adapter weights from a training checkpoint (optimizer state starts fresh);
+        `weights_access_token` reads another account's checkpoint where the server allows."""
+        return self._load(path, optimizer=False, weights_access_token=weights_access_token)
 
     load_state_async = future_twin(load_state)
 
-    def load_state_with_optimizer(self, path: str) -> APIFuture[LoadWeightsResponse]:
+    def load_state_with_optimizer(
+        self, path: str, weights_access_token: str | None = None
+    ) -> APIFuture[LoadWeightsResponse]:
         """Load adapter weights and optimizer state from a training checkpoint."""
-        return self._load(path, optimizer=True)
+        return self._load(path, optimizer=True, weights_access_token=weights_access_token)
 
     load_state_with_optimizer_async = future_twin(load_state_with_optimizer)
 

@@ -63,6 +63,7 @@ def test_sample_from_a_base_model_session(api: Any) -> None:
         "sampler_id": sampler_id,
         "base_model": "local/tiny-llama",
         "model_path": None,
+        "tokenizer_id": "local/byte-bpe",  # the preset's own tokenizer, not the model's name
     }
     assert api.get(f"/api/v1/sessions/{session_id}").json()["sampler_ids"] == [sampler_id]
 

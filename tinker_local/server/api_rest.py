@@ -4,6 +4,7 @@ archive download), sessions and samplers."""
 from __future__ import annotations
 
 import email.utils
+import json
 import time
 from typing import Any
 from urllib.parse import quote
@@ -19,7 +20,7 @@ from tinker_api_client.models import (
     TrainingRunsResponse,
 )
 
-from .endpoint import endpoint, in_store_thread, pagination
+from .endpoint import endpoint, in_store_thread, pagination, query_accessible
 from .errors import ApiError, conflict, not_found, shown
 from .jsonio import error_response
 from .state import Backend
@@ -51,7 +52,13 @@ def _checkpoint_params(request: Request) -> tuple[str, str, str]:
 
 def list_training_runs(request: Request, backend: Backend, user: str) -> dict[str, Any]:
     limit, offset = pagination(request)
-    runs, total = backend.store.list_runs(user, limit, offset)
+    runs, total = backend.store.list_runs(
+        user,
+        limit,
+        offset,
+        accessible=query_accessible(request),
+        project_id=request.query_params.get("project_id"),
+    )
     return TrainingRunsResponse(
         training_runs=[_run_to_wire(backend, r) for r in runs],
         cursor=cursor(offset, limit, total),
@@ -59,7 +66,8 @@ def list_training_runs(request: Request, backend: Backend, user: str) -> dict[st
 
 
 def get_training_run(request: Request, backend: Backend, user: str) -> dict[str, Any]:
-    run = backend.own_run(user, request.path_params["training_run_id"])
+    run_id = request.path_params["training_run_id"]
+    run = backend.readable_run(user, run_id, query_accessible(request))
     return dict(_run_to_wire(backend, run).to_dict())
 
 
@@ -147,14 +155,28 @@ def download_archive(request: Request, backend: Backend, user: str) -> Response:
 
 def list_sessions(request: Request, backend: Backend, user: str) -> dict[str, Any]:
     limit, offset = pagination(request)
-    ids, _total = backend.store.list_sessions(user, limit, offset)
+    ids, _total = backend.store.list_sessions(
+        user, limit, offset, accessible=query_accessible(request)
+    )
     return ListSessionsResponse(sessions=ids).to_dict()
 
 
 def get_session(request: Request, backend: Backend, user: str) -> dict[str, Any]:
-    session = backend.own_session(user, request.path_params["session_id"])
+    session_id = request.path_params["session_id"]
+    session = backend.readable_session(user, session_id, query_accessible(request))
     runs, samplers = backend.store.session_contents(session.session_id)
-    out = GetSessionResponse(training_run_ids=runs, sampler_ids=samplers)
+    _project, display_name = backend.store.session_labels(session.session_id)
+    out = GetSessionResponse.from_dict(
+        {
+            "training_run_ids": runs,
+            # Another user's session shows only its published runs and none of its samplers.
+            "sampler_ids": samplers if session.user == user else [],
+            "user_metadata": _string_values(session.user_metadata),
+            "display_name": display_name,
+        }
+    )
+    if session.user != user:
+        out.training_run_ids = [r for r in runs if backend.store.run_is_published(r)]
     # Extras (objects keep unknown properties): liveness of the session.
     out.additional_properties = {
         "expired": backend.session_expired(session),
@@ -163,10 +185,23 @@ def get_session(request: Request, backend: Backend, user: str) -> dict[str, Any]
     return out.to_dict()
 
 
+def _string_values(meta: dict[str, Any] | None) -> dict[str, str] | None:
+    """Session metadata as the wire's string map (0.7.0 clients may have sent other JSON)."""
+    if meta is None:
+        return None
+    return {k: v if isinstance(v, str) else json.dumps(v) for k, v in meta.items()}
+
+
 def get_sampler(request: Request, backend: Backend, user: str) -> dict[str, Any]:
     row = backend.own_sampler(user, request.path_params["sampler_id"])
+    from tinker_local.engine.presets import PRESETS
+
+    preset = PRESETS.get(row.base_model)
     return GetSamplerResponse(
-        sampler_id=row.sampler_id, base_model=row.base_model, model_path=row.model_path
+        sampler_id=row.sampler_id,
+        base_model=row.base_model,
+        model_path=row.model_path,
+        tokenizer_id=None if preset is None else preset.tokenizer_id,
     ).to_dict()
 
 

@@ -63,7 +63,15 @@ async def create_session(request: Request, backend: Backend, user: str) -> dict[
         user_metadata=None if meta is None else meta.to_dict(),
         sdk_version=body.sdk_version,
     )
-    await backend.db(backend.store.create_session, row)
+    project_id = body.project_id if isinstance(body.project_id, str) else None
+    display_name = body.display_name if isinstance(body.display_name, str) else None
+
+    def create() -> None:
+        backend.store.create_session(row)
+        if project_id is not None or display_name is not None:
+            backend.store.set_session_labels(row.session_id, project_id, display_name)
+
+    await backend.db(create)
     backend.note_sdk_version(request, row.session_id)
     return CreateSessionResponse(session_id=row.session_id, type_="create_session").to_dict()
 

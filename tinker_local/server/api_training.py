@@ -631,13 +631,16 @@ async def load_weights(request: Request, backend: Backend, user: str) -> dict[st
     if isinstance(raw, dict) and raw.get("model_id") is None:
         await check_body("LoadWeightsRequest", raw, size)
         return await create_via_load(backend, user, raw, request)
-    if isinstance(raw, dict) and raw.get("optimizer_config") is not None:
-        _consume_seq(backend, user, raw)
-        raise bad_request(
-            "optimizer_config: only for a model that load_weights creates (without model_id); "
-            "an existing model keeps its optimizer",
-            "optimizer_config",
-        )
+    refused = {
+        "optimizer_config": "only for a model that load_weights creates (without model_id); "
+        "an existing model keeps its optimizer",
+        "weights_access_token": "not supported by the local backend (a checkpoint is readable "
+        "by its owner, or by anyone once published)",
+    }
+    for field, why in refused.items():
+        if isinstance(raw, dict) and raw.get(field) is not None:
+            _consume_seq(backend, user, raw)  # later requests of the model must not wait for it
+            raise bad_request(f"{field}: {why}", field)
     return await _submit_training(
         request,
         backend,

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from . import (
+    api_copy_weights,
     api_futures,
     api_protocol,
     api_rest,
@@ -62,6 +63,7 @@ def create_app(config: ServerConfig) -> Starlette:
         *api_sampling.routes(),
         *api_service.routes(),
         *api_rest.routes(),
+        *api_copy_weights.routes(),
         *api_protocol.routes(),
         *checkpoint_ttl.routes(),
     ]

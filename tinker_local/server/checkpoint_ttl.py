@@ -13,6 +13,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from tinker_api_client.limits import CHECKPOINT_TTL_MAX_S, CHECKPOINT_TTL_MIN_S
 
 from .endpoint import endpoint, read_body
 from .errors import ApiError, bad_request
@@ -22,9 +23,9 @@ from .store import CHECKPOINT_KINDS
 
 log = logging.getLogger(__name__)
 
-# The service's bounds for a checkpoint's time to live (the spec's CheckpointTtl).
-MIN_TTL_S = 3600
-MAX_TTL_S = 10 * 365 * 24 * 3600
+# The service's bounds for a checkpoint's time to live (declared in openapi.yaml).
+MIN_TTL_S = CHECKPOINT_TTL_MIN_S
+MAX_TTL_S = CHECKPOINT_TTL_MAX_S
 SWEEP_PERIOD_S = 60.0
 
 

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from tinker_api_client.limits import PAGE_LIMIT_MAX
 from tinker_api_client.models import UntypedAPIFuture
+from tinker_api_client.models.access_scope import ACCESS_SCOPE_VALUES
 
 from .conditions import as_unavailable
 from .errors import ApiError, bad_request
@@ -141,6 +142,18 @@ def query_int(request: Request, name: str, default: int, low: int, high: int | N
         bound = f"between {low} and {high}" if high is not None else f">= {low}"
         raise bad_request(f"{name}: expected an integer {bound}, got {value}", name)
     return value
+
+
+def query_accessible(request: Request) -> bool:
+    """The `access_scope` query parameter: True for `accessible`, False for `owned` (the
+    default)."""
+    text = request.query_params.get("access_scope", "owned")
+    if text not in ACCESS_SCOPE_VALUES:
+        raise bad_request(
+            f"access_scope: expected one of {sorted(ACCESS_SCOPE_VALUES)}, got {text[:40]!r}",
+            "access_scope",
+        )
+    return text == "accessible"
 
 
 MAX_OFFSET = 2**62  # beyond any real listing; keeps SQLite's 64-bit integers happy

@@ -223,6 +223,24 @@ class Backend:
             raise not_found(f"training run {shown(run_id)} not found")
         return row
 
+    def readable_run(self, user: str, run_id: str, accessible: bool) -> RunRow:
+        """A run the user owns or, with `accessible`, anyone's with a published checkpoint."""
+        row = self.store.get_run(run_id)
+        if row is not None and (
+            row.user == user or (accessible and self.store.run_is_published(run_id))
+        ):
+            return row
+        raise not_found(f"training run {shown(run_id)} not found")
+
+    def readable_session(self, user: str, session_id: str, accessible: bool) -> SessionRow:
+        """A session the user owns or, with `accessible`, one holding a published run."""
+        row = self.store.get_session(session_id)
+        if row is not None and (
+            row.user == user or (accessible and self.store.session_has_published_run(session_id))
+        ):
+            return row
+        raise not_found(f"session {shown(session_id)} not found")
+
     def own_model(self, user: str, model_id: str) -> ModelHandle | RunRow:
         """A model this process knows (any status), else its stored training run."""
         handle = self.models.get(model_id)

@@ -90,6 +90,18 @@ CREATE TABLE IF NOT EXISTS session_sdk_headers (
     session_id TEXT PRIMARY KEY,
     sdk_version TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS session_labels (
+    session_id TEXT PRIMARY KEY,
+    project_id TEXT,
+    display_name TEXT
+);
+CREATE INDEX IF NOT EXISTS session_labels_project ON session_labels (project_id);
+CREATE TABLE IF NOT EXISTS weight_copies (
+    user TEXT NOT NULL,
+    idempotency_key TEXT NOT NULL,
+    tinker_path TEXT NOT NULL,
+    PRIMARY KEY (user, idempotency_key)
+);
 CREATE TABLE IF NOT EXISTS telemetry (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     user TEXT NOT NULL,
@@ -102,6 +114,9 @@ CREATE TABLE IF NOT EXISTS telemetry (
 """
 
 CHECKPOINT_KINDS = ("weights", "sampler_weights")
+
+# A training run that any user may read: one of its checkpoints is published.
+_PUBLISHED_RUN = "run_id IN (SELECT run_id FROM checkpoints WHERE public = 1)"
 
 
 @dataclass(frozen=True)
@@ -316,14 +331,49 @@ class Store:
                 (time.time() if now is None else now, session_id),
             )
 
-    def list_sessions(self, user: str, limit: int, offset: int) -> tuple[list[str], int]:
+    def list_sessions(
+        self, user: str, limit: int, offset: int, *, accessible: bool = False
+    ) -> tuple[list[str], int]:
+        """The user's sessions, newest first; `accessible` adds the sessions holding a training
+        run with a published checkpoint."""
+        where = "user = ?"
+        if accessible:
+            where += (
+                f" OR session_id IN (SELECT session_id FROM training_runs WHERE {_PUBLISHED_RUN})"
+            )
         rows = self._all(
-            "SELECT session_id FROM sessions WHERE user = ? "
+            f"SELECT session_id FROM sessions WHERE {where} "
             "ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?",
             (user, limit, offset),
         )
-        total = self._count("SELECT COUNT(*) FROM sessions WHERE user = ?", (user,))
+        total = self._count(f"SELECT COUNT(*) FROM sessions WHERE {where}", (user,))
         return [r["session_id"] for r in rows], total
+
+    def session_has_published_run(self, session_id: str) -> bool:
+        return (
+            self._one(
+                f"SELECT 1 FROM training_runs WHERE session_id = ? AND {_PUBLISHED_RUN}",
+                (session_id,),
+            )
+            is not None
+        )
+
+    def set_session_labels(
+        self, session_id: str, project_id: str | None, display_name: str | None
+    ) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO session_labels VALUES (?, ?, ?)",
+                (session_id, project_id, display_name),
+            )
+
+    def session_labels(self, session_id: str) -> tuple[str | None, str | None]:
+        """(project_id, display_name) the session was created with."""
+        r = self._one(
+            "SELECT project_id, display_name FROM session_labels WHERE session_id = ?",
+            (session_id,),
+        )
+        return (None, None) if r is None else (r["project_id"], r["display_name"])
 
     def session_contents(self, session_id: str) -> tuple[list[str], list[str]]:
         """(training run ids, sampler ids) created in the session, oldest first."""
@@ -381,14 +431,38 @@ class Store:
         r = self._one("SELECT * FROM training_runs WHERE run_id = ?", (run_id,))
         return None if r is None else self._run(r)
 
-    def list_runs(self, user: str, limit: int, offset: int) -> tuple[list[RunRow], int]:
+    def list_runs(
+        self,
+        user: str,
+        limit: int,
+        offset: int,
+        *,
+        accessible: bool = False,
+        project_id: str | None = None,
+    ) -> tuple[list[RunRow], int]:
+        """The user's training runs, newest first; `accessible` adds runs with a published
+        checkpoint; `project_id` keeps those created in a session of that project."""
+        where = f"(user = ? OR {_PUBLISHED_RUN})" if accessible else "user = ?"
+        args: tuple[Any, ...] = (user,)
+        if project_id is not None:
+            where += (
+                " AND session_id IN (SELECT session_id FROM session_labels WHERE project_id = ?)"
+            )
+            args += (project_id,)
         rows = self._all(
-            "SELECT * FROM training_runs WHERE user = ? "
+            f"SELECT * FROM training_runs WHERE {where} "
             "ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?",
-            (user, limit, offset),
+            (*args, limit, offset),
         )
-        total = self._count("SELECT COUNT(*) FROM training_runs WHERE user = ?", (user,))
+        total = self._count(f"SELECT COUNT(*) FROM training_runs WHERE {where}", args)
         return [self._run(r) for r in rows], total
+
+    def run_is_published(self, run_id: str) -> bool:
+        """Whether any checkpoint of the run is public (so every user may read the run)."""
+        return (
+            self._one("SELECT 1 FROM checkpoints WHERE run_id = ? AND public = 1", (run_id,))
+            is not None
+        )
 
     def touch_run(self, run_id: str, now: float | None = None) -> None:
         with self._tx() as db:
@@ -584,6 +658,22 @@ class Store:
             "SELECT sdk_version FROM session_sdk_headers WHERE session_id = ?", (session_id,)
         )
         return None if r is None else str(r["sdk_version"])
+
+    # -- weight copies (SDK 0.38) ------------------------------------------------------------
+    def record_copy(self, user: str, idempotency_key: str, tinker_path: str) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO weight_copies VALUES (?, ?, ?)",
+                (user, idempotency_key, tinker_path),
+            )
+
+    def copied_path(self, user: str, idempotency_key: str) -> str | None:
+        """The path of the copy an earlier request with this idempotency key made."""
+        r = self._one(
+            "SELECT tinker_path FROM weight_copies WHERE user = ? AND idempotency_key = ?",
+            (user, idempotency_key),
+        )
+        return None if r is None else str(r["tinker_path"])
 
     # -- checkpoint TTLs and metadata (SDK 0.38) --------------------------------------------
     def set_checkpoint_extras(

@@ -1,5 +1,6 @@
 """Contains all the data models used in inputs/outputs"""
 
+from .access_scope import AccessScope
 from .adam_params import AdamParams
 from .auth_token_request import AuthTokenRequest
 from .auth_token_response import AuthTokenResponse
@@ -16,6 +17,8 @@ from .client_config_response_credential_default_source import (
     ClientConfigResponseCredentialDefaultSource,
 )
 from .client_dynamic_config_response import ClientDynamicConfigResponse
+from .copy_weights_request import CopyWeightsRequest
+from .copy_weights_response import CopyWeightsResponse
 from .create_model_request import CreateModelRequest
 from .create_model_request_type import CreateModelRequestType
 from .create_model_request_user_metadata_type_0 import (
@@ -61,6 +64,9 @@ from .get_info_response_type import GetInfoResponseType
 from .get_sampler_response import GetSamplerResponse
 from .get_server_capabilities_response import GetServerCapabilitiesResponse
 from .get_session_response import GetSessionResponse
+from .get_session_response_user_metadata_type_0 import (
+    GetSessionResponseUserMetadataType0,
+)
 from .health_response import HealthResponse
 from .health_response_status import HealthResponseStatus
 from .image_asset_pointer_chunk import ImageAssetPointerChunk
@@ -155,6 +161,7 @@ from .weights_info_request import WeightsInfoRequest
 from .weights_info_response import WeightsInfoResponse
 
 __all__ = (
+    "AccessScope",
     "AdamParams",
     "AuthTokenRequest",
     "AuthTokenResponse",
@@ -169,6 +176,8 @@ __all__ = (
     "ClientConfigResponse",
     "ClientConfigResponseCredentialDefaultSource",
     "ClientDynamicConfigResponse",
+    "CopyWeightsRequest",
+    "CopyWeightsResponse",
     "CreateModelRequest",
     "CreateModelRequestType",
     "CreateModelRequestUserMetadataType0",
@@ -210,6 +219,7 @@ __all__ = (
     "GetSamplerResponse",
     "GetServerCapabilitiesResponse",
     "GetSessionResponse",
+    "GetSessionResponseUserMetadataType0",
     "HealthResponse",
     "HealthResponseStatus",
     "ImageAssetPointerChunk",

@@ -26,6 +26,10 @@ class CreateSessionRequest:
     tags: list[str]
     user_metadata: CreateSessionRequestUserMetadataType0 | None
     sdk_version: str
+    project_id: None | str | Unset = UNSET
+    """ The project the session's training runs belong to (SDK 0.38). """
+    display_name: None | str | Unset = UNSET
+    """ A human-readable name for the session, not necessarily unique (SDK 0.38). """
     type_: CreateSessionRequestType | Unset = "create_session"
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -44,6 +48,18 @@ class CreateSessionRequest:
 
         sdk_version = self.sdk_version
 
+        project_id: None | str | Unset
+        if isinstance(self.project_id, Unset):
+            project_id = UNSET
+        else:
+            project_id = self.project_id
+
+        display_name: None | str | Unset
+        if isinstance(self.display_name, Unset):
+            display_name = UNSET
+        else:
+            display_name = self.display_name
+
         type_: str | Unset = UNSET
         if not isinstance(self.type_, Unset):
             type_ = self.type_
@@ -57,6 +73,10 @@ class CreateSessionRequest:
                 "sdk_version": sdk_version,
             }
         )
+        if project_id is not UNSET:
+            field_dict["project_id"] = project_id
+        if display_name is not UNSET:
+            field_dict["display_name"] = display_name
         if type_ is not UNSET:
             field_dict["type"] = type_
 
@@ -92,6 +112,24 @@ class CreateSessionRequest:
 
         sdk_version = d.pop("sdk_version")
 
+        def _parse_project_id(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        project_id = _parse_project_id(d.pop("project_id", UNSET))
+
+        def _parse_display_name(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        display_name = _parse_display_name(d.pop("display_name", UNSET))
+
         _type_ = d.pop("type", UNSET)
         type_: CreateSessionRequestType | Unset
         if isinstance(_type_, Unset):
@@ -103,6 +141,8 @@ class CreateSessionRequest:
             tags=tags,
             user_metadata=user_metadata,
             sdk_version=sdk_version,
+            project_id=project_id,
+            display_name=display_name,
             type_=type_,
         )
 

@@ -16,6 +16,8 @@ class GetSamplerResponse:
     sampler_id: str
     base_model: str
     model_path: None | str | Unset = UNSET
+    tokenizer_id: None | str | Unset = UNSET
+    """ The tokenizer of the sampler's model, where it is not the model's name. """
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -29,6 +31,12 @@ class GetSamplerResponse:
         else:
             model_path = self.model_path
 
+        tokenizer_id: None | str | Unset
+        if isinstance(self.tokenizer_id, Unset):
+            tokenizer_id = UNSET
+        else:
+            tokenizer_id = self.tokenizer_id
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -39,6 +47,8 @@ class GetSamplerResponse:
         )
         if model_path is not UNSET:
             field_dict["model_path"] = model_path
+        if tokenizer_id is not UNSET:
+            field_dict["tokenizer_id"] = tokenizer_id
 
         return field_dict
 
@@ -58,10 +68,20 @@ class GetSamplerResponse:
 
         model_path = _parse_model_path(d.pop("model_path", UNSET))
 
+        def _parse_tokenizer_id(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        tokenizer_id = _parse_tokenizer_id(d.pop("tokenizer_id", UNSET))
+
         get_sampler_response = cls(
             sampler_id=sampler_id,
             base_model=base_model,
             model_path=model_path,
+            tokenizer_id=tokenizer_id,
         )
 
         get_sampler_response.additional_properties = d

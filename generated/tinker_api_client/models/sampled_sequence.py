@@ -17,6 +17,11 @@ class SampledSequence:
     stop_reason: KnownStopReason | str
     """ Why sampling stopped; a newer server may add values. """
     tokens: list[int]
+    sequence_id: None | str | Unset = UNSET
+    """ Names this sequence in later requests (SDK 0.38; e.g. stable_reinforce training). The
+    client takes it from the asample promise's `sample_sequence_ids`; null where the server
+    gave none.
+     """
     logprobs: list[float] | None | Unset = UNSET
     topk_logprobs: list[list[list[float | int]] | None] | None | Unset = UNSET
     """ With topk_sample_logprobs k, per sampled token its step's k most likely. """
@@ -30,6 +35,12 @@ class SampledSequence:
             stop_reason = self.stop_reason
 
         tokens = self.tokens
+
+        sequence_id: None | str | Unset
+        if isinstance(self.sequence_id, Unset):
+            sequence_id = UNSET
+        else:
+            sequence_id = self.sequence_id
 
         logprobs: list[float] | None | Unset
         if isinstance(self.logprobs, Unset):
@@ -83,6 +94,8 @@ class SampledSequence:
                 "tokens": tokens,
             }
         )
+        if sequence_id is not UNSET:
+            field_dict["sequence_id"] = sequence_id
         if logprobs is not UNSET:
             field_dict["logprobs"] = logprobs
         if topk_logprobs is not UNSET:
@@ -108,6 +121,15 @@ class SampledSequence:
         stop_reason = _parse_stop_reason(d.pop("stop_reason"))
 
         tokens = cast(list[int], d.pop("tokens"))
+
+        def _parse_sequence_id(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        sequence_id = _parse_sequence_id(d.pop("sequence_id", UNSET))
 
         def _parse_logprobs(data: object) -> list[float] | None | Unset:
             if data is None:
@@ -201,6 +223,7 @@ class SampledSequence:
         sampled_sequence = cls(
             stop_reason=stop_reason,
             tokens=tokens,
+            sequence_id=sequence_id,
             logprobs=logprobs,
             topk_logprobs=topk_logprobs,
         )

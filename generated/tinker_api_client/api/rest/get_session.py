@@ -6,20 +6,34 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
+from ...models.access_scope import AccessScope
 from ...models.error_response import ErrorResponse
 from ...models.get_session_response import GetSessionResponse
-from ...types import Response
+from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     session_id: str,
+    *,
+    access_scope: AccessScope | Unset = UNSET,
 ) -> dict[str, Any]:
+
+    params: dict[str, Any] = {}
+
+    json_access_scope: str | Unset = UNSET
+    if not isinstance(access_scope, Unset):
+        json_access_scope = access_scope
+
+    params["access_scope"] = json_access_scope
+
+    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
     _kwargs: dict[str, Any] = {
         "method": "get",
         "url": "/api/v1/sessions/{session_id}".format(
             session_id=quote(str(session_id), safe=""),
         ),
+        "params": params,
     }
 
     return _kwargs
@@ -32,6 +46,11 @@ def _parse_response(
         response_200 = GetSessionResponse.from_dict(response.json())
 
         return response_200
+
+    if response.status_code == 400:
+        response_400 = ErrorResponse.from_dict(response.json())
+
+        return response_400
 
     if response.status_code == 401:
         response_401 = ErrorResponse.from_dict(response.json())
@@ -69,11 +88,13 @@ def sync_detailed(
     session_id: str,
     *,
     client: AuthenticatedClient | Client,
+    access_scope: AccessScope | Unset = UNSET,
 ) -> Response[ErrorResponse | GetSessionResponse]:
     """The training runs and samplers created in a session.
 
     Args:
         session_id (str):
+        access_scope (AccessScope | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -85,6 +106,7 @@ def sync_detailed(
 
     kwargs = _get_kwargs(
         session_id=session_id,
+        access_scope=access_scope,
     )
 
     response = client.get_httpx_client().request(
@@ -98,11 +120,13 @@ def sync(
     session_id: str,
     *,
     client: AuthenticatedClient | Client,
+    access_scope: AccessScope | Unset = UNSET,
 ) -> ErrorResponse | GetSessionResponse | None:
     """The training runs and samplers created in a session.
 
     Args:
         session_id (str):
+        access_scope (AccessScope | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -115,6 +139,7 @@ def sync(
     return sync_detailed(
         session_id=session_id,
         client=client,
+        access_scope=access_scope,
     ).parsed
 
 
@@ -122,11 +147,13 @@ async def asyncio_detailed(
     session_id: str,
     *,
     client: AuthenticatedClient | Client,
+    access_scope: AccessScope | Unset = UNSET,
 ) -> Response[ErrorResponse | GetSessionResponse]:
     """The training runs and samplers created in a session.
 
     Args:
         session_id (str):
+        access_scope (AccessScope | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -138,6 +165,7 @@ async def asyncio_detailed(
 
     kwargs = _get_kwargs(
         session_id=session_id,
+        access_scope=access_scope,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -149,11 +177,13 @@ async def asyncio(
     session_id: str,
     *,
     client: AuthenticatedClient | Client,
+    access_scope: AccessScope | Unset = UNSET,
 ) -> ErrorResponse | GetSessionResponse | None:
     """The training runs and samplers created in a session.
 
     Args:
         session_id (str):
+        access_scope (AccessScope | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -167,5 +197,6 @@ async def asyncio(
         await asyncio_detailed(
             session_id=session_id,
             client=client,
+            access_scope=access_scope,
         )
     ).parsed

@@ -6,20 +6,34 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
+from ...models.access_scope import AccessScope
 from ...models.error_response import ErrorResponse
 from ...models.training_run import TrainingRun
-from ...types import Response
+from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     training_run_id: str,
+    *,
+    access_scope: AccessScope | Unset = UNSET,
 ) -> dict[str, Any]:
+
+    params: dict[str, Any] = {}
+
+    json_access_scope: str | Unset = UNSET
+    if not isinstance(access_scope, Unset):
+        json_access_scope = access_scope
+
+    params["access_scope"] = json_access_scope
+
+    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
     _kwargs: dict[str, Any] = {
         "method": "get",
         "url": "/api/v1/training_runs/{training_run_id}".format(
             training_run_id=quote(str(training_run_id), safe=""),
         ),
+        "params": params,
     }
 
     return _kwargs
@@ -32,6 +46,11 @@ def _parse_response(
         response_200 = TrainingRun.from_dict(response.json())
 
         return response_200
+
+    if response.status_code == 400:
+        response_400 = ErrorResponse.from_dict(response.json())
+
+        return response_400
 
     if response.status_code == 401:
         response_401 = ErrorResponse.from_dict(response.json())
@@ -69,11 +88,13 @@ def sync_detailed(
     training_run_id: str,
     *,
     client: AuthenticatedClient | Client,
+    access_scope: AccessScope | Unset = UNSET,
 ) -> Response[ErrorResponse | TrainingRun]:
     """Gets one training run.
 
     Args:
         training_run_id (str):
+        access_scope (AccessScope | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -85,6 +106,7 @@ def sync_detailed(
 
     kwargs = _get_kwargs(
         training_run_id=training_run_id,
+        access_scope=access_scope,
     )
 
     response = client.get_httpx_client().request(
@@ -98,11 +120,13 @@ def sync(
     training_run_id: str,
     *,
     client: AuthenticatedClient | Client,
+    access_scope: AccessScope | Unset = UNSET,
 ) -> ErrorResponse | TrainingRun | None:
     """Gets one training run.
 
     Args:
         training_run_id (str):
+        access_scope (AccessScope | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -115,6 +139,7 @@ def sync(
     return sync_detailed(
         training_run_id=training_run_id,
         client=client,
+        access_scope=access_scope,
     ).parsed
 
 
@@ -122,11 +147,13 @@ async def asyncio_detailed(
     training_run_id: str,
     *,
     client: AuthenticatedClient | Client,
+    access_scope: AccessScope | Unset = UNSET,
 ) -> Response[ErrorResponse | TrainingRun]:
     """Gets one training run.
 
     Args:
         training_run_id (str):
+        access_scope (AccessScope | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -138,6 +165,7 @@ async def asyncio_detailed(
 
     kwargs = _get_kwargs(
         training_run_id=training_run_id,
+        access_scope=access_scope,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -149,11 +177,13 @@ async def asyncio(
     training_run_id: str,
     *,
     client: AuthenticatedClient | Client,
+    access_scope: AccessScope | Unset = UNSET,
 ) -> ErrorResponse | TrainingRun | None:
     """Gets one training run.
 
     Args:
         training_run_id (str):
+        access_scope (AccessScope | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -167,5 +197,6 @@ async def asyncio(
         await asyncio_detailed(
             training_run_id=training_run_id,
             client=client,
+            access_scope=access_scope,
         )
     ).parsed

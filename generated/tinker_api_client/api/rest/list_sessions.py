@@ -5,6 +5,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
+from ...models.access_scope import AccessScope
 from ...models.error_response import ErrorResponse
 from ...models.list_sessions_response import ListSessionsResponse
 from ...types import UNSET, Response, Unset
@@ -14,6 +15,7 @@ def _get_kwargs(
     *,
     limit: int | Unset = 20,
     offset: int | Unset = 0,
+    access_scope: AccessScope | Unset = UNSET,
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
@@ -21,6 +23,12 @@ def _get_kwargs(
     params["limit"] = limit
 
     params["offset"] = offset
+
+    json_access_scope: str | Unset = UNSET
+    if not isinstance(access_scope, Unset):
+        json_access_scope = access_scope
+
+    params["access_scope"] = json_access_scope
 
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
@@ -83,12 +91,14 @@ def sync_detailed(
     client: AuthenticatedClient | Client,
     limit: int | Unset = 20,
     offset: int | Unset = 0,
+    access_scope: AccessScope | Unset = UNSET,
 ) -> Response[ErrorResponse | ListSessionsResponse]:
     """Lists the caller's session ids, newest first.
 
     Args:
         limit (int | Unset):  Default: 20.
         offset (int | Unset):  Default: 0.
+        access_scope (AccessScope | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -101,6 +111,7 @@ def sync_detailed(
     kwargs = _get_kwargs(
         limit=limit,
         offset=offset,
+        access_scope=access_scope,
     )
 
     response = client.get_httpx_client().request(
@@ -115,12 +126,14 @@ def sync(
     client: AuthenticatedClient | Client,
     limit: int | Unset = 20,
     offset: int | Unset = 0,
+    access_scope: AccessScope | Unset = UNSET,
 ) -> ErrorResponse | ListSessionsResponse | None:
     """Lists the caller's session ids, newest first.
 
     Args:
         limit (int | Unset):  Default: 20.
         offset (int | Unset):  Default: 0.
+        access_scope (AccessScope | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -134,6 +147,7 @@ def sync(
         client=client,
         limit=limit,
         offset=offset,
+        access_scope=access_scope,
     ).parsed
 
 
@@ -142,12 +156,14 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
     limit: int | Unset = 20,
     offset: int | Unset = 0,
+    access_scope: AccessScope | Unset = UNSET,
 ) -> Response[ErrorResponse | ListSessionsResponse]:
     """Lists the caller's session ids, newest first.
 
     Args:
         limit (int | Unset):  Default: 20.
         offset (int | Unset):  Default: 0.
+        access_scope (AccessScope | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -160,6 +176,7 @@ async def asyncio_detailed(
     kwargs = _get_kwargs(
         limit=limit,
         offset=offset,
+        access_scope=access_scope,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -172,12 +189,14 @@ async def asyncio(
     client: AuthenticatedClient | Client,
     limit: int | Unset = 20,
     offset: int | Unset = 0,
+    access_scope: AccessScope | Unset = UNSET,
 ) -> ErrorResponse | ListSessionsResponse | None:
     """Lists the caller's session ids, newest first.
 
     Args:
         limit (int | Unset):  Default: 20.
         offset (int | Unset):  Default: 0.
+        access_scope (AccessScope | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -192,5 +211,6 @@ async def asyncio(
             client=client,
             limit=limit,
             offset=offset,
+            access_scope=access_scope,
         )
     ).parsed

@@ -5,6 +5,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
+from ...models.access_scope import AccessScope
 from ...models.error_response import ErrorResponse
 from ...models.training_runs_response import TrainingRunsResponse
 from ...types import UNSET, Response, Unset
@@ -14,6 +15,8 @@ def _get_kwargs(
     *,
     limit: int | Unset = 20,
     offset: int | Unset = 0,
+    access_scope: AccessScope | Unset = UNSET,
+    project_id: str | Unset = UNSET,
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
@@ -21,6 +24,14 @@ def _get_kwargs(
     params["limit"] = limit
 
     params["offset"] = offset
+
+    json_access_scope: str | Unset = UNSET
+    if not isinstance(access_scope, Unset):
+        json_access_scope = access_scope
+
+    params["access_scope"] = json_access_scope
+
+    params["project_id"] = project_id
 
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
@@ -83,12 +94,16 @@ def sync_detailed(
     client: AuthenticatedClient | Client,
     limit: int | Unset = 20,
     offset: int | Unset = 0,
+    access_scope: AccessScope | Unset = UNSET,
+    project_id: str | Unset = UNSET,
 ) -> Response[ErrorResponse | TrainingRunsResponse]:
     """Lists the caller's training runs, newest first.
 
     Args:
         limit (int | Unset):  Default: 20.
         offset (int | Unset):  Default: 0.
+        access_scope (AccessScope | Unset):
+        project_id (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -101,6 +116,8 @@ def sync_detailed(
     kwargs = _get_kwargs(
         limit=limit,
         offset=offset,
+        access_scope=access_scope,
+        project_id=project_id,
     )
 
     response = client.get_httpx_client().request(
@@ -115,12 +132,16 @@ def sync(
     client: AuthenticatedClient | Client,
     limit: int | Unset = 20,
     offset: int | Unset = 0,
+    access_scope: AccessScope | Unset = UNSET,
+    project_id: str | Unset = UNSET,
 ) -> ErrorResponse | TrainingRunsResponse | None:
     """Lists the caller's training runs, newest first.
 
     Args:
         limit (int | Unset):  Default: 20.
         offset (int | Unset):  Default: 0.
+        access_scope (AccessScope | Unset):
+        project_id (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -134,6 +155,8 @@ def sync(
         client=client,
         limit=limit,
         offset=offset,
+        access_scope=access_scope,
+        project_id=project_id,
     ).parsed
 
 
@@ -142,12 +165,16 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
     limit: int | Unset = 20,
     offset: int | Unset = 0,
+    access_scope: AccessScope | Unset = UNSET,
+    project_id: str | Unset = UNSET,
 ) -> Response[ErrorResponse | TrainingRunsResponse]:
     """Lists the caller's training runs, newest first.
 
     Args:
         limit (int | Unset):  Default: 20.
         offset (int | Unset):  Default: 0.
+        access_scope (AccessScope | Unset):
+        project_id (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -160,6 +187,8 @@ async def asyncio_detailed(
     kwargs = _get_kwargs(
         limit=limit,
         offset=offset,
+        access_scope=access_scope,
+        project_id=project_id,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -172,12 +201,16 @@ async def asyncio(
     client: AuthenticatedClient | Client,
     limit: int | Unset = 20,
     offset: int | Unset = 0,
+    access_scope: AccessScope | Unset = UNSET,
+    project_id: str | Unset = UNSET,
 ) -> ErrorResponse | TrainingRunsResponse | None:
     """Lists the caller's training runs, newest first.
 
     Args:
         limit (int | Unset):  Default: 20.
         offset (int | Unset):  Default: 0.
+        access_scope (AccessScope | Unset):
+        project_id (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -192,5 +225,7 @@ async def asyncio(
             client=client,
             limit=limit,
             offset=offset,
+            access_scope=access_scope,
+            project_id=project_id,
         )
     ).parsed
