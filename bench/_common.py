@@ -29,6 +29,13 @@ REAL_VOCAB = 128_000
 # The clients compared in the overhead runs, in table order.
 OVERHEAD_CLIENTS = ("tinker_hl", "official", "official_aiohttp", "bare_aiohttp")
 ENCODE_CLIENTS = ("tinker_hl", "official", "official_aiohttp", "bare_orjson")
+# The current official SDK as a second anchor (its default transport; protobuf bodies). It runs
+# only in workers with its own install first on PYTHONPATH: its generated protobuf module
+# registers the same message names as ours, so the two never share a process.
+ANCHOR_038_SAMPLE_CLIENTS = ("tinker_hl", "official_038")
+PROTOBUF_ENCODE_CLIENTS = ("tinker_hl_protobuf", "official_038")
+SDK_038 = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ".sdk",
+                       "tinker-0.38.0")  # fmt: skip
 
 
 @dataclass

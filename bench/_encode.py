@@ -85,6 +85,116 @@ def tinker_hl_encoder() -> Encoder:
     return encode
 
 
+def tinker_hl_protobuf_encoder() -> Encoder:
+    """tinker_hl against a current server (client/config: protobuf bodies, zstd): the same
+    steps as `tinker_hl_encoder`, the body built by `_forward_wire.prepare_forward` (protobuf
+    through numpy, then zstd) and sent by `_http.call` on the same HTTP client."""
+    from tinker_api_client.api.training import forward_backward
+
+    from tinker_hl import types
+    from tinker_hl._chunking import chunk_datums
+    from tinker_hl._forward_wire import prepare_forward
+    from tinker_hl._http import call, make_client
+    from tinker_hl._server_features import ServerFeatures
+    from tinker_hl._transport import AiohttpClient, WireResponse
+    from tinker_hl.types import validate_datums
+
+    features = ServerFeatures(
+        negotiated=True,
+        protobuf_requests=True,
+        compressed_requests=True,
+        forward_via_forward_backward=True,
+    )
+    bodies: list[Body] = []
+
+    async def answer(self: Any, method: str, url: Any, headers: Any, body: bytes) -> Any:
+        bodies.append(body)
+        return WireResponse(200, b'{"request_id": "bench-1"}', {})
+
+    AiohttpClient.send_raw = answer  # type: ignore[method-assign]
+    clients: list[Any] = []
+
+    async def encode(rows: list[dict[str, list[Any]]]) -> tuple[float, list[Body]]:
+        if not clients:
+            clients.append(make_client("http://bench.invalid", "tml-bench"))
+        client = clients[0]
+        bodies.clear()
+        data = [
+            types.Datum(
+                model_input=types.ModelInput.from_ints(r["tokens"]),
+                loss_fn_inputs={"target_tokens": r["targets"], "weights": r["weights"]},
+            )
+            for r in rows
+        ]
+        built = time.process_time()
+        data = validate_datums(data, loss_fn="cross_entropy")
+        for seq_id, chunk in enumerate(chunk_datums(data), 1):
+            fb_input = types.ForwardBackwardInput(
+                data=chunk,  # type: ignore[arg-type]
+                loss_fn="cross_entropy",  # type: ignore[arg-type]
+            )
+            prepared = prepare_forward(features, "bench:train:0", seq_id, fb_input, True)
+            await call("forward_backward", forward_backward, client, prepared=prepared)
+        return built, list(bodies)
+
+    return encode
+
+
+def official_038_encoder() -> Encoder:
+    """What tinker 0.38.0's `TrainingClient.forward_backward` does before the transport, on a
+    server that advertises zstd (as the local backend does): pydantic Datums from lists (its
+    TensorData keeps a numpy copy), its proto-size chunking, `ForwardBackwardRequest`, then
+    its training resource (the protobuf message, `SerializeToString`, zstd in a thread)."""
+    import httpx
+    from tinker import types
+    from tinker._client import AsyncTinker
+    from tinker.lib.public_interfaces.training_client import TrainingClient
+    from tinker.types.client_config_response import ClientConfigResponse
+
+    config = ClientConfigResponse(proto_write_fwdbwd=True, proto_compress_fwdbwd=True)
+
+    class Chunker:
+        """Borrows the official chunking method without a live client."""
+
+        chunks = TrainingClient._chunked_requests_generator
+
+        def __init__(self) -> None:
+            self.holder = self
+            self._client_config = config
+
+    chunker = Chunker()
+    bodies: list[Body] = []
+    client = AsyncTinker(
+        api_key="tml-bench",
+        base_url="http://bench.invalid",
+        http_client=httpx.AsyncClient(transport=_mock_transport(bodies)),
+        _client_config=config,
+    )
+
+    async def encode(rows: list[dict[str, list[Any]]]) -> tuple[float, list[Body]]:
+        bodies.clear()
+        data = [
+            types.Datum(
+                model_input=types.ModelInput.from_ints(r["tokens"]),
+                loss_fn_inputs={"target_tokens": r["targets"], "weights": r["weights"]},
+            )
+            for r in rows
+        ]
+        built = time.process_time()
+        for seq_id, chunk in enumerate(chunker.chunks(data), 1):
+            request = types.ForwardBackwardRequest(
+                forward_backward_input=types.ForwardBackwardInput(
+                    data=chunk.data, loss_fn="cross_entropy", loss_fn_config=None
+                ),
+                model_id="bench:train:0",
+                seq_id=seq_id,
+            )
+            await client.training.forward_backward(request=request)
+        return built, list(bodies)
+
+    return encode
+
+
 def official_encoder(aiohttp: bool = False) -> Encoder:
     """What tinker 0.7.0's `TrainingClient.forward_backward` does before the transport:
     pydantic Datums from lists, its chunking, `ForwardBackwardRequest`, the Stainless resource
@@ -171,6 +281,8 @@ def bare_encoder() -> Encoder:
 
 ENCODERS: dict[str, Callable[[], Encoder]] = {
     "tinker_hl": tinker_hl_encoder,
+    "tinker_hl_protobuf": tinker_hl_protobuf_encoder,
+    "official_038": official_038_encoder,
     "official": official_encoder,
     "official_aiohttp": lambda: official_encoder(aiohttp=True),
     "bare_orjson": bare_encoder,
@@ -184,6 +296,13 @@ def normalized(bodies: list[Body]) -> str:
     import json
 
     digest = hashlib.sha256()
+    if bodies and bodies[0][:4] == b"\x28\xb5\x2f\xfd":  # zstd frames of protobuf bodies
+        import zstandard
+
+        reader = zstandard.ZstdDecompressor()
+        for body in bodies:  # the message bytes (both SDKs write fields in number order)
+            digest.update(reader.decompressobj().decompress(body))
+        return "pb:" + digest.hexdigest()[:13]
     for body in bodies:
         payload = json.loads(body)
         fb_input = payload["forward_backward_input"]

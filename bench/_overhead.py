@@ -116,6 +116,26 @@ def sample_official_aiohttp(spec: dict[str, Any], sizes: Sizes) -> dict[str, Any
     return sample_official(spec, sizes, aiohttp=True)
 
 
+def sample_official_038(spec: dict[str, Any], sizes: Sizes) -> dict[str, Any]:
+    """The official SDK 0.38.0 (run with its install first on PYTHONPATH), as its users call
+    it: its default transport, factories that return futures, `await sampler.sample(...)`."""
+    import tinker
+    from tinker import types
+
+    service = tinker.ServiceClient(api_key=spec["key"], base_url=spec["url"])
+    if not tinker.__version__.startswith("0.38"):
+        raise RuntimeError(f"expected the official SDK 0.38, imported {tinker.__version__}")
+    sampler = service.create_sampling_client(base_model=MODEL).result()
+    prompt = types.ModelInput.from_ints(tokens(sizes.sample_prompt_tokens, LOCAL_VOCAB, 1))
+    params = types.SamplingParams(max_tokens=sizes.sample_max_tokens)
+
+    async def call() -> None:
+        response = await sampler.sample(prompt=prompt, num_samples=1, sampling_params=params)
+        _check_sample(response, sizes.sample_max_tokens)
+
+    return asyncio.run(_timed_samples(sizes, call))
+
+
 class Bare:
     """The practical floor: aiohttp + orjson doing only the protocol's HTTP requests."""
 

@@ -16,6 +16,16 @@ TARGETS: list[tuple[str, float, str]] = [
     ),
     ("sample_client_cpu_vs_bare_aiohttp", 3.0, "client CPU per sample call <= 3x bare aiohttp"),
     ("encode_vs_official", 0.2, "forward_backward request encoding <= 0.2x official"),
+    (
+        "sample_client_cpu_vs_official_038",
+        0.5,
+        "client CPU per sample call <= 0.5x the official SDK 0.38.0 (its default transport)",
+    ),
+    (
+        "encode_protobuf_vs_official_038",
+        0.2,
+        "protobuf forward_backward request encoding <= 0.2x the official SDK 0.38.0",
+    ),
     ("step_time_vs_plain_torch", 1.2, "end-to-end step time <= 1.2x plain torch (one at a time)"),
     (
         "rollouts_tokens_per_s_vs_one_at_a_time",
@@ -79,6 +89,23 @@ def compute_ratios(results: dict[str, Any]) -> dict[str, float | None]:
     )
     r["encode_serialize_vs_official_serialize"] = _ratio(
         _get(enc, "tinker_hl", "encode_cpu_s"), _get(enc, "official", "encode_cpu_s")
+    )
+
+    anchor = ov.get("sample_038", {})
+    r["sample_client_cpu_vs_official_038"] = _ratio(
+        _get(anchor, "tinker_hl", "cpu_ms_per_call"),
+        _get(anchor, "official_038", "cpu_ms_per_call"),
+    )
+    r["sample_wall_vs_official_038"] = _ratio(
+        _get(anchor, "tinker_hl", "wall_ms_per_call"),
+        _get(anchor, "official_038", "wall_ms_per_call"),
+    )
+    pb = ov.get("encode_protobuf", {})
+    r["encode_protobuf_vs_official_038"] = _ratio(
+        _get(pb, "tinker_hl_protobuf", "cpu_s"), _get(pb, "official_038", "cpu_s")
+    )
+    r["encode_protobuf_serialize_vs_official_038_serialize"] = _ratio(
+        _get(pb, "tinker_hl_protobuf", "encode_cpu_s"), _get(pb, "official_038", "encode_cpu_s")
     )
 
     step = _get(results, "backend", "step") or {}
@@ -280,6 +307,52 @@ def markdown(results: dict[str, Any]) -> str:
             "requests",
             "MB on the wire",
             "payload digest",
+        ],
+        rows,
+    )
+    lines += [
+        "",
+        "(a') and (c') The official SDK 0.38.0 as a second anchor (its default transport, "
+        "run from its own install in its own worker processes): the same sample calls, "
+        "interleaved with tinker_hl's; the same request encoded as protobuf with zstd, as a "
+        "server that offers both (the local backend) gets it.",
+        "",
+    ]
+    anchor = ov.get("sample_038", {})
+    rows = []
+    for client in ("tinker_hl", "official_038"):
+        a = anchor.get(client) or {}
+        rows.append(
+            [
+                f"`{client}`",
+                _f(a.get("cpu_ms_per_call"), 3),
+                _f(a.get("wall_ms_per_call"), 3),
+                _f(a.get("calls_per_s"), 0),
+            ]
+        )
+    lines += _table(["client", "sample CPU ms/call", "sample wall ms/call", "samples/s"], rows)
+    lines.append("")
+    rows = []
+    for client in ("tinker_hl_protobuf", "official_038"):
+        e = ov.get("encode_protobuf", {}).get(client) or {}
+        rows.append(
+            [
+                f"`{client}`",
+                _f(e.get("cpu_s") and 1e3 * e["cpu_s"], 1),
+                _f(e.get("build_cpu_s") and 1e3 * e["build_cpu_s"], 1),
+                _f(e.get("encode_cpu_s") and 1e3 * e["encode_cpu_s"], 1),
+                _f(e.get("requests")),
+                _f(e.get("body_bytes") and e["body_bytes"] / 1e6, 2),
+            ]
+        )
+    lines += _table(
+        [
+            "client",
+            "CPU ms total",
+            "build Datums",
+            "validate+serialize+zstd",
+            "requests",
+            "MB on the wire",
         ],
         rows,
     )

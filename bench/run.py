@@ -35,10 +35,13 @@ if str(BENCH_DIR) not in sys.path:
     sys.path.insert(0, str(BENCH_DIR))
 
 from _common import (  # noqa: E402
+    ANCHOR_038_SAMPLE_CLIENTS,
     ENCODE_CLIENTS,
     OVERHEAD_CLIENTS,
+    PROTOBUF_ENCODE_CLIENTS,
     QUIET_ENV,
     RESULT_MARKER,
+    SDK_038,
     Sizes,
     apply_quiet_env,
     emit,
@@ -75,6 +78,7 @@ def _workers() -> dict[str, Callable[[dict[str, Any], Sizes], dict[str, Any]]]:
     for client in OVERHEAD_CLIENTS:
         table[f"sample_{client}"] = getattr(_overhead, f"sample_{client}")
         table[f"train_{client}"] = getattr(_overhead, f"train_{client}")
+    table["sample_official_038"] = _overhead.sample_official_038
     for name in ("step_compare", "gen_compare", "scaling_backend"):
         table[name] = getattr(_backend, name)
     return table
@@ -140,6 +144,10 @@ class Orchestrator:
         if self.quick:
             cmd.append("--quick")
         env = {**os.environ, **QUIET_ENV}
+        if "official_038" in label:  # the 0.38 wheel first: it shadows the venv's 0.7.0
+            env["PYTHONPATH"] = os.pathsep.join(
+                p for p in (SDK_038, os.environ.get("PYTHONPATH")) if p
+            )
         before = CpuSnapshot.take(self.server_pid)
         started = time.perf_counter()
         try:
@@ -213,6 +221,12 @@ class Orchestrator:
                     OVERHEAD_CLIENTS, lambda c, w=workload: (f"{w}_{c}", spec), cpu_key
                 )
             )
+        log("[overhead] (a') the same sample calls: tinker_hl and the official SDK 0.38.0")
+        results.setdefault("sample_038", {}).update(
+            self.interleaved(
+                ANCHOR_038_SAMPLE_CLIENTS, lambda c: (f"sample_{c}", spec), "cpu_ms_per_call"
+            )
+        )
 
     def interleaved(
         self,
@@ -238,6 +252,16 @@ class Orchestrator:
             best["rounds_" + cpu_key] = [r[cpu_key] for r in done]
             table[client] = best
         return table
+
+    def encode_protobuf(self, results: dict[str, Any]) -> None:
+        s = self.sizes
+        log(
+            f"[encode] (c') the same request as protobuf + zstd: tinker_hl and the official "
+            f"SDK 0.38.0, best of {s.encode_repeats} in each of {s.overhead_rounds} round(s)"
+        )
+        results.update(
+            self.interleaved(PROTOBUF_ENCODE_CLIENTS, lambda c: ("encode", {"client": c}), "cpu_s")
+        )
 
     def encode(self, results: dict[str, Any]) -> None:
         s = self.sizes
@@ -483,6 +507,7 @@ def main(argv: list[str] | None = None) -> int:
                         profile["sample"] = orch.worker("profile_sample", spec)
             if "encode" in only:
                 orch.encode(overhead.setdefault("encode", {}))
+                orch.encode_protobuf(overhead.setdefault("encode_protobuf", {}))
             if "profile" in only:
                 log("[profile] tinker_hl encode path (cProfile)")
                 profile["encode"] = orch.worker("profile_encode", {"out_dir": str(out_dir)})

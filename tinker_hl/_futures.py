@@ -12,6 +12,7 @@ import enum
 import logging
 import time
 from collections.abc import Callable, Coroutine, Generator, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from tinker_api_client.api.futures import retrieve_future
@@ -24,9 +25,10 @@ from ._exceptions import (
     APITimeoutError,
     RequestFailedError,
 )
-from ._http import PARSE_ERRORS, decode_json
+from ._http import PARSE_ERRORS, content_type, decode_json, prepare
 from ._retry import RetryableException
 from ._waiting import wait, wait_async
+from ._wire_formats import ACCEPT_PROTOBUF, PROTOBUF, PROTOBUF_RESULT_TYPES
 from .types._shapes import to_official_shape
 
 if TYPE_CHECKING:
@@ -253,21 +255,54 @@ async def poll_until_done(
 async def _retrieve_once(
     pipeline: CallPipeline, request_id: str, headers: dict[str, str]
 ) -> dict[str, Any]:
+    request_type = headers["type"]
+    fields: dict[str, Any] = {
+        "body": FutureRetrieveRequest(request_id=request_id),
+        "x_tinker_request_iteration": headers["iteration"],
+        "x_tinker_request_type": request_type,
+        "x_tinker_create_promise_roundtrip_time": headers.get("roundtrip", UNSET),
+    }
+    protobuf = pipeline.features.protobuf_results and request_type in PROTOBUF_RESULT_TYPES
+    prepared = None
+    if protobuf:  # ask for the protobuf result; a JSON answer is still read as JSON
+        prepared = prepare("retrieve_future", retrieve_future, **fields)
+        prepared = replace(prepared, headers={**prepared.headers, "Accept": ACCEPT_PROTOBUF})
     try:
         response = await pipeline.call(
             "retrieve_future",
             retrieve_future,
-            body=FutureRetrieveRequest(request_id=request_id),
-            x_tinker_request_iteration=headers["iteration"],
-            x_tinker_request_type=headers["type"],
-            x_tinker_create_promise_roundtrip_time=headers.get("roundtrip", UNSET),
+            prepared=prepared,
+            raw_types=(PROTOBUF,) if protobuf else (),
+            **fields,
         )
     except APIStatusError as exc:
         if exc.status_code == 408:  # long-poll window elapsed: still pending
             body = exc.body if isinstance(exc.body, dict) else {}
             return {"_pending": True, **body}
         raise
+    if protobuf and content_type(response.headers) == PROTOBUF:
+        return _decode_protobuf(request_type, request_id, response.content)
     body = decode_json(response.content)
     if not isinstance(body, dict):
         raise RetryableException(f"retrieve_future returned a non-object body for {request_id}")
     return body
+
+
+def _decode_protobuf(request_type: str, request_id: str, content: bytes) -> dict[str, Any]:
+    """A protobuf result as the JSON result's dict (the generated parsers read JSON only)."""
+    from ._protobuf_codec import decode_result
+
+    try:
+        decoded = decode_result(request_type, content)
+    except Exception as exc:  # protobuf's DecodeError, or a message that breaks its own layout
+        raise APIResponseValidationError(
+            f"{request_type} request {request_id}: unreadable protobuf result "
+            f"({type(exc).__name__}: {exc})",
+            body=content[:500].decode("utf-8", "replace"),
+        ) from exc
+    if decoded is None:
+        raise APIResponseValidationError(
+            f"{request_type} request {request_id}: a protobuf result, which this request "
+            "type does not have"
+        )
+    return decoded

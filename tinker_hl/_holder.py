@@ -14,6 +14,7 @@ import logging
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
+from ._auth import TokenAuth
 from ._backpressure import SamplingLimiter
 from ._circuit import CircuitBreakers
 from ._connection import Connection
@@ -68,6 +69,8 @@ class ClientHolder:
     async def _start(self, open_session: bool) -> None:
         self.connection.open()
         self.pipeline.features = await fetch_server_features(self.pipeline)
+        if self.pipeline.features.jwt:
+            TokenAuth(self.pipeline).install()
         if open_session:
             await self.session.open()
 

@@ -11,8 +11,9 @@ APIResponseValidationError).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
@@ -173,6 +174,32 @@ def prepare(operation: str, endpoint: Endpoint, **kwargs: Any) -> PreparedReques
     )
 
 
+def prepare_content(
+    operation: str,
+    endpoint: Endpoint,
+    content: bytes,
+    content_headers: Mapping[str, str],
+    **kwargs: Any,
+) -> PreparedRequest:
+    """The generated endpoint's request (method, URL, parameters, headers) carrying `content`,
+    a body the caller encoded in another format (a protobuf message): `kwargs` build the
+    request as usual, with a stand-in body whose JSON is discarded (keep it small)."""
+    request = prepare(operation, endpoint, **kwargs)
+    headers = {k: v for k, v in request.headers.items() if k.lower() != "content-type"}
+    headers.update(content_headers)
+    return PreparedRequest(
+        operation, endpoint, request.method, request.url, content, request.params, headers
+    )
+
+
+def content_type(headers: Mapping[str, str]) -> str:
+    """The media type of an answer ("application/json"), lower case, without parameters."""
+    for name, value in headers.items():
+        if name.lower() == "content-type":
+            return value.split(";")[0].strip().lower()
+    return ""
+
+
 async def call(
     operation: str,
     endpoint: Endpoint,
@@ -180,10 +207,13 @@ async def call(
     *,
     ok: tuple[int, ...] = (200,),
     prepared: PreparedRequest | None = None,
+    raw_types: tuple[str, ...] = (),
     **kwargs: Any,
 ) -> Response[Any]:
     """Send a request; return the Response when its status is in `ok`, else raise the matching
-    APIStatusError. Transport failures become APIConnectionError / APITimeoutError."""
+    APIStatusError. Transport failures become APIConnectionError / APITimeoutError. A success
+    whose media type is in `raw_types` (protobuf) is returned unparsed (`parsed` None): the
+    generated parsers read JSON only."""
     request = prepared or prepare(operation, endpoint, **kwargs)
     wire = client.get_async_httpx_client()
     try:
@@ -217,6 +247,13 @@ async def call(
             response=httpx.Response(
                 status, headers=headers, content=answer.content, request=described
             ),
+        )
+    if raw_types and content_type(answer.headers) in raw_types:
+        return Response(
+            status_code=HTTPStatus(status),
+            content=answer.content,
+            headers=dict(answer.headers.items()),
+            parsed=None,
         )
     try:
         return request.endpoint._build_response(client=client, response=answer)

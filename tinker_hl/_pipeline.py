@@ -7,7 +7,7 @@ breaker's verdict. `request()` adds the retry handler and decodes a 200 body.
 Protocol negotiation: `features` holds what the server offered at client/config (JSON only
 until the probe answered), read by the parts that choose a wire format; `header_provider` (if
 set) is asked on every call, with the operation, for headers that replace the connection's
-defaults (a JWT in `X-API-Key`, for example).
+defaults (a JWT in `X-API-Key`, for example), and `reauthenticate` (if set) after a refused one.
 """
 
 from __future__ import annotations
@@ -33,6 +33,8 @@ from ._tracing import span
 T = TypeVar("T")
 # Given the operation; may be a coroutine function (a JWT exchange sends a request itself).
 HeaderProvider = Callable[[str], Mapping[str, str] | Awaitable[Mapping[str, str]]]
+# Given the operation and its failure: whether credentials were renewed (then it is resent).
+Reauthenticate = Callable[[str, BaseException], Awaitable[bool]]
 
 
 def retry_cause(exc: BaseException) -> str:
@@ -62,6 +64,7 @@ class CallPipeline:
         self.sampling_limiter = sampling_limiter or SamplingLimiter()
         self.retry_handler = self.make_retry_handler(self.retry_config, "tinker_hl")
         self.header_provider: HeaderProvider | None = None
+        self.reauthenticate: Reauthenticate | None = None
         self.features: ServerFeatures = JSON_ONLY
 
     def make_retry_handler(self, config: RetryConfig, name: str) -> RetryHandler:
@@ -102,9 +105,29 @@ class CallPipeline:
         *,
         ok: tuple[int, ...] = (200,),
         prepared: PreparedRequest | None = None,
+        raw_types: tuple[str, ...] = (),
         **kwargs: Any,
     ) -> Response[Any]:
-        """One HTTP call through the circuit breaker, with metrics and an optional span."""
+        """One HTTP call through the circuit breaker, with metrics and an optional span;
+        `raw_types`: see `_http.call`. A call refused for its credentials is sent once more
+        when `reauthenticate` renewed them (JWT mode, see `_auth`)."""
+        try:
+            return await self._call_once(operation, endpoint, ok, prepared, raw_types, kwargs)
+        except APIStatusError as exc:
+            renew = self.reauthenticate
+            if renew is None or not await renew(operation, exc):
+                raise
+        return await self._call_once(operation, endpoint, ok, prepared, raw_types, kwargs)
+
+    async def _call_once(
+        self,
+        operation: str,
+        endpoint: Endpoint,
+        ok: tuple[int, ...],
+        prepared: PreparedRequest | None,
+        raw_types: tuple[str, ...],
+        kwargs: dict[str, Any],
+    ) -> Response[Any]:
         if self.header_provider is not None:
             headers = self.header_provider(operation)
             if inspect.isawaitable(headers):
@@ -118,7 +141,13 @@ class CallPipeline:
         try:
             with span(operation):
                 return await call(
-                    operation, endpoint, self.http, ok=ok, prepared=prepared, **kwargs
+                    operation,
+                    endpoint,
+                    self.http,
+                    ok=ok,
+                    prepared=prepared,
+                    raw_types=raw_types,
+                    **kwargs,
                 )
         except Exception as exc:
             failure = exc

@@ -111,7 +111,7 @@ class ServiceClient(ClosingContext):
         holder.telemetry = start_telemetry(
             holder.loop_thread.loop,
             holder.session_id,
-            http_sender(lambda: holder.connection.client),
+            http_sender(lambda: holder.connection.client, lambda: holder.pipeline.header_provider),
             secrets=secrets,
         )
 

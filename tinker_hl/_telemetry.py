@@ -522,15 +522,29 @@ def _platform_name() -> str:
 
 
 # ----- construction ------------------------------------------------------------------------------
-def http_sender(http: Callable[[], AuthenticatedClient]) -> Sender:
+def http_sender(
+    http: Callable[[], AuthenticatedClient],
+    header_provider: Callable[[], Any] | None = None,
+) -> Sender:
     """Send batches with a client's HTTP connection directly (not through its call pipeline:
-    telemetry must not count as, or trip the breakers of, the user's traffic)."""
+    telemetry must not count as, or trip the breakers of, the user's traffic).
+    `header_provider()`: the pipeline's current header provider (a JWT in JWT mode), if any."""
+    from dataclasses import replace
+
     from tinker_api_client.api.telemetry import send_telemetry
 
-    from ._http import call
+    from ._http import call, prepare
 
     async def send(request: TelemetrySendRequest) -> object:
-        return await call("send_telemetry", send_telemetry, http(), body=request)
+        provider = header_provider() if header_provider is not None else None
+        if provider is None:
+            return await call("send_telemetry", send_telemetry, http(), body=request)
+        headers = provider("send_telemetry")
+        if inspect.isawaitable(headers):
+            headers = await headers
+        prepared = prepare("send_telemetry", send_telemetry, body=request)
+        prepared = replace(prepared, headers={**prepared.headers, **headers})
+        return await call("send_telemetry", send_telemetry, http(), prepared=prepared)
 
     return send
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from tinker_api_client.api.models import get_info
-from tinker_api_client.api.training import forward, forward_backward, optim_step
+from tinker_api_client.api.training import optim_step
 from tinker_api_client.api.weights import load_weights, save_weights, save_weights_for_sampler
 from tinker_api_client.limits import (
     CHECKPOINT_NAME_PATTERN,
@@ -27,8 +27,6 @@ from tinker_api_client.models import (
     Datum,
     ForwardBackwardInput,
     ForwardBackwardOutput,
-    ForwardBackwardRequest,
-    ForwardRequest,
     GetInfoRequest,
     GetInfoResponse,
     LoadWeightsRequest,
@@ -49,6 +47,7 @@ from tinker_api_client.models import (
 from ._chunking import chunk_datums, combine_forward_backward_outputs
 from ._client_future import ClientFuture
 from ._exceptions import ValidationError
+from ._forward_wire import prepare_forward
 from ._futures import (
     APIFuture,
     QueueState,
@@ -203,21 +202,14 @@ class TrainingClient:
     def _encode_forward_chunk(
         self, seq_id: int, fb_input: ForwardBackwardInput, backward: bool
     ) -> PreparedRequest:
-        body: ForwardBackwardRequest | ForwardRequest
-        if backward:
-            body = ForwardBackwardRequest(
-                forward_backward_input=fb_input, model_id=self.model_id, seq_id=seq_id
-            )
-        else:
-            body = ForwardRequest(forward_input=fb_input, model_id=self.model_id, seq_id=seq_id)
-        request_type = "forward_backward" if backward else "forward"
-        return prepare(request_type, forward_backward if backward else forward, body=body)
+        features = self.holder.pipeline.features
+        return prepare_forward(features, self.model_id, seq_id, fb_input, backward)
 
     def _send_prepared_chunk(
         self, seq_id: int, prepared: PreparedRequest, backward: bool, submitted_at: float
     ) -> Coroutine[Any, Any, ForwardBackwardOutput]:
         request_type = "forward_backward" if backward else "forward"
-        endpoint = forward_backward if backward else forward
+        endpoint = prepared.endpoint  # a forward may go to /forward_backward (forward_only)
         return self._send_in_turn(
             seq_id, request_type, endpoint, prepared, ForwardBackwardOutput.from_dict, submitted_at
         )

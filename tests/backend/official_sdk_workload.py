@@ -131,6 +131,7 @@ def run(service: Any, summary: dict[str, Any]) -> None:
     summary["state_path"] = state_path
     if version() >= (0, 38):
         current_api(training, sampler, rest, summary)
+        summary["loss_fns"] = every_loss(service)
 
 
 def current_api(training: Any, sampler: Any, rest: Any, summary: dict[str, Any]) -> None:
@@ -166,6 +167,59 @@ def current_api(training: Any, sampler: Any, rest: Any, summary: dict[str, Any])
         "target_prompt_logprobs",
         "prompt_alt_tokens_k",
     ]
+
+
+RL_LOSSES = {
+    "importance_sampling": None,
+    "ppo": {"clip_low_threshold": 0.8, "clip_high_threshold": 1.2},
+    "cispo": {"clip_low_threshold": 0.8, "clip_high_threshold": 1.2},
+    "dro": {"beta": 0.05},
+    "gspo": None,
+}
+
+
+def every_loss(service: Any) -> list[str]:
+    """0.38's loss functions, each through forward_backward + optim_step (on a fresh model, no
+    optimizer history) on a sequence whose sampler logprobs are the model's own forward
+    logprobs, with a positive advantage: each step must raise the sequence's log-probability.
+    `stable_reinforce` is refused with a user error that names it (see the backend README:
+    its formula is not implemented)."""
+    import numpy as np
+
+    seq = datum(TEXT)
+    training = resolved(service.create_lora_training_client(base_model=BASE_MODEL, rank=8, seed=1))
+
+    def logprobs() -> Any:
+        out = training.forward([seq], "cross_entropy").result()
+        return out.loss_fn_outputs[0]["logprobs"].to_numpy().astype(np.float32)
+
+    trained = []
+    for loss_fn, config in RL_LOSSES.items():
+        before = logprobs()
+        inputs: dict[str, Any] = {
+            "target_tokens": TEXT[1:],
+            "logprobs": types.TensorData.from_numpy(before),
+            "advantages": types.TensorData.from_numpy(np.ones_like(before)),
+        }
+        if loss_fn == "gspo":
+            inputs["sequence_ratio_mask"] = types.TensorData.from_numpy(np.ones_like(before))
+        rl = types.Datum(model_input=seq.model_input, loss_fn_inputs=inputs)
+        out = training.forward_backward([rl], loss_fn, loss_fn_config=config).result()
+        check(np.isfinite(out.metrics["loss:sum"]), f"{loss_fn} loss {out.metrics}")
+        training.optim_step(types.AdamParams(learning_rate=1e-3)).result()
+        after = logprobs()
+        check(
+            float(after.sum()) > float(before.sum()), f"{loss_fn}: {after.sum()} <= {before.sum()}"
+        )
+        trained.append(loss_fn)
+    try:
+        rl = types.Datum(model_input=seq.model_input, loss_fn_inputs={"target_tokens": TEXT[1:]})
+        training.forward_backward([rl], "stable_reinforce").result()
+    except Exception as e:
+        check("stable_reinforce" in str(e) and "not supported" in str(e), f"refusal: {e!r}")
+    else:
+        raise AssertionError("stable_reinforce was not refused")
+    return trained
 
 
 def prompt_alt_tokens(sampler: Any) -> None:

@@ -176,6 +176,16 @@ def test_json_endpoints_refuse_protobuf_and_compressed_bodies(api: Any, model_id
         headers={"Content-Type": "application/json", "Content-Encoding": "zstd"},
     )
     assert answer.status_code == 400 and answer.json()["field"] == "Content-Encoding"
+    # Neither refusal holds up the model's queue: its next request runs at once.
+    fresh = api.model()
+    body = proto_request(fresh, 1, TEXT).SerializeToString()
+    assert api.http.post("/api/v1/optim_step", content=body, headers=PROTO).status_code in (
+        400,
+        415,
+    )
+    assert "metrics" in api.done(
+        "/api/v1/forward_backward", api.fb_body(fresh, 1, [api.datum(TEXT)])
+    )
 
 
 def test_loss_config_v2_text_values_and_unknown_losses_are_named(api: Any) -> None:
@@ -582,7 +592,7 @@ def _blocked_forward(server: Any, monkeypatch: pytest.MonkeyPatch) -> tuple[Any,
     return entered, gate, ran
 
 
-@pytest.mark.parametrize("how", ["session_end", "expiry"])
+@pytest.mark.parametrize("how", ["session_end", "finish", "expiry"])
 def test_ending_a_session_cancels_its_models_queued_work(
     api: Any, server: Any, monkeypatch: pytest.MonkeyPatch, how: str
 ) -> None:
@@ -609,6 +619,9 @@ def test_ending_a_session_cancels_its_models_queued_work(
         }
         telemetry = {"session_id": session_id, "platform": "t", "sdk_version": "t"}
         assert api.post("/api/v1/telemetry", {**telemetry, "events": [end]}).status_code == 200
+    elif how == "finish":
+        answer = api.ok(f"/api/v1/sessions/{session_id}/finish", {"reason": {"type": "success"}})
+        assert answer["reason"] == "success"
     else:  # what the reaper does for an expired session, from a store thread
         server.backend.free_model(server.backend.models[model_id], "its session expired")
     # A cancelled request already handed on to the compute thread is answered in order, after
@@ -620,6 +633,10 @@ def test_ending_a_session_cancels_its_models_queued_work(
         assert failed["category"] == "user", failed
         assert failed["error"].startswith(f"cancelled before it ran: model '{model_id}'")
     assert ran == ["forward 0"]  # nothing ran for the cancelled requests
+    if how == "finish":  # the model is gone, and says why
+        later = api.post("/api/v1/forward_backward", api.fb_body(model_id, 4, data))
+        assert later.status_code == 404, later.text
+        assert "was unloaded (its session was finished (success))" in later.text
 
 
 def test_sparse_json_tensors_are_read_dense() -> None:

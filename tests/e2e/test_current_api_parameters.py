@@ -295,7 +295,7 @@ def test_from_state_on_a_07_era_server_checks_the_base_model_itself(
             state, MODEL, {"via": "create_model"}
         ).result()
         assert resumed.forward([sft_datum()], "cross_entropy").result().metrics["loss:sum"] > 0
-    assert any(line.startswith("/api/v1/create_model ") for line in seen)
+    assert any(exchange.path == "/api/v1/create_model" for exchange in seen)
 
 
 def test_custom_is_refused_before_sending_when_the_server_offers_no_custom_losses(

@@ -16,7 +16,7 @@ from tinker_hl._http import make_client
 from tinker_hl._negotiation import JSON_ONLY, ServerFeatures, fetch_server_features
 from tinker_hl._pipeline import CallPipeline
 
-from .era_proxy import recording_proxy
+from .era_proxy import paths, recording_proxy
 from .fake_server import fake_server, json_answer
 
 
@@ -94,10 +94,6 @@ def _sequence_id(sequence: Any) -> Any:
     return value if value is not None else sequence.additional_properties.get("sequence_id")
 
 
-def _paths(seen: list[str], path: str) -> list[str]:
-    return [entry for entry in seen if entry.split(" ")[0] == path]
-
-
 def _train_restore_sample(service: tinker.ServiceClient) -> tuple[str, str, float, float, Any]:
     training = service.create_lora_training_client(MODEL, rank=4, seed=7).result()
     training.forward_backward([_datum()], "cross_entropy").result()
@@ -119,17 +115,15 @@ def test_current_server_gets_its_protocol(local_server: Any, owner_key: str) -> 
         _path, model_id, before, after, sampled = _train_restore_sample(service)
         session = service.session_id
         service.close("success").result()
-    assert len(_paths(seen, "/api/v1/client/config")) == 1  # once per ServiceClient
+    assert len(paths(seen, "/api/v1/client/config")) == 1  # once per ServiceClient
     # The restored model was created by its load_weights, under the id the protocol defines.
     assert model_id == f"{session}:train:1"
     assert after == pytest.approx(before)  # the weights came with it
-    assert (
-        not _paths(seen, "/api/v1/weights_info") and len(_paths(seen, "/api/v1/create_model")) == 1
-    )
+    assert not paths(seen, "/api/v1/weights_info") and len(paths(seen, "/api/v1/create_model")) == 1
     ids = [_sequence_id(s) for s in sampled.sequences]
     assert len(ids) == 2 and len(set(ids)) == 2 and all(isinstance(i, str) and i for i in ids)
     assert local_server.store.session_finish(session)[0] == "success"
-    assert len(_paths(seen, f"/api/v1/sessions/{session}/finish")) == 1
+    assert len(paths(seen, f"/api/v1/sessions/{session}/finish")) == 1
 
 
 def test_07_era_server_gets_the_json_protocol(local_server: Any, owner_key: str) -> None:
@@ -139,14 +133,15 @@ def test_07_era_server_gets_the_json_protocol(local_server: Any, owner_key: str)
         _path, _model_id, before, after, sampled = _train_restore_sample(service)
         session = service.session_id
         service.close("success").result()
-    assert len(_paths(seen, "/api/v1/client/config")) == 1  # asked once, never retried
-    assert seen[0].startswith("/api/v1/client/config ")  # before anything else
+    assert len(paths(seen, "/api/v1/client/config")) == 1  # asked once, never retried
+    assert seen[0].path == "/api/v1/client/config"  # before anything else
     # The restored model: weights_info, create_model, then load_weights into it.
-    assert len(_paths(seen, "/api/v1/weights_info")) == 1
-    assert len(_paths(seen, "/api/v1/create_model")) == 2
+    assert len(paths(seen, "/api/v1/weights_info")) == 1
+    assert len(paths(seen, "/api/v1/create_model")) == 2
     assert after == pytest.approx(before)
     assert len(sampled.sequences) == 2
     # No finish request to a server of that era; every body was JSON.
-    assert not [entry for entry in seen if entry.split(" ")[0].endswith("/finish")]
+    assert not [e for e in seen if e.path.endswith("/finish")]
     assert local_server.store.session_finish(session) is None
-    assert all(entry.endswith("application/json") for entry in seen)
+    assert {e.sent for e in seen} == {"application/json"}
+    assert {e.answered for e in seen} == {"application/json"}

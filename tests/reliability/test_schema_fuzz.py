@@ -48,8 +48,9 @@ CHECKS = [
     response_schema_conformance,
 ]
 # Operations that would destroy the shared fixtures if they got the real ids (a telemetry batch
-# with a SESSION_END event ends its session, which frees the session's models).
-NO_REAL_IDS = ("/api/v1/unload_model", "/api/v1/telemetry")
+# with a SESSION_END event, or sessions/{id}/finish, ends its session, which frees the
+# session's models; the finish path's own tests are in tests/backend/test_server_protocol.py).
+NO_REAL_IDS = ("/api/v1/unload_model", "/api/v1/telemetry", "/api/v1/sessions/{session_id}/finish")
 
 schema = schemathesis.openapi.from_path(SPEC)
 schema.config.generation.update(

@@ -283,21 +283,27 @@ class BatchDecoder:
         self.steps += 1
         self.mask = mask
         logits = out.logits[:, -1, :].float().cpu()  # sampled on the CPU: seeds portable
-        chosen = torch.empty(b, dtype=torch.long)
         by_request: dict[int, tuple[DecodeRequest, list[int]]] = {}
         for i, row in enumerate(self.rows):
             by_request.setdefault(id(row.request), (row.request, []))[1].append(i)
-        for request, idx in by_request.values():
-            chosen[idx] = request.choose(logits[idx])
+        if len(by_request) == 1:  # one request (the common single-user case): no scatter
+            ((request, _),) = by_request.values()
+            chosen = request.choose(logits)
+        else:
+            chosen = torch.empty(b, dtype=torch.long)
+            for request, idx in by_request.values():
+                chosen[idx] = request.choose(logits[idx])
         all_logprobs = torch.log_softmax(logits, dim=-1)
         logprobs = all_logprobs.gather(-1, chosen[:, None])[:, 0]
         top = _top_rows(all_logprobs, by_request.values())
+        # One conversion per step, not one tensor read per row: this loop runs every step.
+        tokens, values = chosen.tolist(), logprobs.tolist()
         keep: list[int] = []
         for i, row in enumerate(self.rows):
             request, s = row.request, row.seq_index
-            token = int(chosen[i])
+            token = tokens[i]
             request.tokens[s].append(token)
-            request.logprobs[s].append(float(logprobs[i]))
+            request.logprobs[s].append(values[i])
             if i in top:
                 request.topk_logprobs[s].append(top[i])
             if request.is_stop(request.tokens[s], token):

@@ -17,6 +17,7 @@ from starlette.routing import Route
 from .endpoint import endpoint, read_body
 from .errors import not_found
 from .futures import RequestRecord
+from .session_reaper import FINISHED, free_session_models
 from .state import Backend
 
 # How often a live client re-reads client/dynamic_config.
@@ -66,7 +67,12 @@ async def finish_session(request: Request, backend: Backend, user: str) -> dict[
         backend.own_session(user, session_id)
         backend.note_sdk_version(request, session_id)
         backend.store.finish_session(session_id, reason, detail, time.time())
-        return backend.store.session_finish(session_id)
+        kept = backend.store.session_finish(session_id)
+        # A finished session is over: its models are freed (and their queued work cancelled)
+        # as when its client closes; their checkpoints stay.
+        first_reason = kept[0] if kept is not None else reason
+        free_session_models(backend, user, session_id, FINISHED.format(reason=first_reason))
+        return kept
 
     kept = await backend.db(finish)
     assert kept is not None

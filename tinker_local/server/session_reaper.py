@@ -1,5 +1,6 @@
-"""Freeing the models of sessions that ended: a client that closed (its telemetry says
-SESSION_END) or one that stopped heartbeating for `session_ttl_s` (crashed, killed, lost).
+"""Freeing the models of sessions that ended: a client that finished its session
+(`sessions/{id}/finish`) or closed (its telemetry says SESSION_END), or one that stopped
+heartbeating for `session_ttl_s` (crashed, killed, lost).
 
 A model is freed (weights and optimizer state dropped, status "unloaded") only when nothing
 used it for `session_ttl_s` either, so a client busy training is never cut off by one late
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ENDED = "its session ended when its client closed"
+FINISHED = "its session was finished ({reason})"
 EXPIRED = "its session expired after {ttl:.0f} s without a heartbeat"
 
 
