@@ -7,6 +7,7 @@ from __future__ import annotations
 import attrs
 
 from ._exceptions import ValidationError
+from ._training_client import check_access_token
 from .types import OptimizerConfig
 from .types._optimizer import optimizer_config
 from .types._paths import require_path
@@ -40,17 +41,13 @@ class FromState:
             user_metadata, base_model = base_model, user_metadata
         if base_model is not None and (not isinstance(base_model, str) or not base_model):
             raise ValidationError("base_model", f"expected a model name, got {base_model!r}")
-        if weights_access_token is not None and not isinstance(weights_access_token, str):
-            raise ValidationError(
-                "weights_access_token", f"expected a string, got {type(weights_access_token)}"
-            )
         if user_metadata is not None and not isinstance(user_metadata, dict):
             raise ValidationError("user_metadata", "expected a dict of strings")
         return cls(
             path,
             base_model,
             user_metadata,
-            weights_access_token,
+            check_access_token(weights_access_token),
             optimizer_config(optimizer),
             restore_optimizer,
         )

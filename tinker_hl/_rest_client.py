@@ -79,7 +79,7 @@ from ._loop import EventLoopThread
 from ._options import ClientOptions
 from ._retry import RetryConfig
 from ._telemetry import Telemetry
-from ._training_client import check_ttl
+from ._training_client import check_access_token, check_ttl
 from ._twins import awaited_twin, blocking, on_loop
 from .types import parse_tinker_path, split_checkpoint_id
 from .types._shapes import to_official_shape
@@ -125,12 +125,6 @@ def _scope(access_scope: object) -> dict[str, AccessScope]:
             "access_scope", f"expected one of {sorted(ACCESS_SCOPE_VALUES)}, got {access_scope!r}"
         )
     return {} if access_scope == "owned" else {"access_scope": "accessible"}
-
-
-def _check_token(token: object) -> str | None:
-    if token is not None and not isinstance(token, str):
-        raise ValidationError("weights_access_token", f"expected a string, got {type(token)}")
-    return token
 
 
 def _checkpoint_parts(training_run_id: object, checkpoint_id: object) -> tuple[str, str, str]:
@@ -477,6 +471,7 @@ class RestClient(ClosingContext):
         (None: never) and cannot be trained on."""
         source = parse_tinker_path(path).tinker_path
         if destination_project_id is None:
+            # As 0.38: the environment, read now (not the borrowing ServiceClient's project).
             destination_project_id = os.environ.get("TINKER_PROJECT_ID") or None
         if destination_project_id is None:
             raise ValidationError(
@@ -484,7 +479,7 @@ class RestClient(ClosingContext):
             )
         project = _check_id(destination_project_id, "destination_project_id")
         check_ttl(ttl_seconds)
-        token = _check_token(weights_access_token)
+        token = check_access_token(weights_access_token)
         body = CopyWeightsRequest(source_path=source, destination_project_id=project)
         if ttl_seconds is not None:
             body.ttl_seconds = ttl_seconds

@@ -308,10 +308,7 @@ class TrainingClient:
         from .types._paths import require_path
 
         require_path(path)
-        if weights_access_token is not None and not isinstance(weights_access_token, str):
-            raise ValidationError(
-                "weights_access_token", f"expected a string, got {type(weights_access_token)}"
-            )
+        check_access_token(weights_access_token)
 
         def body(seq_id: int) -> LoadWeightsRequest:
             request = LoadWeightsRequest(
@@ -537,6 +534,13 @@ def check_ttl(ttl_seconds: object) -> None:
         raise ValidationError(
             "ttl_seconds", f"expected whole seconds from {low} to {high}, got {ttl_seconds!r}"
         )
+
+
+def check_access_token(token: object) -> str | None:
+    """A `weights_access_token` argument: None or a string."""
+    if token is not None and not isinstance(token, str):
+        raise ValidationError("weights_access_token", f"expected a string, got {type(token)}")
+    return token
 
 
 def _check_metadata(metadata: object) -> dict[str, str] | None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import secrets
 import shutil
 import time
 import uuid
@@ -23,15 +22,10 @@ from tinker_api_client.models import CopyWeightsRequest, CopyWeightsResponse
 
 from .checkpoint_ttl import check_ttl
 from .endpoint import endpoint, parse_model, read_body
-from .errors import bad_request, conflict
+from .errors import access_token_refused, bad_request, conflict
 from .state import Backend
-from .store import CheckpointRow, SessionRow
+from .store import SessionRow
 from .wire import opt_none
-
-_TOKEN_REFUSED = (
-    "reading another account's weights with an access token is not supported by the local "
-    "backend; publish the checkpoint from its owner's account instead"
-)
 
 
 def _link_tree(source: Path, dest: Path) -> None:
@@ -111,29 +105,10 @@ def _copy(backend: Backend, user: str, body: CopyWeightsRequest, key: str | None
             corrupted=False,
         )
     )
-    files = backend.files
-    final = files.final_dir(run_id, source.kind, source.name)
-    staging = files.new_staging_dir(final.parent)
-    try:
-        _link_tree(backend.checkpoint_dir(source), staging)
-    except BaseException:
-        files.remove_dir(staging)
-        raise
-    size = files.commit_dir(staging, final)
-    row = CheckpointRow(
-        run_id=run_id,
-        kind=source.kind,
-        name=source.name,
-        user=user,
-        created_at=now,
-        size_bytes=size,
-        nonce=secrets.token_hex(8),
+    source_dir = backend.checkpoint_dir(source)
+    row = backend.write_run_checkpoint(
+        run_id, user, source.kind, source.name, lambda staging: _link_tree(source_dir, staging)
     )
-    try:
-        store.add_checkpoint(row)
-    except BaseException:
-        files.remove_dir(final)
-        raise
     _expires, metadata = store.checkpoint_extras(source.run_id, source.kind, source.name)
     if ttl is not None or metadata is not None:  # the source's expiry is not inherited
         expires_at = None if ttl is None else now + ttl
@@ -145,12 +120,10 @@ def _copy(backend: Backend, user: str, body: CopyWeightsRequest, key: str | None
 
 async def copy_weights(request: Request, backend: Backend, user: str) -> dict[str, Any]:
     if request.headers.get("x-tinker-weights-access-token") is not None:
-        raise bad_request(
-            f"X-Tinker-Weights-Access-Token: {_TOKEN_REFUSED}", "weights_access_token"
-        )
+        raise access_token_refused("X-Tinker-Weights-Access-Token")
     body = parse_model(CopyWeightsRequest, await read_body(request, "CopyWeightsRequest"))
     if opt_none(body.weights_access_token) is not None:
-        raise bad_request(f"weights_access_token: {_TOKEN_REFUSED}", "weights_access_token")
+        raise access_token_refused("weights_access_token")
     key = request.headers.get("x-idempotency-key") or None
     path = await backend.db(_copy, backend, user, body, key)
     return CopyWeightsResponse(tinker_path=path).to_dict()

@@ -165,18 +165,17 @@ def get_session(request: Request, backend: Backend, user: str) -> dict[str, Any]
     session_id = request.path_params["session_id"]
     session = backend.readable_session(user, session_id, query_accessible(request))
     runs, samplers = backend.store.session_contents(session.session_id)
+    if session.user != user:  # another user's session: only its published runs, no samplers
+        runs, samplers = [r for r in runs if backend.store.run_is_published(r)], []
     _project, display_name = backend.store.session_labels(session.session_id)
     out = GetSessionResponse.from_dict(
         {
             "training_run_ids": runs,
-            # Another user's session shows only its published runs and none of its samplers.
-            "sampler_ids": samplers if session.user == user else [],
+            "sampler_ids": samplers,
             "user_metadata": _string_values(session.user_metadata),
             "display_name": display_name,
         }
     )
-    if session.user != user:
-        out.training_run_ids = [r for r in runs if backend.store.run_is_published(r)]
     # Extras (objects keep unknown properties): liveness of the session.
     out.additional_properties = {
         "expired": backend.session_expired(session),

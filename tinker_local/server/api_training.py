@@ -54,7 +54,7 @@ from .endpoint import (
     read_body,
     read_raw_json,
 )
-from .errors import ApiError, UserError, bad_request, shown
+from .errors import ApiError, UserError, access_token_refused, bad_request, shown
 from .futures import JobFn
 from .models import ModelHandle
 from .protobuf_wire import (
@@ -626,21 +626,26 @@ def _load_job(backend: Backend, handle: ModelHandle, body: LoadWeightsRequest) -
     return job
 
 
+# Fields of load_weights that only a model it creates (no model_id) can take, or none can.
+_REFUSED_ON_A_LOADED_MODEL: dict[str, Callable[[], ApiError]] = {
+    "optimizer_config": lambda: bad_request(
+        "optimizer_config: only for a model that load_weights creates (without model_id); "
+        "an existing model keeps its optimizer",
+        "optimizer_config",
+    ),
+    "weights_access_token": lambda: access_token_refused("weights_access_token"),
+}
+
+
 async def load_weights(request: Request, backend: Backend, user: str) -> dict[str, Any]:
     raw, size = await read_raw_json(request)
     if isinstance(raw, dict) and raw.get("model_id") is None:
         await check_body("LoadWeightsRequest", raw, size)
         return await create_via_load(backend, user, raw, request)
-    refused = {
-        "optimizer_config": "only for a model that load_weights creates (without model_id); "
-        "an existing model keeps its optimizer",
-        "weights_access_token": "not supported by the local backend (a checkpoint is readable "
-        "by its owner, or by anyone once published)",
-    }
-    for field, why in refused.items():
+    for field, refusal in _REFUSED_ON_A_LOADED_MODEL.items():
         if isinstance(raw, dict) and raw.get(field) is not None:
             _consume_seq(backend, user, raw)  # later requests of the model must not wait for it
-            raise bad_request(f"{field}: {why}", field)
+            raise refusal()
     return await _submit_training(
         request,
         backend,

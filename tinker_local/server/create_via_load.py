@@ -14,7 +14,7 @@ from tinker_api_client.models import LoadWeightsResponse
 
 from .compute import LoraArgs
 from .endpoint import future_response
-from .errors import UserError, bad_request
+from .errors import UserError, access_token_refused, bad_request
 from .models import ModelHandle
 from .state import Backend
 from .store import CheckpointRow, RunRow
@@ -70,11 +70,7 @@ def _look_up(
 def _check_options(body: dict[str, Any]) -> bool:
     """The request's own options (no store needed); whether the optimizer state is loaded."""
     if body.get("weights_access_token") is not None:
-        raise bad_request(
-            "weights_access_token: not supported by the local backend (a checkpoint is "
-            "readable by its owner, or by anyone once published)",
-            "weights_access_token",
-        )
+        raise access_token_refused("weights_access_token")
     optimizer = bool(body["optimizer"])
     config = body.get("optimizer_config")
     check_optimizer_config(config)

@@ -40,6 +40,16 @@ def bad_request(message: str, field: str | None = None) -> ApiError:
     return ApiError(400, message, field)
 
 
+def access_token_refused(where: str) -> ApiError:
+    """A weights access token (in the field or header `where`): the local backend has no
+    accounts to grant one, so every load, create-by-load and copy refuses it alike."""
+    return bad_request(
+        f"{where}: reading weights with an access token is not supported by the local backend "
+        "(a checkpoint is readable by its owner, or by anyone once published)",
+        "weights_access_token",
+    )
+
+
 def unauthorized(message: str) -> ApiError:
     return ApiError(401, message)
 

@@ -325,14 +325,20 @@ class Backend:
     def write_checkpoint(
         self, handle: ModelHandle, kind: str, name: str, write: Callable[[Path], None]
     ) -> CheckpointRow:
+        """Write a checkpoint of a model's training run (see `write_run_checkpoint`)."""
+        return self.write_run_checkpoint(handle.model_id, handle.user, kind, name, write)
+
+    def write_run_checkpoint(
+        self, run_id: str, user: str, kind: str, name: str, write: Callable[[Path], None]
+    ) -> CheckpointRow:
         """Write a checkpoint folder atomically, then commit its row (the order matters)."""
         validate_checkpoint_name(name)
-        if self.store.get_checkpoint(handle.model_id, kind, name) is not None:
+        if self.store.get_checkpoint(run_id, kind, name) is not None:
             raise UserError(
-                f"path: training run {handle.model_id!r} already has a checkpoint {kind}/{name}; "
+                f"path: training run {run_id!r} already has a checkpoint {kind}/{name}; "
                 "choose another name (checkpoints are never overwritten)"
             )
-        final = self.files.final_dir(handle.model_id, kind, name)
+        final = self.files.final_dir(run_id, kind, name)
         staging = self.files.new_staging_dir(final.parent)
         try:
             write(staging)
@@ -341,10 +347,10 @@ class Backend:
             raise
         size = self.files.commit_dir(staging, final)
         row = CheckpointRow(
-            run_id=handle.model_id,
+            run_id=run_id,
             kind=kind,
             name=name,
-            user=handle.user,
+            user=user,
             created_at=time.time(),
             size_bytes=size,
             nonce=secrets.token_hex(8),
