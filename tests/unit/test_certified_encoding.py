@@ -11,6 +11,7 @@ from tinker_api_client.models import EncodedTextChunk, ForwardBackwardInput, Ten
 from tinker_hl import types
 from tinker_hl._forward_wire import certification_for, prepare_forward, uses_protobuf
 from tinker_hl._server_features import ServerFeatures
+from tinker_hl.types._copying import build
 from tinker_hl.types._validation import validate_datums_certified
 
 JSON = ServerFeatures()
@@ -22,15 +23,16 @@ def batch() -> list[types.Datum]:
         model_input=types.ModelInput.from_ints(list(range(1, 300))),
         loss_fn_inputs={"target_tokens": list(range(2, 301)), "weights": [0.25] * 299},
     )
-    # Built with the generated classes, so the unusual values stay as they are: numpy scalars,
-    # ints beyond 2**31 and 2**53, negative int64 values, ints among floats.
+    # Built without the constructors' conversion, so the unusual values stay as they are (as
+    # after a caller puts them into a built Datum's lists): numpy scalars, ints beyond 2**31
+    # and 2**53, negative int64 values, ints among floats.
     unusual_tokens = [1, np.int64(7), 2**31 - 1, 3]
     unusual = types.Datum(
-        model_input=types.ModelInput(chunks=[EncodedTextChunk(tokens=unusual_tokens)]),
+        model_input=types.ModelInput(chunks=[build(EncodedTextChunk, tokens=unusual_tokens)]),
         loss_fn_inputs={
-            "target_tokens": TensorData(data=[5, 2**60, np.int32(2), 1], dtype="int64"),
-            "weights": TensorData(data=[1, np.float32(0.5), 0.1, -2.0], dtype="float32"),
-            "advantages": TensorData(data=[-(2**62), 0, -3, 4], dtype="int64"),
+            "target_tokens": build(TensorData, data=[5, 2**60, np.int32(2), 1], dtype="int64"),
+            "weights": build(TensorData, data=[1, np.float32(0.5), 0.1, -2.0], dtype="float32"),
+            "advantages": build(TensorData, data=[-(2**62), 0, -3, 4], dtype="int64"),
         },
     )
     two_chunks = types.Datum(

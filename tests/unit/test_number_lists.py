@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from tinker_hl import ValidationError, types
 from tinker_hl.types import _number_lists as nl
+from tinker_hl.types._copying import build
 from tinker_hl.types._validation import validate_datums_certified
 
 
@@ -327,11 +328,12 @@ def test_bad_weights_name_datum_and_element(
     "good", [2**31, 2**62, Small.ONE, np.int64(5), np.uint32(5), np.int8(0)], ids=repr
 )
 def test_unusual_but_valid_token_ids_pass(good: object) -> None:
-    # Built with the generated class, so the values stay as they are (Datum would convert).
+    # Built without the constructors' conversion, so the values stay as they are (as after a
+    # caller puts them into a built chunk's list).
     toks = with_value(tokens(), 3, good)
-    chunk = types.EncodedTextChunk(tokens=toks)
+    chunk = build(types.EncodedTextChunk, tokens=toks)
     types.validate_model_input(types.ModelInput(chunks=[chunk]))
-    td = types.TensorData(data=toks, dtype="int64", shape=[N])
+    td = build(types.TensorData, data=toks, dtype="int64", shape=[N])
     types.validate_tensor_data(td, "t", token_ids=True)
 
 
@@ -339,7 +341,7 @@ def test_unusual_but_valid_token_ids_pass(good: object) -> None:
     "good", [1e308, -1e308, 1, 2**70, np.float32(0.5), np.float64(0.5), np.int64(3)], ids=repr
 )
 def test_unusual_but_valid_weights_pass(good: object) -> None:
-    td = types.TensorData(data=with_value(weights(), 5, good), dtype="float32", shape=[N])
+    td = build(types.TensorData, data=with_value(weights(), 5, good), dtype="float32", shape=[N])
     types.validate_tensor_data(td, "t")
 
 
