@@ -33,18 +33,21 @@ def _mock_transport(bodies: list[Body]) -> Any:
     return httpx.MockTransport(handler)
 
 
-def tinker_hl_encoder() -> Encoder:
-    """What `TrainingClient.forward_backward` does before the transport: Datums from lists,
-    `validate_datums`, `chunk_datums`, the generated request model, the generated endpoint on
-    the HTTP client tinker_hl really uses (`tinker_hl._http.make_client`), whose last step
+def _tinker_hl_forward_backward_encoder(features: Any) -> Encoder:
+    """What `TrainingClient.forward_backward` does before the transport, for a server with
+    `features`: Datums from lists, `validate_datums_certified` (leaving each list's encoding for
+    the encoder), `chunk_datums`, `_forward_wire.prepare_forward` (JSON through the generated
+    request model, or protobuf through numpy then zstd), then `_http.call` on the HTTP client
+    tinker_hl really uses (`tinker_hl._http.make_client`), whose last step
     (`AiohttpClient.send_raw`, the aiohttp exchange) is swapped for an in-memory answer."""
     from tinker_api_client.api.training import forward_backward
 
     from tinker_hl import types
     from tinker_hl._chunking import chunk_datums
-    from tinker_hl._http import make_client
+    from tinker_hl._forward_wire import certification_for, prepare_forward
+    from tinker_hl._http import call, make_client
     from tinker_hl._transport import AiohttpClient, WireResponse
-    from tinker_hl.types import validate_datums
+    from tinker_hl.types._validation import validate_datums_certified
 
     bodies: list[Body] = []
 
@@ -69,75 +72,48 @@ def tinker_hl_encoder() -> Encoder:
             for r in rows
         ]
         built = time.process_time()
-        data = validate_datums(data, loss_fn="cross_entropy")
-        for seq_id, chunk in enumerate(chunk_datums(data), 1):
-            request = types.ForwardBackwardRequest(
-                forward_backward_input=types.ForwardBackwardInput(
+        certified = certification_for(features, True)
+        data = validate_datums_certified(data, "cross_entropy", certified)
+        prepared = [
+            prepare_forward(
+                features,
+                "bench:train:0",
+                seq_id,
+                types.ForwardBackwardInput(
                     data=chunk,  # type: ignore[arg-type]
                     loss_fn="cross_entropy",  # type: ignore[arg-type]
                 ),
-                model_id="bench:train:0",
-                seq_id=seq_id,
+                True,
+                certified,
             )
-            await forward_backward.asyncio_detailed(client=client, body=request)
+            for seq_id, chunk in enumerate(chunk_datums(data), 1)
+        ]
+        for request in prepared:
+            await call("forward_backward", forward_backward, client, prepared=request)
         return built, list(bodies)
 
     return encode
+
+
+def tinker_hl_encoder() -> Encoder:
+    """tinker_hl against a 0.7-era server: JSON bodies."""
+    from tinker_hl._server_features import ServerFeatures
+
+    return _tinker_hl_forward_backward_encoder(ServerFeatures())
 
 
 def tinker_hl_protobuf_encoder() -> Encoder:
-    """tinker_hl against a current server (client/config: protobuf bodies, zstd): the same
-    steps as `tinker_hl_encoder`, the body built by `_forward_wire.prepare_forward` (protobuf
-    through numpy, then zstd) and sent by `_http.call` on the same HTTP client."""
-    from tinker_api_client.api.training import forward_backward
-
-    from tinker_hl import types
-    from tinker_hl._chunking import chunk_datums
-    from tinker_hl._forward_wire import prepare_forward
-    from tinker_hl._http import call, make_client
+    """tinker_hl against a current server (client/config: protobuf bodies, zstd)."""
     from tinker_hl._server_features import ServerFeatures
-    from tinker_hl._transport import AiohttpClient, WireResponse
-    from tinker_hl.types import validate_datums
 
-    features = ServerFeatures(
-        negotiated=True,
-        protobuf_requests=True,
-        compressed_requests=True,
-        forward_via_forward_backward=True,
+    return _tinker_hl_forward_backward_encoder(
+        ServerFeatures(
+            negotiated=True,
+            protobuf_requests=True,
+            compressed_requests=True,
+            forward_via_forward_backward=True,
+        )
     )
-    bodies: list[Body] = []
-
-    async def answer(self: Any, method: str, url: Any, headers: Any, body: bytes) -> Any:
-        bodies.append(body)
-        return WireResponse(200, b'{"request_id": "bench-1"}', {})
-
-    AiohttpClient.send_raw = answer  # type: ignore[method-assign]
-    clients: list[Any] = []
-
-    async def encode(rows: list[dict[str, list[Any]]]) -> tuple[float, list[Body]]:
-        if not clients:
-            clients.append(make_client("http://bench.invalid", "tml-bench"))
-        client = clients[0]
-        bodies.clear()
-        data = [
-            types.Datum(
-                model_input=types.ModelInput.from_ints(r["tokens"]),
-                loss_fn_inputs={"target_tokens": r["targets"], "weights": r["weights"]},
-            )
-            for r in rows
-        ]
-        built = time.process_time()
-        data = validate_datums(data, loss_fn="cross_entropy")
-        for seq_id, chunk in enumerate(chunk_datums(data), 1):
-            fb_input = types.ForwardBackwardInput(
-                data=chunk,  # type: ignore[arg-type]
-                loss_fn="cross_entropy",  # type: ignore[arg-type]
-            )
-            prepared = prepare_forward(features, "bench:train:0", seq_id, fb_input, True)
-            await call("forward_backward", forward_backward, client, prepared=prepared)
-        return built, list(bodies)
-
-    return encode
 
 
 def official_038_encoder() -> Encoder:

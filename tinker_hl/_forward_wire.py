@@ -14,6 +14,7 @@ from tinker_api_client.types import Unset
 
 from ._http import PreparedRequest, prepare, prepare_content
 from ._server_features import ServerFeatures
+from .types._number_lists import Certified
 
 logger = logging.getLogger("tinker_hl")
 
@@ -24,21 +25,37 @@ def prepare_forward(
     seq_id: int,
     fb_input: ForwardBackwardInput,
     backward: bool,
+    certified: Certified | None = None,
 ) -> PreparedRequest:
-    """The encoded request of one chunk (`backward`: forward_backward, else forward)."""
-    protobuf = features.protobuf_requests and (backward or features.forward_via_forward_backward)
-    if protobuf:
-        prepared = _prepare_protobuf(features, model_id, seq_id, fb_input, backward)
+    """The encoded request of one chunk (`backward`: forward_backward, else forward).
+    `certified`: what validation left for the encoder (`certification_for`)."""
+    if uses_protobuf(features, backward):
+        protobuf_certified = certified if certified is not None and not certified.json else None
+        prepared = _prepare_protobuf(
+            features, model_id, seq_id, fb_input, backward, protobuf_certified
+        )
         if prepared is not None:
             return prepared
+    json_certified = certified if certified is not None and certified.json else None
     body: ForwardBackwardRequest | ForwardRequest
     if backward:
         body = ForwardBackwardRequest(
             forward_backward_input=fb_input, model_id=model_id, seq_id=seq_id
         )
-        return prepare("forward_backward", forward_backward, body=body)
+        return prepare("forward_backward", forward_backward, certified=json_certified, body=body)
     body = ForwardRequest(forward_input=fb_input, model_id=model_id, seq_id=seq_id)
-    return prepare("forward", forward, body=body)
+    return prepare("forward", forward, certified=json_certified, body=body)
+
+
+def uses_protobuf(features: ServerFeatures, backward: bool) -> bool:
+    """Whether a forward (`backward` False) or forward_backward chunk goes as protobuf."""
+    return features.protobuf_requests and (backward or features.forward_via_forward_backward)
+
+
+def certification_for(features: ServerFeatures, backward: bool) -> Certified:
+    """Where validation should leave its scans' output for this request's encoder: JSON texts,
+    or marshal's records for the protobuf packer."""
+    return Certified(json=not uses_protobuf(features, backward))
 
 
 def _prepare_protobuf(
@@ -47,6 +64,7 @@ def _prepare_protobuf(
     seq_id: int,
     fb_input: ForwardBackwardInput,
     backward: bool,
+    certified: Certified | None,
 ) -> PreparedRequest | None:
     from ._protobuf_codec import PROTOBUF, NotEncodable, compress, encode_forward_backward
 
@@ -61,6 +79,7 @@ def _prepare_protobuf(
             loss_fn=loss_fn,
             loss_fn_config=config_dict,
             forward_only=not backward,
+            certified=certified,
         )
     except NotEncodable as exc:
         logger.debug("sent as JSON: %s", exc)
@@ -79,4 +98,4 @@ def _prepare_protobuf(
     return prepare_content(operation, forward_backward, content, headers, body=stand_in)
 
 
-__all__ = ["prepare_forward"]
+__all__ = ["certification_for", "prepare_forward", "uses_protobuf"]

@@ -32,6 +32,7 @@ from ._exceptions import (
 )
 from ._secrets import Secret
 from ._transport import AiohttpClient
+from .types._number_lists import Certified
 from .types._shapes import to_official_shape
 
 T = TypeVar("T")
@@ -149,11 +150,18 @@ class PreparedRequest:
     headers: dict[str, str]
 
 
-def prepare(operation: str, endpoint: Endpoint, **kwargs: Any) -> PreparedRequest:
-    """Build the generated endpoint's request and encode its body now, in the calling thread."""
+def prepare(
+    operation: str, endpoint: Endpoint, *, certified: Certified | None = None, **kwargs: Any
+) -> PreparedRequest:
+    """Build the generated endpoint's request and encode its body now, in the calling thread.
+
+    `certified` holds the JSON text of lists validation wrote out just before (in this thread,
+    so they have not changed since): they are embedded as they are, not encoded again."""
     try:
         built = endpoint._get_kwargs(**kwargs)
         body = built.get("json")
+        if body is not None and certified:
+            body = _embed_certified(body, certified)
         content = (
             orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY)
             if body is not None
@@ -172,6 +180,21 @@ def prepare(operation: str, endpoint: Endpoint, **kwargs: Any) -> PreparedReques
         built.get("params") or None,
         dict(built.get("headers") or {}),
     )
+
+
+def _embed_certified(node: Any, certified: Certified) -> Any:
+    """`node` (a request's JSON tree) with each list `certified` holds a text for replaced by
+    that text. Containers on the way are copied (the tree may share them with the caller)."""
+    if isinstance(node, list):
+        text = certified.get(node)
+        if text is not None:
+            return orjson.Fragment(text)
+        if any(isinstance(v, list | dict) for v in node):
+            return [_embed_certified(v, certified) for v in node]
+        return node
+    if isinstance(node, dict):
+        return {k: _embed_certified(v, certified) for k, v in node.items()}
+    return node
 
 
 def prepare_content(

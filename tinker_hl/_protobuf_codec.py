@@ -22,7 +22,7 @@ from ._wire_formats import PROTOBUF
 
 # The scan validation already uses on every list: marshal's records, checked at import.
 from .types._number_lists import _HEADER as _MARSHAL_HEADER
-from .types._number_lists import _records
+from .types._number_lists import Certified, _records
 
 # Wire dtype -> (protobuf DType, numpy dtype).
 _WIRE: dict[str, tuple[int, np.dtype[Any]]] = {
@@ -46,13 +46,15 @@ class NotEncodable(Exception):
 
 
 # ----- requests --------------------------------------------------------------------------------
-def _pack(values: Any, dtype: np.dtype[Any], where: str) -> bytes:
+def _pack(
+    values: Any, dtype: np.dtype[Any], where: str, certified: Certified | None = None
+) -> bytes:
     """Packed little-endian bytes of a list (or ndarray) of numbers, converted in C. Strict as
     the JSON encoder is: what it cannot encode (an integer beyond 64 bits) or what the wire
     dtype cannot hold (an int32 token id out of range, a float32 overflow) is the caller's
     error, before anything is sent."""
     if isinstance(values, list):
-        fast = _from_marshal(values, dtype)
+        fast = _from_marshal(values, dtype, certified)
         if fast is not None:
             return fast
     if dtype.kind in "iu":
@@ -84,12 +86,15 @@ _INT_RECORDS = np.dtype([("kind", "u1"), ("value", "<i4")])
 _FLOAT_RECORDS = np.dtype([("kind", "u1"), ("value", "<f8")])
 
 
-def _from_marshal(values: list[Any], dtype: np.dtype[Any]) -> bytes | None:
+def _from_marshal(
+    values: list[Any], dtype: np.dtype[Any], certified: Certified | None
+) -> bytes | None:
     """The packed bytes of a list that holds only Python ints of the int32 range (or only
-    Python floats, for a float dtype), read from marshal's output: a third of numpy's cost of
-    converting Python numbers. None for any other list (the numpy path decides)."""
+    Python floats, for a float dtype), read from marshal's output (validation's, when
+    `certified` kept it): a third of numpy's cost of converting Python numbers. None for any
+    other list (the numpy path decides)."""
     if dtype.kind == "f":
-        out = _records(values, _FLOAT_RECORDS.itemsize, b"g")
+        out = _records(values, _FLOAT_RECORDS.itemsize, b"g", certified)
         if out is None:
             return None
         floats = np.frombuffer(out, dtype=_FLOAT_RECORDS, offset=_MARSHAL_HEADER)["value"]
@@ -98,7 +103,7 @@ def _from_marshal(values: list[Any], dtype: np.dtype[Any]) -> bytes | None:
         if not np.isfinite(packed).all():
             return None  # the numpy path names the error
         return packed.tobytes()
-    out = _records(values, _INT_RECORDS.itemsize, b"i")
+    out = _records(values, _INT_RECORDS.itemsize, b"i", certified)
     if out is None:
         return None
     ints = np.frombuffer(out, dtype=_INT_RECORDS, offset=_MARSHAL_HEADER)["value"]
@@ -123,7 +128,7 @@ def _unknown_fields(model: Any, known: frozenset[str]) -> list[str]:
 _TENSOR_EXTRAS = frozenset({"sparse_crow_indices", "sparse_col_indices"})
 
 
-def _tensor(target: Any, tensor: Any, where: str) -> None:
+def _tensor(target: Any, tensor: Any, where: str, certified: Certified | None) -> None:
     wire = str(getattr(tensor.dtype, "value", tensor.dtype))
     if wire not in _WIRE or _unknown_fields(tensor, _TENSOR_EXTRAS):
         raise NotEncodable(f"{where}: dtype {wire!r} or fields the protobuf Tensor lacks")
@@ -132,21 +137,21 @@ def _tensor(target: Any, tensor: Any, where: str) -> None:
     crow = _extra(tensor, "sparse_crow_indices")
     if crow is not None:
         csr = target.sparse_csr
-        csr.values = _pack(tensor.data, dtype, where)
+        csr.values = _pack(tensor.data, dtype, where, certified)
         csr.crow_indices = _pack(crow, _INT64, f"{where}.sparse_crow_indices")
         col = _extra(tensor, "sparse_col_indices") or []
         csr.col_indices = _pack(col, _INT64, f"{where}.sparse_col_indices")
     else:
-        target.dense = _pack(tensor.data, dtype, where)
+        target.dense = _pack(tensor.data, dtype, where, certified)
     shape = tensor.shape
     if isinstance(shape, list):
         target.shape.extend(shape)
 
 
-def _chunk(target: Any, chunk: Any, where: str) -> None:
+def _chunk(target: Any, chunk: Any, where: str, certified: Certified | None) -> None:
     kind = str(getattr(chunk.type_, "value", chunk.type_))
     if kind == "encoded_text":
-        target.encoded_text.tokens = _pack(chunk.tokens, _INT32, f"{where}.tokens")
+        target.encoded_text.tokens = _pack(chunk.tokens, _INT32, f"{where}.tokens", certified)
         return
     if kind == "image":
         image = target.image
@@ -159,15 +164,15 @@ def _chunk(target: Any, chunk: Any, where: str) -> None:
     raise NotEncodable(f"{where}: {kind} chunks have no protobuf form")
 
 
-def _datum(target: Any, datum: Any, where: str) -> None:
+def _datum(target: Any, datum: Any, where: str, certified: Certified | None) -> None:
     if _unknown_fields(datum, frozenset()):
         raise NotEncodable(f"{where}: fields the protobuf Datum lacks")
     for j, chunk in enumerate(datum.model_input.chunks):
-        _chunk(target.model_input.add(), chunk, f"{where}.model_input.{j}")
+        _chunk(target.model_input.add(), chunk, f"{where}.model_input.{j}", certified)
     inputs = datum.loss_fn_inputs
     items = getattr(inputs, "additional_properties", inputs)
     for name, tensor in items.items():
-        _tensor(target.loss_fn_inputs[name], tensor, f"{where}.loss_fn_inputs.{name}")
+        _tensor(target.loss_fn_inputs[name], tensor, f"{where}.loss_fn_inputs.{name}", certified)
 
 
 def encode_forward_backward(
@@ -178,9 +183,11 @@ def encode_forward_backward(
     loss_fn: str,
     loss_fn_config: Mapping[str, float] | None,
     forward_only: bool,
+    certified: Certified | None = None,
 ) -> bytes:
     """A tinker_public.ForwardBackwardRequest of validated Datums (the generated models).
-    NotEncodable when a datum holds what the message cannot carry."""
+    NotEncodable when a datum holds what the message cannot carry. `certified`: marshal's
+    output that validation kept (`Certified(json=False)`), packed instead of a second pass."""
     msg = pb.ForwardBackwardRequest(
         model_id=model_id, seq_id=seq_id, loss_fn=loss_fn, forward_only=forward_only
     )
@@ -188,7 +195,7 @@ def encode_forward_backward(
         for key, value in loss_fn_config.items():
             msg.loss_fn_config[key] = float(value)
     for i, datum in enumerate(data):
-        _datum(msg.data.add(), datum, f"data.{i}")
+        _datum(msg.data.add(), datum, f"data.{i}", certified)
     return bytes(msg.SerializeToString())
 
 

@@ -47,7 +47,7 @@ from tinker_api_client.models import (
 from ._chunking import chunk_datums, combine_forward_backward_outputs
 from ._client_future import ClientFuture
 from ._exceptions import ValidationError
-from ._forward_wire import prepare_forward
+from ._forward_wire import certification_for, prepare_forward
 from ._futures import (
     APIFuture,
     QueueState,
@@ -64,7 +64,9 @@ from ._sampling_client import SamplingClient, SamplingClientFuture
 from ._sequencer import Sequencer
 from ._telemetry import Telemetry
 from ._twins import blocking, future_twin, on_loop, submitted
-from .types import validate_adam_params, validate_datums
+from .types import validate_adam_params
+from .types._number_lists import Certified
+from .types._validation import validate_datums_certified
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
@@ -158,7 +160,12 @@ class TrainingClient:
         loss_fn_config: dict[str, float] | None,
         backward: bool,
     ) -> APIFuture[ForwardBackwardOutput]:
-        data = validate_datums(data, loss_fn=loss_fn)  # checks loss_fn first
+        features = self.holder.pipeline.features
+        # The scans leave each list's encoding in `certified` for the encoder below, which
+        # then reads no list twice. Validated and encoded in this call, in this thread: the
+        # caller changes nothing in between.
+        certified = certification_for(features, backward)
+        data = validate_datums_certified(data, loss_fn, certified)  # checks loss_fn first
         if loss_fn == "custom" and not self.holder.features.custom_losses:
             raise ValidationError(
                 "loss_fn",
@@ -177,7 +184,9 @@ class TrainingClient:
         # are encoded before any is sent, so a failing one sends none of them.
         numbered = self._sequencer.take_encoding(
             [
-                functools.partial(self._encode_forward_chunk, fb_input=i, backward=backward)
+                functools.partial(
+                    self._encode_forward_chunk, fb_input=i, backward=backward, certified=certified
+                )
                 for i in inputs
             ]
         )
@@ -200,10 +209,14 @@ class TrainingClient:
         return self._send_prepared_chunk(seq_id, prepared, backward, submitted_at)
 
     def _encode_forward_chunk(
-        self, seq_id: int, fb_input: ForwardBackwardInput, backward: bool
+        self,
+        seq_id: int,
+        fb_input: ForwardBackwardInput,
+        backward: bool,
+        certified: Certified | None = None,
     ) -> PreparedRequest:
         features = self.holder.pipeline.features
-        return prepare_forward(features, self.model_id, seq_id, fb_input, backward)
+        return prepare_forward(features, self.model_id, seq_id, fb_input, backward, certified)
 
     def _send_prepared_chunk(
         self, seq_id: int, prepared: PreparedRequest, backward: bool, submitted_at: float

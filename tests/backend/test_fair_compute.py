@@ -202,7 +202,9 @@ def test_training_is_not_queued_behind_another_users_long_sampling() -> None:
             long = sampler.sample(
                 types.ModelInput.from_ints(list(b"a long one")),
                 4,
-                types.SamplingParams(max_tokens=400, temperature=1.0, seed=0),
+                # Near the context length: long enough that on a loaded machine it is still
+                # decoding when the short job arrives (else the test would prove nothing).
+                types.SamplingParams(max_tokens=1000, temperature=1.0, seed=0),
             )
             _until(lambda: sum(u == user_a for u, _ in trace) > 2)  # the long job is decoding
             datum = types.Datum(

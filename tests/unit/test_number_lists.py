@@ -20,6 +20,8 @@ from hypothesis import strategies as st
 
 from tinker_hl import ValidationError, types
 from tinker_hl.types import _number_lists as nl
+from tinker_hl.types._copying import build
+from tinker_hl.types._validation import validate_datums_certified
 
 
 class Color(enum.Enum):
@@ -149,6 +151,64 @@ def test_the_float_scan_never_vouches_for_a_bad_or_unusual_element(bad: object, 
     assert not nl.finite_reals(with_value(weights(), pos, bad))
 
 
+# With a JSON `Certified` the scans read orjson's text of the list (which the encoder then embeds):
+# certain ints are the ones in [0, 2**53) (or, with negatives allowed, [-2**53, 2**53)).
+VALID_INTS = (Small.ONE, 2**31)
+BAD_JSON_INTS = [b for b in BAD_INTS if not any(b is v for v in VALID_INTS)] + [2**53, -(2**53)]
+
+
+@pytest.mark.parametrize("bad", BAD_JSON_INTS, ids=repr)
+@pytest.mark.parametrize("pos", POSITIONS)
+def test_the_json_int_scan_never_vouches_for_a_bad_or_unusual_element(
+    bad: object, pos: int
+) -> None:
+    values = with_value(tokens(), pos, bad)
+    certified = nl.Certified(json=True)
+    assert not nl.ints_within(values, 0, INT64_MAX, certified)
+    assert certified.get(values) is None and not certified
+
+
+def test_the_json_int_scan_keeps_the_text_the_encoder_would_write() -> None:
+    for values, low in [(tokens(), 0), ([-5, 0, 2**53 - 1, -(2**53) + 1], -(2**63)), ([], 0)]:
+        certified = nl.Certified(json=True)
+        assert nl.ints_within(values, low, INT64_MAX, certified)
+        assert certified.get(values) == orjson.dumps(values)
+        assert certified.get(list(values)) is None  # by identity, not by value
+    ints = with_value(tokens(), 1, Small.ONE)  # an IntEnum is an int, and written as one
+    assert nl.ints_within(ints, 0, INT64_MAX, nl.Certified(json=True))
+    assert not nl.ints_within([1, 2], 1, None, nl.Certified(json=True))
+    assert not nl.ints_within([1, 2], 0, 100, nl.Certified(json=True))
+
+
+BAD_JSON_REALS = [b for b in BAD_REALS if not (type(b) in (int, float) and math.isfinite(b))]
+
+
+@pytest.mark.parametrize("bad", BAD_JSON_REALS, ids=repr)
+@pytest.mark.parametrize("pos", POSITIONS)
+def test_the_json_float_scan_never_vouches_for_a_bad_or_unusual_element(
+    bad: object, pos: int
+) -> None:
+    values = with_value(weights(), pos, bad)
+    certified = nl.Certified(json=True)
+    assert not nl.finite_reals(values, certified)
+    assert not certified
+
+
+def test_the_json_float_scan_keeps_the_text_the_encoder_would_write() -> None:
+    values = [-0.0, 5e-324, -1.5e300, 3.4e38, 1e308, 1e-7, 1, 2**62, 0.1]
+    certified = nl.Certified(json=True)
+    assert nl.finite_reals(values, certified)
+    assert certified.get(values) == orjson.dumps(values)
+
+
+def test_a_marshal_certified_keeps_the_output_the_protobuf_packer_reads() -> None:
+    values = tokens()
+    certified = nl.Certified(json=False)
+    assert nl.ints_within(values, 0, INT64_MAX, certified)
+    assert certified.get(values) is not None
+    assert nl._records(values, 5, b"i", certified) is certified.get(values)
+
+
 @pytest.mark.parametrize(
     "bad", [np.int64(1), np.float32(0.5), np.float64(0.5), np.bool_(True)], ids=repr
 )
@@ -187,6 +247,23 @@ def test_non_numbers_make_the_numpy_scan_look_closer() -> None:
 
 
 # ----- through the validators -----------------------------------------------------------------
+Validate = Any
+
+
+@pytest.fixture(params=["public", "json", "marshal"])
+def validate_datums(request: pytest.FixtureRequest) -> Validate:
+    """`types.validate_datums`, and the clients' validation leaving JSON texts or marshal's
+    records for the encoder: each must refuse the same elements, naming the same field."""
+    if request.param == "public":
+        return types.validate_datums
+
+    def certified_validation(data: list[types.Datum], loss_fn: str) -> Any:
+        certified = nl.Certified(json=request.param == "json")
+        return validate_datums_certified(data, loss_fn, certified)
+
+    return certified_validation
+
+
 TOKEN_FIELD = "data[0].model_input.chunks[0].tokens"
 TARGET_FIELD = "data[0].loss_fn_inputs.target_tokens.data"
 WEIGHT_FIELD = "data[0].loss_fn_inputs.weights.data"
@@ -209,17 +286,19 @@ WEIGHT_FIELD = "data[0].loss_fn_inputs.weights.data"
     ids=repr,
 )
 @pytest.mark.parametrize("pos", POSITIONS)
-def test_bad_token_ids_name_datum_and_element(bad: object, match: str, pos: int) -> None:
+def test_bad_token_ids_name_datum_and_element(
+    bad: object, match: str, pos: int, validate_datums: Validate
+) -> None:
     with raises(f"{TOKEN_FIELD}[{pos}]", match):
-        types.validate_datums([datum(toks=with_value(tokens(), pos, bad))], "cross_entropy")
+        validate_datums([datum(toks=with_value(tokens(), pos, bad))], "cross_entropy")
     with raises(f"{TARGET_FIELD}[{pos}]", match):
-        types.validate_datums([datum(targets=with_value(tokens(), pos, bad))], "cross_entropy")
+        validate_datums([datum(targets=with_value(tokens(), pos, bad))], "cross_entropy")
 
 
-def test_the_failing_datum_is_named() -> None:
+def test_the_failing_datum_is_named(validate_datums: Validate) -> None:
     data = [datum(), datum(), datum(w=with_value(weights(), 7, math.inf)), datum()]
     with raises("data[2].loss_fn_inputs.weights.data[7]", "finite"):
-        types.validate_datums(data, "cross_entropy")
+        validate_datums(data, "cross_entropy")
 
 
 @pytest.mark.parametrize(
@@ -238,20 +317,23 @@ def test_the_failing_datum_is_named() -> None:
     ids=repr,
 )
 @pytest.mark.parametrize("pos", POSITIONS)
-def test_bad_weights_name_datum_and_element(bad: object, match: str, pos: int) -> None:
+def test_bad_weights_name_datum_and_element(
+    bad: object, match: str, pos: int, validate_datums: Validate
+) -> None:
     with raises(f"{WEIGHT_FIELD}[{pos}]", match):
-        types.validate_datums([datum(w=with_value(weights(), pos, bad))], "cross_entropy")
+        validate_datums([datum(w=with_value(weights(), pos, bad))], "cross_entropy")
 
 
 @pytest.mark.parametrize(
     "good", [2**31, 2**62, Small.ONE, np.int64(5), np.uint32(5), np.int8(0)], ids=repr
 )
 def test_unusual_but_valid_token_ids_pass(good: object) -> None:
-    # Built with the generated class, so the values stay as they are (Datum would convert).
+    # Built without the constructors' conversion, so the values stay as they are (as after a
+    # caller puts them into a built chunk's list).
     toks = with_value(tokens(), 3, good)
-    chunk = types.EncodedTextChunk(tokens=toks)
+    chunk = build(types.EncodedTextChunk, tokens=toks)
     types.validate_model_input(types.ModelInput(chunks=[chunk]))
-    td = types.TensorData(data=toks, dtype="int64", shape=[N])
+    td = build(types.TensorData, data=toks, dtype="int64", shape=[N])
     types.validate_tensor_data(td, "t", token_ids=True)
 
 
@@ -259,7 +341,7 @@ def test_unusual_but_valid_token_ids_pass(good: object) -> None:
     "good", [1e308, -1e308, 1, 2**70, np.float32(0.5), np.float64(0.5), np.int64(3)], ids=repr
 )
 def test_unusual_but_valid_weights_pass(good: object) -> None:
-    td = types.TensorData(data=with_value(weights(), 5, good), dtype="float32", shape=[N])
+    td = build(types.TensorData, data=with_value(weights(), 5, good), dtype="float32", shape=[N])
     types.validate_tensor_data(td, "t")
 
 
@@ -270,16 +352,16 @@ def test_int64_values_beyond_32_bits_are_checked_exactly() -> None:
         types.validate_tensor_data(types.TensorData(data=[0, -(2**63) - 1], dtype="int64"), "t")
 
 
-def test_lists_changed_after_construction_are_checked_again() -> None:
+def test_lists_changed_after_construction_are_checked_again(validate_datums: Validate) -> None:
     d = datum()
-    types.validate_datums([d], "cross_entropy")
+    validate_datums([d], "cross_entropy")
     d.model_input.chunks[0].tokens[10] = True
     with raises(f"{TOKEN_FIELD}[10]", "got bool"):
-        types.validate_datums([d], "cross_entropy")
+        validate_datums([d], "cross_entropy")
     d = datum()
     d.loss_fn_inputs["weights"].data[20] = math.nan
     with raises(f"{WEIGHT_FIELD}[20]", "finite"):
-        types.validate_datums([d], "cross_entropy")
+        validate_datums([d], "cross_entropy")
 
 
 def test_stop_token_ids_use_the_same_checks() -> None:

@@ -57,6 +57,14 @@ def test_numpy_arrays_are_copied_into_lists() -> None:
     assert datum.loss_fn_inputs["target_tokens"].data == [0, 1, 2, 3]
 
 
+def test_numpy_scalars_in_lists_become_python_numbers_as_in_the_official_types() -> None:
+    chunk = types.EncodedTextChunk(tokens=[np.int64(7), 8])
+    tensor = types.TensorData(data=[np.float32(0.5), 1.5], dtype="float32", shape=[np.int64(2)])
+    assert chunk.tokens == [7, 8] and [type(t) for t in chunk.tokens] == [int, int]
+    assert tensor.data == [0.5, 1.5] and [type(v) for v in tensor.data] == [float, float]
+    assert tensor.shape == [2] and type(tensor.shape[0]) is int
+
+
 def test_decoded_results_own_their_lists() -> None:
     body = {"sequences": [{"tokens": [1, 2], "stop_reason": "length"}], "type": "sample"}
     response = types.SampleResponse.from_dict(body)

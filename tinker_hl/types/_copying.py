@@ -5,7 +5,9 @@ Research code builds a chunk from a buffer and then clears the buffer, or keeps 
 list it already passed; with the generated attrs classes (which store what they are given) that
 changed the object after the fact. `install()` wraps the `__init__` of every generated class that
 has list fields so that each such argument is copied: `list(x)` (C speed) for a list, `tolist()`
-for a numpy array, element-wise only for fields declared as nested lists. Tuples (immutable) and
+for a numpy array, element-wise only for fields declared as nested lists; the number lists of the
+types research code builds (token ids, tensor values and shapes) also get their numpy scalars
+turned into Python numbers. Tuples (immutable) and
 the objects inside a list (chunks, TensorData) are kept, as pydantic keeps them. Decoding
 (`from_dict`) goes through the same constructors, so decoded results own their lists too.
 
@@ -32,6 +34,8 @@ import attrs
 import numpy as np
 from tinker_api_client import models
 from tinker_api_client.types import UNSET
+
+from ._number_lists import no_numpy_scalars
 
 __all__ = ["USER_BUILT", "build", "image_bytes", "install"]
 
@@ -108,7 +112,20 @@ def image_bytes(data: object) -> object:
     return data
 
 
-_CONVERTERS: dict[tuple[str, str], Copier] = {("ImageChunk", "data"): image_bytes}
+def _copy_numbers(value: Any) -> Any:
+    """A list of numbers copied with numpy scalars made Python numbers, as the official
+    pydantic fields (`List[int]`) make them; checked in one C-speed pass first."""
+    if type(value) is list and not no_numpy_scalars(value):
+        return [v.item() if isinstance(v, np.generic) else v for v in value]
+    return _copy_list(value)
+
+
+_CONVERTERS: dict[tuple[str, str], Copier] = {
+    ("ImageChunk", "data"): image_bytes,
+    ("EncodedTextChunk", "tokens"): _copy_numbers,
+    ("TensorData", "data"): _copy_numbers,
+    ("TensorData", "shape"): _copy_numbers,
+}
 
 
 _PLAIN_INITS: dict[type, Callable[..., None]] = {}

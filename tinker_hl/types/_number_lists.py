@@ -11,6 +11,11 @@ types (a bool, an int subclass or a numpy scalar is never written as an int or a
 and writes each value in a fixed-size record. The layout is a CPython detail that has not changed
 in decades; it is checked once at import, and should it ever differ both functions answer False,
 so that the exact checks decide.
+
+A scan's output is the list's encoding, or most of the work of it. Given a `Certified`, the scans
+keep what they produced for each list they vouched for, and the request's encoder embeds it
+instead of reading the list a second time: the JSON text of the list (the scans then read
+orjson's output instead of marshal's) or marshal's records (which the protobuf encoder packs).
 """
 
 from __future__ import annotations
@@ -19,8 +24,9 @@ import marshal
 from typing import Any
 
 import numpy as np
+import orjson
 
-__all__ = ["finite_reals", "ints_within", "no_numpy_scalars"]
+__all__ = ["Certified", "finite_reals", "ints_within", "no_numpy_scalars"]
 
 _PYTHON_NUMBERS = (int, float)
 _PYTHON_SCALARS = frozenset({int, float, bool})
@@ -53,15 +59,55 @@ def _marshal_layout_as_expected() -> bool:
 
 _MARSHAL_OK = _marshal_layout_as_expected()
 
+# The JSON the request encoder writes (`tinker_hl._http.prepare`: numpy scalars as numbers);
+# STRICT_INTEGER refuses an int beyond 2**53, which sends it to the exact check.
+_JSON_OPTIONS = orjson.OPT_SERIALIZE_NUMPY
+_JSON_INT_OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_STRICT_INTEGER
+_JSON_INT_MAX = 2**53 - 1
+# Every byte a list of non-negative ints (or finite numbers) can be written with. Anything else
+# (`true`, `null` for NaN, a quote, a brace, a nested list's brackets) is left over by
+# `bytes.translate` and sends the list to the exact check.
+_JSON_DIGITS = b"0123456789,"
+_JSON_NUMBER_BYTES = b"0123456789,-+.eE"
 
-def _records(values: list[Any], size: int, kind: bytes) -> bytes | None:
+
+class Certified:
+    """What the scans produced for the lists they vouched for, by identity, for one request's
+    encoder: JSON texts (`json=True`) or marshal's output. It lives for one call, in which the
+    lists are validated and encoded back to back in the caller's thread, and it holds each
+    list, so that no other list can take its id."""
+
+    __slots__ = ("_by_id", "json")
+
+    def __init__(self, *, json: bool) -> None:
+        self.json = json
+        self._by_id: dict[int, tuple[list[Any], bytes]] = {}
+
+    def add(self, values: list[Any], encoded: bytes) -> None:
+        self._by_id[id(values)] = (values, encoded)
+
+    def get(self, values: object) -> bytes | None:
+        hit = self._by_id.get(id(values))
+        return hit[1] if hit is not None and hit[0] is values else None
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+
+def _records(
+    values: list[Any], size: int, kind: bytes, certified: Certified | None = None
+) -> bytes | None:
     """marshal's bytes for `values` when every element is a record of `kind`, else None."""
     if not _MARSHAL_OK:
         return None
-    try:
-        out = marshal.dumps(values, _MARSHAL_VERSION)
-    except ValueError:  # an object marshal cannot write (orjson.Fragment, an IntEnum member...)
-        return None
+    out = certified.get(values) if certified is not None else None
+    if out is None:
+        try:
+            out = marshal.dumps(values, _MARSHAL_VERSION)
+        except ValueError:  # an object marshal cannot write (orjson.Fragment, an IntEnum...)
+            return None
+        if certified is not None:
+            certified.add(values, out)
     n = len(values)
     # Records 0..k-1 of `size` bytes put record k's type byte at _HEADER + k * size, so all n
     # type bytes being `kind` (and the total length) proves every record is one of `kind`.
@@ -90,28 +136,60 @@ def no_numpy_scalars(values: list[Any]) -> bool:
         return False
 
 
-def ints_within(values: list[Any], low: int, high: int | None) -> bool:
+def _json_text(values: list[Any], option: int, allowed: bytes) -> bytes | None:
+    """orjson's text of `values` when it is a flat list written with `allowed` bytes only and
+    every element is a Python number (a sum of them is a Python int or float: an Enum member, an
+    orjson.Fragment or a numpy value would be written as a number too, but fails that test)."""
+    try:
+        text = orjson.dumps(values, option=option)
+    except orjson.JSONEncodeError:
+        return None
+    if text.translate(None, allowed) != b"[]" or not no_numpy_scalars(values):
+        return None
+    return text
+
+
+def ints_within(
+    values: list[Any], low: int, high: int | None, certified: Certified | None = None
+) -> bool:
     """True when every value is certainly an int (a bool is not) in [low, high].
 
     Certifies values in [0, 2**31) when `low` is 0 and in [-2**31, 2**31) when `low` is at most
-    -2**31; other bounds always get False.
+    -2**31 (with a JSON `certified`: [0, 2**53) and [-2**53, 2**53)); other bounds always get
+    False.
     """
+    if certified is not None and certified.json:
+        if (high is not None and high < _JSON_INT_MAX) or (low != 0 and low > -_JSON_INT_MAX):
+            return False
+        allowed = _JSON_DIGITS if low == 0 else _JSON_DIGITS + b"-"
+        text = _json_text(values, _JSON_INT_OPTIONS, allowed)
+        if text is None:
+            return False
+        certified.add(values, text)
+        return True
     if (high is not None and high < _INT32_MAX) or (low != 0 and low > _INT32_MIN):
         return False
-    out = _records(values, _INT_RECORD, b"i")
+    out = _records(values, _INT_RECORD, b"i", certified)
     if out is None:
         return False
     # Non-negative exactly when no record's most significant byte has its high bit set.
     return low != 0 or out[_HEADER + _INT_RECORD - 1 :: _INT_RECORD].isascii()
 
 
-def finite_reals(values: list[Any]) -> bool:
-    """True when every value is certainly a finite Python float.
+def finite_reals(values: list[Any], certified: Certified | None = None) -> bool:
+    """True when every value is certainly a finite Python float (with a JSON `certified`: a
+    finite Python float or int; orjson writes NaN and the infinities as `null`).
 
-    A list with ints, numpy scalars or anything else gets False (the exact check accepts ints and
+    A list with numpy scalars or anything else gets False (the exact check accepts ints and
     numpy numbers).
     """
-    out = _records(values, _FLOAT_RECORD, b"g")
+    if certified is not None and certified.json:
+        text = _json_text(values, _JSON_OPTIONS, _JSON_NUMBER_BYTES)
+        if text is None:
+            return False
+        certified.add(values, text)
+        return True
+    out = _records(values, _FLOAT_RECORD, b"g", certified)
     if out is None:
         return False
     # NaN and the infinities have all exponent bits set, so their most significant byte is 0x7f

@@ -5,7 +5,8 @@ value (`data[3].loss_fn_inputs.weights`, `sampling_params.top_p`) and the messag
 expected. The checks are linear in the input size: a list of numbers first gets the one-pass
 C-speed scan of `_number_lists`, and only a list that scan cannot vouch for gets the exact
 per-element check, which names the first bad element. Lists are checked every time (they may have
-changed since the Datum was built).
+changed since the Datum was built). The clients validate a request with a `Certified`, in which
+the scans leave the encoding they produced for the encoder to reuse.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from tinker_api_client.models.loss_fn_type import LOSS_FN_TYPE_VALUES
 from tinker_api_client.types import Unset
 
 from .._exceptions import ValidationError
-from ._number_lists import finite_reals, ints_within
+from ._number_lists import Certified, finite_reals, ints_within
 from ._shapes import WireMap
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "PER_TOKEN_KEYS",
     "validate_adam_params",
     "validate_datums",
+    "validate_datums_certified",
     "validate_lora",
     "validate_lora_config",
     "validate_loss_fn",
@@ -89,11 +91,18 @@ def _unset(v: object) -> bool:
     return isinstance(v, Unset)
 
 
-def _check_ints(values: object, field: str, what: str, low: int, high: int | None = None) -> None:
+def _check_ints(
+    values: object,
+    field: str,
+    what: str,
+    low: int,
+    high: int | None = None,
+    certified: Certified | None = None,
+) -> None:
     """`values` is a list of ints (Python or numpy, never bool) in [low, high]."""
     if not isinstance(values, list):
         raise ValidationError(field, f"expected a list of {what}s, got {type(values).__name__}")
-    if ints_within(values, low, high):
+    if ints_within(values, low, high, certified):
         return
     if not set(map(type, values)) <= {int}:
         for j, v in enumerate(values):
@@ -111,11 +120,11 @@ def _check_ints(values: object, field: str, what: str, low: int, high: int | Non
         raise ValidationError(f"{field}[{j}]", f"expected {what} {bound}, got {v!r}")
 
 
-def _check_reals(values: object, field: str) -> None:
+def _check_reals(values: object, field: str, certified: Certified | None = None) -> None:
     """`values` is a list of finite numbers (never bool)."""
     if not isinstance(values, list):
         raise ValidationError(field, f"expected a list of numbers, got {type(values).__name__}")
-    if finite_reals(values):
+    if finite_reals(values, certified):
         return
     if not set(map(type, values)) <= {float, int}:
         for j, v in enumerate(values):
@@ -182,6 +191,12 @@ def validate_tensor_data(td: object, field: str = "tensor", *, token_ids: bool =
 
     With `token_ids`, the dtype must be int64 and every value >= 0.
     """
+    _validate_tensor_data(td, field, token_ids, None)
+
+
+def _validate_tensor_data(
+    td: object, field: str, token_ids: bool, certified: Certified | None
+) -> None:
     if not isinstance(td, TensorData):
         raise ValidationError(
             field,
@@ -209,17 +224,17 @@ def validate_tensor_data(td: object, field: str = "tensor", *, token_ids: bool =
     if token_ids and td.dtype != "int64":
         raise ValidationError(f"{field}.dtype", f"expected 'int64' token ids, got {td.dtype!r}")
     if token_ids:
-        _check_ints(data, f"{field}.data", "a token id", 0, _TOKEN_ID_MAX)
+        _check_ints(data, f"{field}.data", "a token id", 0, _TOKEN_ID_MAX, certified)
     elif td.dtype == "int64":
-        _check_ints(data, f"{field}.data", "an int64 value", _INT64_MIN, _INT64_MAX)
+        _check_ints(data, f"{field}.data", "an int64 value", _INT64_MIN, _INT64_MAX, certified)
     else:
-        _check_reals(data, f"{field}.data")
+        _check_reals(data, f"{field}.data", certified)
 
 
-def _validate_chunk(chunk: object, field: str) -> bool:
+def _validate_chunk(chunk: object, field: str, certified: Certified | None) -> bool:
     """Validate one chunk; return whether it has content (tokens or an image)."""
     if isinstance(chunk, EncodedTextChunk):
-        _check_ints(chunk.tokens, f"{field}.tokens", "a token id", 0, _TOKEN_ID_MAX)
+        _check_ints(chunk.tokens, f"{field}.tokens", "a token id", 0, _TOKEN_ID_MAX, certified)
         _check_type_literal(chunk.type_, "encoded_text", f"{field}.type")
         return bool(chunk.tokens)
     if isinstance(chunk, ImageChunk):
@@ -257,6 +272,12 @@ def validate_model_input(
     model_input: object, field: str = "model_input", *, allow_empty: bool = False
 ) -> None:
     """Known chunk types with valid contents; at least one token or image unless allow_empty."""
+    _validate_model_input(model_input, field, allow_empty, None)
+
+
+def _validate_model_input(
+    model_input: object, field: str, allow_empty: bool, certified: Certified | None
+) -> None:
     if not isinstance(model_input, ModelInput):
         raise ValidationError(
             field,
@@ -268,7 +289,7 @@ def validate_model_input(
         raise ValidationError(f"{field}.chunks", f"expected a list, got {type(chunks).__name__}")
     has_content = False
     for i, chunk in enumerate(chunks):
-        has_content |= _validate_chunk(chunk, f"{field}.chunks[{i}]")
+        has_content |= _validate_chunk(chunk, f"{field}.chunks[{i}]", certified)
     if not has_content and not allow_empty:
         raise ValidationError(field, "must not be empty: expected at least one token or image")
 
@@ -305,6 +326,20 @@ def validate_datums(
     (skipped when an image chunk has no expected_tokens); target_tokens int64 and >= 0; the keys
     `loss_fn` needs (when given).
     """
+    return _validate_datums(data, loss_fn, field, None)
+
+
+def validate_datums_certified(
+    data: object, loss_fn: str, certified: Certified, field: str = "data"
+) -> list[_WireDatum]:
+    """`validate_datums`, leaving in `certified` the encoding of each list it vouched for (what
+    the clients call before encoding the request)."""
+    return _validate_datums(data, loss_fn, field, certified)
+
+
+def _validate_datums(
+    data: object, loss_fn: str | None, field: str, certified: Certified | None
+) -> list[_WireDatum]:
     required: tuple[str, ...] = ()
     if loss_fn is not None:
         validate_loss_fn(loss_fn)
@@ -317,16 +352,20 @@ def validate_datums(
     if not items:
         raise ValidationError(field, "expected a non-empty list of Datum, got an empty list")
     for i, datum in enumerate(items):
-        _validate_datum(datum, f"{field}[{i}]", loss_fn, required)
+        _validate_datum(datum, f"{field}[{i}]", loss_fn, required, certified)
     return items
 
 
 def _validate_datum(
-    datum: object, field: str, loss_fn: str | None, required: tuple[str, ...]
+    datum: object,
+    field: str,
+    loss_fn: str | None,
+    required: tuple[str, ...],
+    certified: Certified | None,
 ) -> None:
     if not isinstance(datum, _WireDatum):
         raise ValidationError(field, f"expected a Datum, got {type(datum).__name__}")
-    validate_model_input(datum.model_input, f"{field}.model_input")
+    _validate_model_input(datum.model_input, f"{field}.model_input", False, certified)
     inputs = datum.loss_fn_inputs
     if not isinstance(inputs, LossFnInputs | WireMap):
         raise ValidationError(
@@ -344,7 +383,7 @@ def _validate_datum(
     length = _known_length(datum.model_input)
     for key, td in tensors.items():
         key_field = f"{field}.loss_fn_inputs.{key}"
-        validate_tensor_data(td, key_field, token_ids=key == "target_tokens")
+        _validate_tensor_data(td, key_field, key == "target_tokens", certified)
         if key in PER_TOKEN_KEYS and length is not None and len(td.data) != length:
             raise ValidationError(
                 key_field,
