@@ -14,9 +14,12 @@ which its own code calls directly.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, ItemsView, Iterable, Iterator, KeysView, ValuesView
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import attrs
 
 if TYPE_CHECKING:
     import numpy.typing as npt
@@ -33,6 +36,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CheckpointMethods",
+    "DataclassMethods",
     "EncodedTextChunkMethods",
     "ImageAssetPointerChunkMethods",
     "ImageChunkMethods",
@@ -78,6 +82,60 @@ def _impl() -> Implementation:
     if not _installed:
         raise RuntimeError("these conveniences are the client's: import tinker_hl.types first")
     return _installed[0]
+
+
+# Fields of the attrs models that the official dataclasses do not have: unknown wire keys
+# (`additional_properties`, not a constructor argument) and the wire's `type` literal (always its
+# default; the official classes have none).
+_NOT_DATACLASS_FIELDS = frozenset({"additional_properties", "type_"})
+_DATACLASS_FIELDS: dict[type, dict[str, dataclasses.Field[Any]]] = {}
+
+
+def _as_dataclass_field(field: attrs.Attribute[Any]) -> tuple[str, Any, dataclasses.Field[Any]]:
+    default = field.default
+    if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+        spec = dataclasses.field(default_factory=default.factory, kw_only=True)
+    elif default is attrs.NOTHING:
+        spec = dataclasses.field(kw_only=True)
+    else:
+        spec = dataclasses.field(default=default, kw_only=True)
+    return field.name, field.type or Any, spec
+
+
+def _dataclass_fields(cls: type) -> dict[str, dataclasses.Field[Any]]:
+    # `make_dataclass` builds the Field objects as `@dataclass` does (the stand-in class is
+    # dropped), so nothing here depends on the dataclasses module's private names.
+    specs = [
+        _as_dataclass_field(f)
+        for f in attrs.fields(cls)
+        if f.init and f.name not in _NOT_DATACLASS_FIELDS
+    ]
+    stand_in = dataclasses.make_dataclass(cls.__name__, specs)
+    return dict(stand_in.__dataclass_fields__)
+
+
+class _DataclassFields:
+    """`__dataclass_fields__` of a model class: its attrs fields as `dataclasses.Field`s,
+    worked out on first use, once per class (subclasses included)."""
+
+    def __get__(self, instance: object, owner: type) -> dict[str, dataclasses.Field[Any]]:
+        fields = _DATACLASS_FIELDS.get(owner)
+        if fields is None:
+            fields = _DATACLASS_FIELDS[owner] = _dataclass_fields(owner)
+        return fields
+
+
+class DataclassMethods:
+    """The dataclass protocol, for the types the official SDK 0.38 made dataclasses (`Datum`,
+    `TensorData`, `SampleResponse`, ...): `dataclasses.fields`, `replace`, `asdict` and
+    `is_dataclass` work on them. `replace` builds the copy with the class's own constructor
+    (which copies the lists it is given); the instances stay mutable, as 0.7.0's were."""
+
+    __slots__ = ()
+    if TYPE_CHECKING:
+        __dataclass_fields__: ClassVar[dict[str, dataclasses.Field[Any]]]
+    else:
+        __dataclass_fields__ = _DataclassFields()
 
 
 class ModelInputMethods:
@@ -161,7 +219,7 @@ class ImageAssetPointerChunkMethods(_ImageMethods):
     _TYPE = "image_asset_pointer"
 
 
-class TensorDataMethods:
+class TensorDataMethods(DataclassMethods):
     __slots__ = ()
 
     @classmethod

@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..conveniences import DataclassMethods
+
 if TYPE_CHECKING:
     from ..models.loss_fn_inputs import LossFnInputs
     from ..models.model_input import ModelInput
@@ -15,7 +17,7 @@ T = TypeVar("T", bound="Datum")
 
 
 @_attrs_define
-class Datum:
+class Datum(DataclassMethods):
     loss_fn_inputs: LossFnInputs
     """ Loss function inputs by name (target_tokens, weights, logprobs, advantages, ...). """
     model_input: ModelInput

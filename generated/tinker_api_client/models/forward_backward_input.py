@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..conveniences import DataclassMethods
 from ..models.loss_fn_type import LossFnType, check_loss_fn_type
 from ..types import UNSET, Unset
 
@@ -18,7 +19,7 @@ T = TypeVar("T", bound="ForwardBackwardInput")
 
 
 @_attrs_define
-class ForwardBackwardInput:
+class ForwardBackwardInput(DataclassMethods):
     data: list[Datum]
     loss_fn: LossFnType
     loss_fn_config: LossFnConfig | None | Unset = UNSET

@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..conveniences import DataclassMethods
+
 if TYPE_CHECKING:
     from ..models.loss_fn_output import LossFnOutput
     from ..models.metrics import Metrics
@@ -15,7 +17,7 @@ T = TypeVar("T", bound="ForwardBackwardOutput")
 
 
 @_attrs_define
-class ForwardBackwardOutput:
+class ForwardBackwardOutput(DataclassMethods):
     loss_fn_output_type: str
     loss_fn_outputs: list[LossFnOutput]
     metrics: Metrics

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..conveniences import DataclassMethods
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -16,7 +17,7 @@ T = TypeVar("T", bound="ForwardRequest")
 
 
 @_attrs_define
-class ForwardRequest:
+class ForwardRequest(DataclassMethods):
     forward_input: ForwardBackwardInput
     model_id: str
     seq_id: int | None | Unset = UNSET

@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..conveniences import DataclassMethods
+
 if TYPE_CHECKING:
     from ..models.tensor_data import TensorData
 
@@ -14,7 +16,7 @@ T = TypeVar("T", bound="PromptAltTokens")
 
 
 @_attrs_define
-class PromptAltTokens:
+class PromptAltTokens(DataclassMethods):
     """The draws SampleRequest.prompt_alt_tokens_k asked for, as two dense tensors of shape
     [len(prompt) - 1, k]: `tokens` (int64 ids; row i holds k draws from the distribution
     over prompt token i + 1, alternatives to prompt[i + 1]) and `logprobs` (float32, the

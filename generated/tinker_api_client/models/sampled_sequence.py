@@ -6,6 +6,7 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..conveniences import DataclassMethods
 from ..models.known_stop_reason import KnownStopReason, check_known_stop_reason
 from ..types import UNSET, Unset
 
@@ -13,7 +14,7 @@ T = TypeVar("T", bound="SampledSequence")
 
 
 @_attrs_define
-class SampledSequence:
+class SampledSequence(DataclassMethods):
     stop_reason: KnownStopReason | str
     """ Why sampling stopped; a newer server may add values. """
     tokens: list[int]
