@@ -8,9 +8,12 @@ import threading
 from typing import Any
 
 import pytest
+import torch
 
 from tinker_local.engine import LoraTrainer, Sampler
-from tinker_local.engine.batching import decoder_for
+from tinker_local.engine.batching import BatchDecoder, DecodeRequest, decoder_for
+from tinker_local.engine.models import build_base_model
+from tinker_local.engine.token_choice import Sampling
 from tinker_local.server.scheduler import FairScheduler, JobTurns
 
 MODEL = "local/tiny-llama"
@@ -54,13 +57,9 @@ def _calls(samplers: list[Sampler]) -> list[tuple[Sampler, dict[str, Any]]]:
     return [(s, dict(r)) for r in REQUESTS for s in samplers]
 
 
-def test_concurrent_requests_batch_and_equal_one_at_a_time(samplers: list[Sampler]) -> None:
-    calls = _calls(samplers)
-    alone = [s.sample(**kw) for s, kw in calls]
-
-    decoder = decoder_for(MODEL)
-    steps_before = decoder.steps
-    scheduler, turns = FairScheduler(), None
+def _all_at_once(calls: list[tuple[Sampler, dict[str, Any]]]) -> list[Any]:
+    """Run every call in a thread of its own, all joining the decoder's first step."""
+    scheduler = FairScheduler()
     turns = JobTurns(scheduler)
     gate = threading.Event()
     results: list[Any] = [None] * len(calls)
@@ -87,6 +86,16 @@ def test_concurrent_requests_batch_and_equal_one_at_a_time(samplers: list[Sample
     gate.set()
     for t in [holder, *threads]:
         t.join(timeout=60)
+    return results
+
+
+def test_concurrent_requests_batch_and_equal_one_at_a_time(samplers: list[Sampler]) -> None:
+    calls = _calls(samplers)
+    alone = [s.sample(**kw) for s, kw in calls]
+
+    decoder = decoder_for(MODEL)
+    steps_before = decoder.steps
+    results = _all_at_once(calls)
 
     rows = sum(kw.get("num_samples", 1) for _, kw in calls if kw["max_tokens"] > 0)
     assert decoder.max_rows_seen >= rows // 2  # decoded together, not one after another
@@ -106,3 +115,48 @@ def test_adapters_change_the_samples(samplers: list[Sampler]) -> None:
     kwargs = {"prompt": list(b"hello"), "max_tokens": 8, "temperature": 0.0}
     outs = [s.sample(**kwargs).sequences[0].tokens for s in samplers]
     assert outs[0] != outs[1] and outs[1] != outs[2]
+
+
+def _decode_together(decoder: BatchDecoder, requests: list[DecodeRequest]) -> None:
+    decoder.pending.extend(requests)
+    while not all(r.done for r in requests):
+        decoder._step()
+
+
+def test_prompts_of_one_length_are_prefilled_together(samplers: list[Sampler]) -> None:
+    # Same-length prompts on the base model and two adapters joining at one step: one prefill
+    # forward for all of them (mixed adapters), except a request asking for its prompt
+    # logprobs (prefilled alone, like the trainer's forward); results equal decoding alone.
+    def requests() -> list[DecodeRequest]:
+        out = []
+        for i, prompt in enumerate([b"abcdef", b"ghijkl", b"mnopqr", b"stuvwx", b"yzabcd"]):
+            sampler = samplers[i % 3]
+            out.append(
+                DecodeRequest(
+                    prompt=list(prompt),
+                    num_samples=1 + i % 2,
+                    max_new=5,
+                    sampling=Sampling(1.0, -1, 1.0, torch.Generator().manual_seed(i)),
+                    is_stop=lambda tokens, token: token == 10,
+                    adapter_key=sampler.adapter_key,
+                    adapter=sampler._adapter,
+                    wants_prompt_logprobs=i == 4,
+                )
+            )
+        return out
+
+    decoder = BatchDecoder(MODEL, build_base_model(MODEL))
+    alone = requests()
+    for request in alone:
+        _decode_together(decoder, [request])
+    together = requests()
+    before = decoder.prefills
+    _decode_together(decoder, together)
+    assert decoder.prefills - before == 2
+    assert decoder.max_rows_seen == sum(r.num_samples for r in together)
+    for one, batched in zip(alone, together, strict=True):
+        assert batched.error is None and one.error is None
+        assert batched.tokens == one.tokens and batched.stopped == one.stopped
+        for a, b in zip(one.logprobs, batched.logprobs, strict=True):
+            assert a == pytest.approx(b, abs=1e-5)
+    assert torch.equal(together[4].prompt_logprobs, alone[4].prompt_logprobs)

@@ -201,9 +201,11 @@ def test_training_is_not_queued_behind_another_users_long_sampling() -> None:
             user_a, user_b = user_id_for_key(key_a), user_id_for_key(key_b)
             long = sampler.sample(
                 types.ModelInput.from_ints(list(b"a long one")),
-                4,
+                32,
                 # Near the context length: long enough that on a loaded machine it is still
                 # decoding when the short job arrives (else the test would prove nothing).
+                # 32 samples, as a sample stops early at eos (p ~ 1/259 a token here): the
+                # job runs until its longest sample ends, which is then near 1000 tokens.
                 types.SamplingParams(max_tokens=1000, temperature=1.0, seed=0),
             )
             _until(lambda: sum(u == user_a for u, _ in trace) > 2)  # the long job is decoding
@@ -213,7 +215,7 @@ def test_training_is_not_queued_behind_another_users_long_sampling() -> None:
             )
             training.forward_backward([datum], "cross_entropy").result()
             events = list(trace)
-            assert len(long.result().sequences) == 4
+            assert len(long.result().sequences) == 32
             last_b = max(i for i, (u, _) in enumerate(events) if u == user_b)
             # Decoding went on after the short job: it did not wait for the long one to end.
             assert any(u == user_a for u, _ in events[last_b:]), events[-20:]

@@ -28,12 +28,14 @@ import torch.nn.functional as F
 
 from .models import LoraSpec, cache_kwarg, peft_lora_config, private_base_model
 from .runtime import current as current_runtime
+from .token_choice import Sampling, choose_tokens
 
 # Rows decoded together at most (memory bound: one KV cache row each). A request that does not
 # fit waits for rows to free up; a request alone in the decoder is always admitted.
 MAX_BATCH_ROWS = 256
-# Prompts prefilled per decode step at most, so that one step stays a bounded slice.
-MAX_ADMIT_PER_STEP = 32
+# Prompt tokens prefilled per decode step at most (beyond the first request), so that one step
+# stays a bounded slice of the compute turn.
+MAX_ADMIT_TOKENS_PER_STEP = 8192
 # LoRA adapters kept loaded in a base model's decoder (least recently used dropped first).
 MAX_LOADED_ADAPTERS = 16
 BASE_ADAPTER = "__base__"
@@ -73,8 +75,12 @@ class DecodeRequest:
     prompt: list[int]
     num_samples: int
     max_new: int
-    choose: Callable[[torch.Tensor], torch.Tensor]  # logits [k, V] (float32, CPU) -> ids [k]
+    sampling: Sampling
     is_stop: Callable[[list[int], int], bool]  # (tokens so far, new token) -> stop here?
+    # Whether the prompt's logprobs are asked for: then its prompt is prefilled alone, exactly
+    # like the trainer's forward (bit-identical logprobs); otherwise together with the other
+    # prompts of its length admitted in the same step, computing no prompt logits.
+    wants_prompt_logprobs: bool = True
     adapter_key: str | None = None
     adapter: tuple[LoraSpec, dict[str, torch.Tensor]] | None = None
     prompt_logprobs: torch.Tensor | None = None  # [L-1, V] float32, set at prefill
@@ -85,6 +91,8 @@ class DecodeRequest:
     stopped: list[bool] = field(default_factory=list)
     done: bool = False
     error: BaseException | None = None
+    # Set when `done`, or when its thread is to drive the decoder (see BatchDecoder.run).
+    wake: threading.Event = field(default_factory=threading.Event)
 
 
 _adapter_ids = itertools.count()
@@ -106,51 +114,69 @@ class BatchDecoder:
         self.rows: list[Row] = []
         self.cache: Any = None
         self.mask: torch.Tensor | None = None  # [B, T] 1 = real token, 0 = left padding
-        self.cond = threading.Condition()
+        self.lock = threading.Lock()  # guards `pending`, `driver` and requests' `done`
         self.driver: DecodeRequest | None = None
+        self.admitting: list[DecodeRequest] = []  # taken off `pending`, not yet rows
         # Whether rows of different requests can share the cache: only plain growing layers
         # (sliding-window or linear-attention layers keep state we cannot left-pad).
         self.mergeable = _plain_cache_layers(base)
         self.steps = 0  # decode steps run (tests and benchmarks read it)
+        self.prefills = 0  # prefill forwards run (idem)
         self.max_rows_seen = 0
 
     # -- entry point -------------------------------------------------------------------------
     def run(self, request: DecodeRequest, turns: Turns) -> None:
-        """Decode `request` (the caller holds its turn on entry and on return)."""
-        self.pending.append(request)
-        while not request.done:
-            if self.driver is None:
-                self.driver = request
+        """Decode `request` (the caller holds its turn on entry and on return).
+
+        The first request's thread drives the decoder (its steps decode every row); the others
+        sleep on their own `wake` event, set when their request is done or when the driver
+        leaves and hands the driving to them. (One condition shared by all woke every waiting
+        thread at every finished request: quadratic in the number of concurrent requests.)
+        """
+        with self.lock:
+            self.pending.append(request)
+        while True:
+            with self.lock:
+                if request.done:
+                    break
+                drive = self.driver is None
+                if drive:
+                    self.driver = request
+                else:
+                    request.wake.clear()
+            if drive:
                 try:
                     while not request.done:
                         self._step()
                         if not request.done:
                             turns.yield_turn()
                 finally:
-                    self.driver = None
-                    with self.cond:
-                        self.cond.notify_all()
+                    with self.lock:
+                        self.driver = None
+                        successor = self._successor()
+                    if successor is not None:
+                        successor.wake.set()
             else:
-                with turns.released(), self.cond:
-                    self.cond.wait_for(lambda: request.done or self.driver is None)
+                with turns.released():
+                    request.wake.wait()
         if request.error is not None:
             raise request.error
 
+    def _successor(self) -> DecodeRequest | None:
+        """A request still being decoded or waiting to be, whose thread can drive next."""
+        for row in self.rows:
+            if not row.request.done:
+                return row.request
+        for waiting in self.pending:
+            if not waiting.done:
+                return waiting
+        return None
+
     # -- one step ----------------------------------------------------------------------------
     def _step(self) -> None:
-        admitted = 0
-        while self.pending and admitted < MAX_ADMIT_PER_STEP:
-            request = self.pending[0]
-            if self.rows and (
-                not self.mergeable or len(self.rows) + request.num_samples > MAX_BATCH_ROWS
-            ):
-                break
-            self.pending.popleft()
-            admitted += 1
-            try:
-                self._admit(request)
-            except BaseException as e:  # this request's fault (e.g. memory): it alone fails
-                self._finish(request, e)
+        admitted = self._take_admissions()
+        if admitted:
+            self._admit(admitted)
         if self.rows:
             try:
                 self._decode()
@@ -160,11 +186,29 @@ class BatchDecoder:
                 for request in failed.values():
                     self._finish(request, e)
 
+    def _take_admissions(self) -> list[DecodeRequest]:
+        """The waiting requests that join at this step, oldest first: while rows are free (a
+        request alone in the decoder always joins) and the step's prefill stays bounded."""
+        taken: list[DecodeRequest] = []
+        rows, prompt_tokens = len(self.rows), 0
+        with self.lock:
+            while self.pending:
+                request = self.pending[0]
+                n = request.num_samples if request.max_new > 0 else 0
+                if rows and (not self.mergeable or rows + n > MAX_BATCH_ROWS):
+                    break
+                if taken and prompt_tokens + len(request.prompt) > MAX_ADMIT_TOKENS_PER_STEP:
+                    break
+                taken.append(self.pending.popleft())
+                rows += n
+                prompt_tokens += len(request.prompt)
+        return taken
+
     def _finish(self, request: DecodeRequest, error: BaseException | None = None) -> None:
-        request.error = error
-        request.done = True
-        with self.cond:
-            self.cond.notify_all()
+        with self.lock:
+            request.error = error
+            request.done = True
+        request.wake.set()
 
     def _model_for(self, adapter_keys: list[str]) -> tuple[Any, dict[str, Any]]:
         if self.peft is None:
@@ -204,7 +248,9 @@ class BatchDecoder:
         self._drop_unused_adapters()
 
     def _drop_unused_adapters(self) -> None:
-        in_use = {r.request.adapter_key for r in self.rows} | {p.adapter_key for p in self.pending}
+        in_use = {r.request.adapter_key for r in self.rows} | {
+            p.adapter_key for p in [*self.pending, *self.admitting]
+        }
         for key in list(self.adapters):
             if len(self.adapters) <= MAX_LOADED_ADAPTERS:
                 break
@@ -229,6 +275,7 @@ class BatchDecoder:
             device = current_runtime().device
             ids = torch.tensor([prompt[:-1]], dtype=torch.long, device=device)
             model, extra = self._model_for([request.adapter_key or BASE_ADAPTER])
+            self.prefills += 1
             out = model(
                 input_ids=ids,
                 attention_mask=torch.ones_like(ids),
@@ -239,28 +286,87 @@ class BatchDecoder:
             request.prompt_logprobs = torch.log_softmax(out.logits[0].float(), dim=-1)
         return cache
 
-    def _admit(self, request: DecodeRequest) -> None:
-        cache = self.prefill(request)
-        n = request.num_samples
-        request.tokens = [[] for _ in range(n)]
-        request.logprobs = [[] for _ in range(n)]
-        request.topk_logprobs = [[] for _ in range(n)]
-        request.stopped = [False] * n
-        if request.max_new == 0:
-            self._finish(request)
-            return
-        if n > 1:
-            cache.batch_repeat_interleave(n)
-        length = len(request.prompt) - 1
+    def _prefill_together(self, group: list[DecodeRequest]) -> Any:
+        """Prefill prompts of one length (all tokens but the last) in one forward; no logits
+        beyond the last position are computed. Returns the cache (one row per request)."""
+        from transformers import DynamicCache
+
+        cache = DynamicCache()
+        length = len(group[0].prompt) - 1
+        if length > 0:
+            device = current_runtime().device
+            ids = torch.tensor([r.prompt[:-1] for r in group], dtype=torch.long, device=device)
+            model, extra = self._model_for([r.adapter_key or BASE_ADAPTER for r in group])
+            self.prefills += 1
+            model(
+                input_ids=ids,
+                attention_mask=torch.ones_like(ids),
+                use_cache=True,
+                logits_to_keep=1,
+                **{self.cache_arg: cache},
+                **extra,
+            )
+        return cache
+
+    def _admit(self, requests: list[DecodeRequest]) -> None:
+        """Prefill the requests joining at this step and append their rows (one cache merge)."""
+        self.admitting = requests
+        parts: list[tuple[Any, list[DecodeRequest]]] = []
+        by_length: dict[int, list[DecodeRequest]] = {}
+        try:
+            for request in requests:
+                n = request.num_samples
+                request.tokens = [[] for _ in range(n)]
+                request.logprobs = [[] for _ in range(n)]
+                request.topk_logprobs = [[] for _ in range(n)]
+                request.stopped = [False] * n
+                try:
+                    if request.wants_prompt_logprobs:
+                        cache = self.prefill(request)
+                        if request.max_new > 0:
+                            parts.append((cache, [request]))
+                    elif request.max_new > 0:
+                        if request.adapter is not None:
+                            self._load_adapter(request)
+                        by_length.setdefault(len(request.prompt), []).append(request)
+                except BaseException as e:  # this request's fault (e.g. memory): it alone fails
+                    self._finish(request, e)
+                    continue
+                if request.max_new == 0:
+                    self._finish(request)
+            for group in by_length.values():
+                try:
+                    parts.append((self._prefill_together(group), group))
+                except BaseException as e:  # e.g. memory: this group fails
+                    for request in group:
+                        self._finish(request, e)
+            if parts:
+                self._append_rows(parts)
+        finally:
+            self.admitting = []
+
+    def _append_rows(self, parts: list[tuple[Any, list[DecodeRequest]]]) -> None:
+        """Add each part's requests (one cache row per request, in order) as decoder rows."""
         device = current_runtime().device
-        mask = torch.ones((n, length), dtype=torch.long, device=device)
-        rows = [Row(request, i, request.prompt[-1], length) for i in range(n)]
-        if not self.rows:
-            self.cache, self.mask, self.rows = cache, mask, rows
-        else:
+        caches: list[tuple[Any, torch.Tensor]] = []
+        if self.rows:
             assert self.mask is not None
-            self.cache, self.mask = _merge(self.cache, self.mask, cache, mask)
-            self.rows += rows
+            caches.append((self.cache, self.mask))
+        for cache, group in parts:
+            counts = [r.num_samples for r in group]
+            if len(group) == 1 and counts[0] > 1:
+                cache.batch_repeat_interleave(counts[0])
+            elif any(c > 1 for c in counts):
+                index = torch.repeat_interleave(torch.arange(len(group)), torch.tensor(counts))
+                cache.batch_select_indices(index.to(device))
+            length = len(group[0].prompt) - 1
+            caches.append(
+                (cache, torch.ones((sum(counts), length), dtype=torch.long, device=device))
+            )
+            self.rows += [
+                Row(r, i, r.prompt[-1], length) for r in group for i in range(r.num_samples)
+            ]
+        self.cache, self.mask = _merge(caches) if len(caches) > 1 else caches[0]
         self.max_rows_seen = max(self.max_rows_seen, len(self.rows))
 
     def _decode(self) -> None:
@@ -283,19 +389,11 @@ class BatchDecoder:
         self.steps += 1
         self.mask = mask
         logits = out.logits[:, -1, :].float().cpu()  # sampled on the CPU: seeds portable
-        by_request: dict[int, tuple[DecodeRequest, list[int]]] = {}
-        for i, row in enumerate(self.rows):
-            by_request.setdefault(id(row.request), (row.request, []))[1].append(i)
-        if len(by_request) == 1:  # one request (the common single-user case): no scatter
-            ((request, _),) = by_request.values()
-            chosen = request.choose(logits)
-        else:
-            chosen = torch.empty(b, dtype=torch.long)
-            for request, idx in by_request.values():
-                chosen[idx] = request.choose(logits[idx])
+        groups = _request_ranges(self.rows)
+        chosen = choose_tokens(logits, [(r.sampling, start, stop) for r, start, stop in groups])
         all_logprobs = torch.log_softmax(logits, dim=-1)
         logprobs = all_logprobs.gather(-1, chosen[:, None])[:, 0]
-        top = _top_rows(all_logprobs, by_request.values())
+        top = _top_rows(all_logprobs, groups)
         # One conversion per step, not one tensor read per row: this loop runs every step.
         tokens, values = chosen.tolist(), logprobs.tolist()
         keep: list[int] = []
@@ -340,15 +438,31 @@ class BatchDecoder:
                 layer.values = layer.values[..., first:, :]
 
 
-def _top_rows(logprobs: torch.Tensor, groups: Any) -> dict[int, list[tuple[int, float]]]:
+def _request_ranges(rows: list[Row]) -> list[tuple[DecodeRequest, int, int]]:
+    """(request, start, stop) per request: a request's rows are consecutive (they join
+    together and leaving keeps the order)."""
+    ranges: list[tuple[DecodeRequest, int, int]] = []
+    start = 0
+    for i in range(1, len(rows) + 1):
+        if i == len(rows) or rows[i].request is not rows[start].request:
+            ranges.append((rows[start].request, start, i))
+            start = i
+    return ranges
+
+
+def _top_rows(
+    logprobs: torch.Tensor, groups: list[tuple[DecodeRequest, int, int]]
+) -> dict[int, list[tuple[int, float]]]:
     """Batch row -> its k most likely (token, logprob), most likely first, for the rows of
     requests that asked for top-k sample logprobs (one topk call per request)."""
     out: dict[int, list[tuple[int, float]]] = {}
-    for request, idx in groups:
+    for request, start, stop in groups:
         if request.topk <= 0:
             continue
-        values, ids = torch.topk(logprobs[idx], request.topk, dim=-1)
-        for i, row_ids, row_values in zip(idx, ids.tolist(), values.tolist(), strict=True):
+        values, ids = torch.topk(logprobs[start:stop], request.topk, dim=-1)
+        for i, row_ids, row_values in zip(
+            range(start, stop), ids.tolist(), values.tolist(), strict=True
+        ):
             out[i] = list(zip(row_ids, row_values, strict=True))
     return out
 
@@ -375,37 +489,41 @@ def _left_pad(t: torch.Tensor, width: int) -> torch.Tensor:
     return t if pad == 0 else F.pad(t, (0, 0, pad, 0))
 
 
-def _merge(
-    cache: Any, mask: torch.Tensor, new_cache: Any, new_mask: torch.Tensor
-) -> tuple[Any, torch.Tensor]:
-    """Append `new_cache`'s rows to `cache` (both left-padded to the longer one)."""
-    width = max(mask.shape[1], new_mask.shape[1])
-    b_old, b_new = mask.shape[0], new_mask.shape[0]
-    merged_mask = torch.cat(
-        [F.pad(mask, (width - mask.shape[1], 0)), F.pad(new_mask, (width - new_mask.shape[1], 0))]
-    )
-    n_layers = max(len(cache.layers), len(new_cache.layers))
+def _merge(parts: list[tuple[Any, torch.Tensor]]) -> tuple[Any, torch.Tensor]:
+    """Stack the rows of several caches (each with its [rows, T] mask), left-padded to the
+    longest, into the first one: one concatenation per layer, however many parts."""
+    width = max(mask.shape[1] for _, mask in parts)
+    merged_mask = torch.cat([F.pad(mask, (width - mask.shape[1], 0)) for _, mask in parts])
+    target = parts[0][0]
+    n_layers = max(len(cache.layers) for cache, _ in parts)
     for i in range(n_layers):
-        old = _layer_kv(cache.layers[i]) if i < len(cache.layers) else None
-        new = _layer_kv(new_cache.layers[i]) if i < len(new_cache.layers) else None
-        like = old or new
+        kvs = [_layer_kv(cache.layers[i]) if i < len(cache.layers) else None for cache, _ in parts]
+        like = next((kv for kv in kvs if kv is not None), None)
         if like is None:
-            continue  # nothing cached in this layer yet on either side
+            continue  # nothing cached in this layer yet in any part
         k_like, v_like = like
 
         def empty(b: int, t: torch.Tensor) -> torch.Tensor:
             return t.new_zeros((b, t.shape[1], 0, t.shape[3]))
 
-        ok, ov = old if old is not None else (empty(b_old, k_like), empty(b_old, v_like))
-        nk, nv = new if new is not None else (empty(b_new, k_like), empty(b_new, v_like))
-        if i >= len(cache.layers):  # the old rows never ran a layer (one-token prompts)
-            cache.layers.append(new_cache.layers[i])
-        layer = cache.layers[i]
+        keys, values = [], []
+        for (_, mask), kv in zip(parts, kvs, strict=True):
+            k, v = (
+                kv
+                if kv is not None
+                else (empty(mask.shape[0], k_like), empty(mask.shape[0], v_like))
+            )
+            keys.append(_left_pad(k, width))
+            values.append(_left_pad(v, width))
+        if i >= len(target.layers):  # the first part's rows never ran a layer (one-token prompts)
+            donor = next(c for c, _ in parts if i < len(c.layers) and _layer_kv(c.layers[i]))
+            target.layers.append(donor.layers[i])
+        layer = target.layers[i]
         if not getattr(layer, "is_initialized", False):
-            layer.lazy_initialization(nk, nv)
-        layer.keys = torch.cat([_left_pad(ok, width), _left_pad(nk, width)])
-        layer.values = torch.cat([_left_pad(ov, width), _left_pad(nv, width)])
-    return cache, merged_mask
+            layer.lazy_initialization(k_like, v_like)
+        layer.keys = torch.cat(keys)
+        layer.values = torch.cat(values)
+    return target, merged_mask
 
 
 _decoders: dict[str, BatchDecoder] = {}

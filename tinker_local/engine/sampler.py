@@ -14,6 +14,7 @@ from .batching import DecodeRequest, NoTurns, Turns, decoder_for, new_adapter_ke
 from .errors import UserInputError
 from .models import LoraSpec, build_lora_model, load_adapter_into, load_model_tokenizer
 from .presets import ModelPreset, get_preset
+from .token_choice import Sampling
 from .trainer import check_tokens
 
 if TYPE_CHECKING:
@@ -115,7 +116,9 @@ class Sampler:
     def compute_prompt_logprobs(self, prompt: Sequence[int]) -> list[float | None]:
         """log p(prompt[i] | prompt[:i]) for each i; the first entry is None."""
         tokens = self._check_prompt(prompt)
-        request = self._request(tokens, num_samples=1, max_new=0, choose=_never, is_stop=_never)
+        request = self._request(
+            tokens, num_samples=1, max_new=0, sampling=Sampling(temperature=0.0), is_stop=_never
+        )
         with torch.no_grad():
             decoder_for(self.base_model).prefill(request)
         return _prompt_logprobs(tokens, request.prompt_logprobs)
@@ -196,17 +199,19 @@ class Sampler:
             generator.seed()
         else:
             generator.manual_seed(seed % (2**63))
-
-        def choose(logits: torch.Tensor) -> torch.Tensor:
-            return _choose(logits, temperature, top_k, top_p, generator)
-
         request = self._request(
             tokens,
             num_samples=num_samples,
             max_new=max_new,
-            choose=choose,
+            sampling=Sampling(temperature, top_k, top_p, generator),
             is_stop=_stop_check(self.preset, stop_ids, stop_strings),
             topk=topk_sample_logprobs,
+            wants_prompt_logprobs=(
+                include_prompt_logprobs
+                or topk_prompt_logprobs > 0
+                or target_prompt_ids is not None
+                or prompt_alt_tokens_k > 0
+            ),
         )
         with torch.no_grad():
             decoder_for(self.base_model).run(request, turns or NoTurns())
@@ -310,31 +315,6 @@ def _stop_check(
         return decode is not None and any(s in decode(tokens[-window:]) for s in stop_strings)
 
     return is_stop
-
-
-def _choose(
-    logits: torch.Tensor,
-    temperature: float,
-    top_k: int,
-    top_p: float,
-    generator: torch.Generator,
-) -> torch.Tensor:
-    """Pick one token per row: greedy at temperature 0, else temperature/top-k/top-p sampling."""
-    if temperature == 0:
-        return logits.argmax(dim=-1)
-    scores = logits / temperature
-    if 0 < top_k < scores.shape[-1]:
-        kth = torch.topk(scores, top_k, dim=-1).values[:, -1:]
-        scores = scores.masked_fill(scores < kth, float("-inf"))
-    if top_p < 1:
-        sorted_scores, order = torch.sort(scores, dim=-1, descending=True)
-        probs = torch.softmax(sorted_scores, dim=-1)
-        # Drop a token if the tokens ranked before it already cover top_p (the top one stays).
-        drop_sorted = (torch.cumsum(probs, dim=-1) - probs) >= top_p
-        drop = torch.zeros_like(drop_sorted).scatter(-1, order, drop_sorted)
-        scores = scores.masked_fill(drop, float("-inf"))
-    probs = torch.softmax(scores, dim=-1)
-    return torch.multinomial(probs, 1, generator=generator)[:, 0]
 
 
 def _prompt_logprobs(tokens: list[int], lp: torch.Tensor | None) -> list[float | None]:
