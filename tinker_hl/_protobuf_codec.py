@@ -15,6 +15,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+from tinker_api_client.models import SampledProvenanceSpan
+from tinker_api_client.types import Unset
 from tinker_proto import tinker_public_pb2 as pb
 
 from ._exceptions import ValidationError
@@ -173,6 +175,23 @@ def _datum(target: Any, datum: Any, where: str, certified: Certified | None) -> 
     items = getattr(inputs, "additional_properties", inputs)
     for name, tensor in items.items():
         _tensor(target.loss_fn_inputs[name], tensor, f"{where}.loss_fn_inputs.{name}", certified)
+    for name in _SPAN_FIELDS:
+        spans = getattr(datum, name, None)
+        if isinstance(spans, list):
+            repeated = getattr(target, name)
+            for span in spans:
+                _span(repeated.add(), span)
+
+
+_SPAN_FIELDS = ("model_input_spans", "loss_fn_input_spans")
+
+
+def _span(target: Any, span: Any) -> None:
+    """A (validated) provenance span into the ProvenanceSpan message's oneof."""
+    arm = target.sampled_tokens if isinstance(span, SampledProvenanceSpan) else target.prompt_tokens
+    arm.sequence_id = span.sequence_id
+    arm.offset = 0 if isinstance(span.offset, Unset) else span.offset
+    arm.length = span.length
 
 
 def encode_forward_backward(

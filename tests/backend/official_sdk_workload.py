@@ -160,6 +160,7 @@ def current_api(training: Any, sampler: Any, rest: Any, summary: dict[str, Any])
     check(lps[:5] == [None] * 5 and all(lp is not None and lp < 0 for lp in lps[5:]), str(lps))
     check(out.prompt_cache_hit_tokens == 0, "no prefix cache")
     summary["kept_path"] = path
+    summary["provenance_sequence_id"] = provenance(training, sampler)
     sampled_and_target_logprobs(sampler, lps)
     prompt_alt_tokens(sampler)
     summary["sampling_options"] = [
@@ -167,6 +168,33 @@ def current_api(training: Any, sampler: Any, rest: Any, summary: dict[str, Any])
         "target_prompt_logprobs",
         "prompt_alt_tokens_k",
     ]
+
+
+def provenance(training: Any, sampler: Any) -> str:
+    """0.38's provenance spans: a prompt and the sequence sampled from it, as one datum whose
+    spans name that sequence, gives the same loss as the datum without them (the spans travel
+    in the protobuf body and are not trained on)."""
+    prompt = TEXT[:6]
+    greedy = types.SamplingParams(max_tokens=4, temperature=0)
+    sampled = sampler.sample(types.ModelInput.from_ints(prompt), 1, greedy).result().sequences[0]
+    plain = datum(prompt + list(sampled.tokens))
+    sid = sampled.sequence_id
+    annotated = plain.with_provenance(
+        model_input=[
+            types.PromptProvenanceSpan(sequence_id=sid, length=6),
+            types.SampledProvenanceSpan(sequence_id=sid, length=3),
+        ],
+        loss_fn_inputs=[
+            types.PromptProvenanceSpan(sequence_id=sid, offset=1, length=5),
+            types.SampledProvenanceSpan(sequence_id=sid, length=4),
+        ],
+    )
+    losses = [
+        training.forward([d], "cross_entropy").result().metrics["loss:sum"]
+        for d in (plain, annotated)
+    ]
+    check(abs(losses[0] - losses[1]) <= 1e-6 * abs(losses[0]), f"losses {losses}")
+    return str(sid)
 
 
 RL_LOSSES = {

@@ -98,6 +98,7 @@ def test_official_sdk_complete_loop(backend: Any, version: str) -> None:
     check_store(backend, version, summary)
     if vtuple(version) >= (0, 38):  # the workload reached 0.38's sampling options
         assert summary["loss_fns"] == ["importance_sampling", "ppo", "cispo", "dro", "gspo"]
+        assert summary["provenance_sequence_id"]  # a datum with spans naming it trained
         assert summary["sampling_options"] == [
             "topk_sample_logprobs",
             "target_prompt_logprobs",

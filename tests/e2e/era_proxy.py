@@ -1,7 +1,7 @@
 """A recording reverse proxy in front of the local backend. With `as_07=True` it hides the
 protocol steps a 0.7-era server does not have (client/config, session finish, auth/token: 404),
 so the real backend is driven in the JSON protocol. It records every path it forwards or
-refuses, with the media types sent and answered."""
+refuses, with the media types sent and answered and the request's body."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import asyncio
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -28,6 +28,7 @@ class Exchange:
     encoding: str = ""  # the request's Content-Encoding
     credential: str = ""  # what X-API-Key held: "jwt", "key" or ""
     status: int = 0
+    body: bytes = field(default=b"", repr=False)  # the request's body, as sent
 
 
 def paths(seen: list[Exchange], path: str) -> list[Exchange]:
@@ -61,6 +62,8 @@ def recording_proxy(upstream: str, *, as_07: bool) -> Iterator[tuple[str, list[E
         session = aiohttp.ClientSession()
 
         async def handle(request: web.Request) -> web.StreamResponse:
+            sent = await request.read()
+
             def record(answered: str, status: int) -> None:
                 seen.append(
                     Exchange(
@@ -71,6 +74,7 @@ def recording_proxy(upstream: str, *, as_07: bool) -> Iterator[tuple[str, list[E
                         request.headers.get("Content-Encoding", ""),
                         _credential(request.headers.get("X-API-Key")),
                         status,
+                        sent,
                     )
                 )
 
@@ -81,7 +85,7 @@ def recording_proxy(upstream: str, *, as_07: bool) -> Iterator[tuple[str, list[E
             async with session.request(
                 request.method,
                 upstream + request.path_qs,
-                data=await request.read(),
+                data=sent,
                 headers=headers,
             ) as answer:
                 body = await answer.read()

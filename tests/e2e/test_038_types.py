@@ -1,15 +1,19 @@
 """The 0.38 type surface end to end against the local backend, in both protocol modes
 (protobuf: the backend as it is; JSON: behind a proxy that answers client/config 404, as a
 0.7-era server): Datums made with `dataclasses.replace` train, and the results are
-dataclasses too."""
+dataclasses too; provenance spans travel with their Datum (read back from the bodies sent),
+change nothing of training, and bad ones are refused before anything is sent."""
 
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import zstandard
+from tinker_proto import tinker_public_pb2 as pb
 
 import tinker_hl as tinker
 from tinker_hl import types
@@ -91,3 +95,122 @@ def test_a_datum_made_by_replace_trains(mode: Mode) -> None:
     assert shortened.sequence_id == first_sequence.sequence_id
     assert len(dataclasses.replace(response, sequences=[shortened]).sequences) == 1
     assert len(response.sequences) == 2
+
+
+def _sent_spans(exchange: Exchange) -> list[dict[str, list[tuple[str, str, int, int]]]]:
+    """The provenance spans of each datum of a forward_backward request, read from its body
+    as sent (protobuf, maybe zstd; or JSON): (kind, sequence_id, offset, length) per span."""
+    names = ("model_input_spans", "loss_fn_input_spans")
+    if exchange.sent == "application/x-protobuf":
+        body = exchange.body
+        if exchange.encoding == "zstd":
+            body = zstandard.ZstdDecompressor().decompress(body, max_output_size=1 << 26)
+        msg = pb.ForwardBackwardRequest()
+        msg.ParseFromString(body)
+        out = []
+        for datum in msg.data:
+            spans = {}
+            for name in names:
+                spans[name] = []
+                for span in getattr(datum, name):
+                    kind = span.WhichOneof("span")
+                    arm = getattr(span, kind)
+                    spans[name].append((kind, arm.sequence_id, arm.offset, arm.length))
+            out.append(spans)
+        return out
+    request = json.loads(exchange.body)
+    return [
+        {
+            name: [
+                (s["type"], s["sequence_id"], s.get("offset", 0), s["length"])
+                for s in datum.get(name) or []
+            ]
+            for name in names
+        }
+        for datum in request["forward_backward_input"]["data"]
+    ]
+
+
+def test_provenance_spans_travel_with_the_datum_and_do_not_change_training(mode: Mode) -> None:
+    training = mode.service.create_lora_training_client(MODEL, rank=4, seed=5).result()
+    sampler = training.save_weights_and_get_sampling_client(f"spans-{mode.name}").result()
+    prompt = list(b"where tokens come from")
+    response = sampler.sample(
+        types.ModelInput.from_ints(prompt), 1, types.SamplingParams(max_tokens=6, temperature=0.0)
+    ).result()
+    sequence = response.sequences[0]
+    assert sequence.sequence_id  # the id the spans name
+    sampled = sequence.tokens
+    tokens = prompt + sampled
+    datum = types.Datum(
+        model_input=types.ModelInput.from_ints(tokens[:-1]),
+        loss_fn_inputs={"target_tokens": tokens[1:], "weights": [1.0] * (len(tokens) - 1)},
+    )
+    # Inputs: the whole prompt, then all sampled tokens but the last; targets: the prompt
+    # from its second token, then every sampled token.
+    with_spans = datum.with_provenance(
+        model_input=[
+            types.PromptProvenanceSpan(sequence_id=sequence.sequence_id, length=len(prompt)),
+            types.SampledProvenanceSpan(sequence_id=sequence.sequence_id, length=len(sampled) - 1),
+        ],
+        loss_fn_inputs=[
+            types.PromptProvenanceSpan(
+                sequence_id=sequence.sequence_id, offset=1, length=len(prompt) - 1
+            ),
+            types.SampledProvenanceSpan(sequence_id=sequence.sequence_id, length=len(sampled)),
+        ],
+    )
+    assert datum.model_input_spans is None  # with_provenance returns a copy
+    assert [s.length for s in with_spans.model_input_spans] == [len(prompt), len(sampled) - 1]
+
+    plain_out = training.forward([datum], "cross_entropy").result()
+    spans_out = training.forward_backward([with_spans], "cross_entropy").result()
+    training.optim_step(types.AdamParams(learning_rate=1e-2)).result()
+    after = training.forward([datum], "cross_entropy").result()
+    # The spans are not trained on: the same loss as without them, and the step trained.
+    assert spans_out.metrics["loss:sum"] == pytest.approx(plain_out.metrics["loss:sum"], rel=1e-6)
+    assert after.metrics["loss:sum"] < plain_out.metrics["loss:sum"]
+
+    (sent,) = _sent_spans(paths(mode.seen, FORWARD_BACKWARD)[-2 if mode.name == "protobuf" else -1])
+    sid = sequence.sequence_id
+    assert sent == {
+        "model_input_spans": [
+            ("prompt_tokens", sid, 0, len(prompt)),
+            ("sampled_tokens", sid, 0, len(sampled) - 1),
+        ],
+        "loss_fn_input_spans": [
+            ("prompt_tokens", sid, 1, len(prompt) - 1),
+            ("sampled_tokens", sid, 0, len(sampled)),
+        ],
+    }
+    assert mode.forward_backward_bodies() == {_expected_body(mode)}
+
+
+def test_bad_spans_are_refused_before_sending(mode: Mode) -> None:
+    training = mode.service.create_lora_training_client(MODEL, rank=4, seed=6).result()
+    tokens = list(b"refused early")
+    datum = types.Datum(
+        model_input=types.ModelInput.from_ints(tokens[:-1]),
+        loss_fn_inputs={"target_tokens": tokens[1:]},
+    )
+    n = len(tokens) - 1
+    with pytest.raises(ValueError, match="cover 3 positions but the model input has"):
+        datum.with_provenance(
+            model_input=[types.SampledProvenanceSpan(sequence_id="s", length=3)],
+            loss_fn_inputs=[types.SampledProvenanceSpan(sequence_id="s", length=n)],
+        )
+    before = len(mode.seen)
+    bad = datum.with_provenance(
+        model_input=[types.SampledProvenanceSpan(sequence_id="s", length=n)],
+        loss_fn_inputs=[types.SampledProvenanceSpan(sequence_id="s", length=n)],
+    )
+    bad.model_input_spans[0].sequence_id = ""  # the types stay mutable: checked again at the call
+    with pytest.raises(tinker.ValidationError) as refused:
+        training.forward_backward([bad], "cross_entropy")
+    assert refused.value.field == "data[0].model_input_spans[0].sequence_id"
+    bad.loss_fn_input_spans = None
+    bad.model_input_spans[0].sequence_id = "s"
+    with pytest.raises(tinker.ValidationError) as lone:
+        training.forward([bad], "cross_entropy")
+    assert lone.value.field == "data[0].model_input_spans"
+    assert len(mode.seen) == before  # nothing was sent

@@ -83,7 +83,9 @@ from tinker_api_client.models import (
     ParsedCheckpointTinkerPath,
     PendingResponse,
     PromptAltTokens,
+    PromptProvenanceSpan,
     RequestFailedResponse,
+    SampledProvenanceSpan,
     SampledSequence,
     SampleRequest,
     SampleResponse,
@@ -140,6 +142,7 @@ from ._paths import (
     parse_tinker_path,
     split_checkpoint_id,
 )
+from ._provenance import ProvenanceSpans
 from ._tensor import (
     infer_tensor_dtype,
     numpy_dtype_to_tensor_dtype,
@@ -281,12 +284,15 @@ __all__ = [
     "ParsedCheckpointTinkerPath",
     "PendingResponse",
     "PromptAltTokens",
+    "PromptProvenanceSpan",
+    "ProvenanceSpans",
     "QueueState",
     "RequestErrorCategory",
     "RequestFailedResponse",
     "RequestID",
     "SampleRequest",
     "SampleResponse",
+    "SampledProvenanceSpan",
     "SampledSequence",
     "SamplingParams",
     "SamplingSessionFuturesTarget",

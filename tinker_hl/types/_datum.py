@@ -10,6 +10,7 @@ same `to_dict`/`from_dict`).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -18,7 +19,14 @@ from tinker_api_client.models import Datum as _WireDatum
 from tinker_api_client.models import LossFnInputs, ModelInput, TensorData
 
 from .._exceptions import ValidationError
-from ._model_input import model_input_from_ints, token_list
+from ._model_input import model_input_from_ints, model_input_length, token_list
+from ._provenance import (
+    ProvenanceSpans,
+    check_pairing,
+    check_span_types,
+    check_tiling,
+    target_length,
+)
 from ._shapes import WireMap
 from ._tensor import fresh_tensor, tensor_from_numpy, tensor_from_torch
 
@@ -88,17 +96,63 @@ class Datum(_WireDatum):
     """One training example: `model_input` plus the loss function's inputs.
 
     `loss_fn_inputs` may be a dict whose values are lists, numpy arrays, torch tensors or
-    TensorData; it is kept as a dict of TensorData.
+    TensorData; it is kept as a dict of TensorData (empty when left out, as in 0.38).
+    `model_input_spans` / `loss_fn_input_spans` (SDK 0.38) say where the tokens came from; they
+    come as a pair, best attached with `with_provenance`, which checks that they tile.
     """
 
     __slots__ = ()
 
-    def __init__(self, *, model_input: ModelInput, loss_fn_inputs: object) -> None:
+    def __init__(
+        self,
+        *,
+        model_input: ModelInput,
+        loss_fn_inputs: object = None,
+        model_input_spans: ProvenanceSpans | None = None,
+        loss_fn_input_spans: ProvenanceSpans | None = None,
+    ) -> None:
         if type(loss_fn_inputs) is dict:  # the common case, without an intermediate object
             converted = WireMap(_tensors_by_key(loss_fn_inputs, "loss_fn_inputs"))
+        elif loss_fn_inputs is None:
+            converted = WireMap()
         else:
             converted = WireMap(to_loss_fn_inputs(loss_fn_inputs).additional_properties)
-        super().__init__(loss_fn_inputs=converted, model_input=model_input)
+        if model_input_spans is None and loss_fn_input_spans is None:
+            super().__init__(loss_fn_inputs=converted, model_input=model_input)
+            return
+        check_span_types("model_input_spans", model_input_spans)
+        check_span_types("loss_fn_input_spans", loss_fn_input_spans)
+        check_pairing(model_input_spans, loss_fn_input_spans, "Datum")
+        super().__init__(
+            loss_fn_inputs=converted,
+            model_input=model_input,
+            model_input_spans=model_input_spans,
+            loss_fn_input_spans=loss_fn_input_spans,
+        )
+
+    def with_provenance(
+        self, model_input: ProvenanceSpans, loss_fn_inputs: ProvenanceSpans
+    ) -> Datum:
+        """A copy carrying provenance for both fields: `model_input` runs tile the input
+        tokens, `loss_fn_inputs` runs tile `loss_fn_inputs["target_tokens"]` (when it is 1-D).
+        A miscounted partition fails here (ValidationError, a ValueError) rather than as a
+        request error."""
+        check_span_types("model_input", model_input)
+        check_span_types("loss_fn_inputs", loss_fn_inputs)
+        check_tiling(
+            "model_input",
+            list(model_input),
+            model_input_length(self.model_input),
+            "the model input",
+        )
+        targets = target_length(self.loss_fn_inputs)
+        if targets is not None:
+            check_tiling(
+                "loss_fn_inputs", list(loss_fn_inputs), targets, "loss_fn_inputs.target_tokens"
+            )
+        return dataclasses.replace(
+            self, model_input_spans=list(model_input), loss_fn_input_spans=list(loss_fn_inputs)
+        )
 
     @classmethod
     def from_tokens(

@@ -36,6 +36,7 @@ from tinker_api_client.types import Unset
 
 from .._exceptions import ValidationError
 from ._number_lists import Certified, finite_reals, ints_within
+from ._provenance import validate_provenance
 from ._shapes import WireMap
 
 __all__ = [
@@ -389,6 +390,7 @@ def _validate_datum(
                 key_field,
                 f"expected {length} values (one per model_input token), got {len(td.data)}",
             )
+    validate_provenance(datum, field, length)
 
 
 def validate_sampling_params(params: object, field: str = "sampling_params") -> None:

@@ -63,6 +63,7 @@ from .protobuf_wire import (
     decode_forward_backward,
     is_protobuf,
 )
+from .provenance import check_json_datum
 from .state import Backend
 from .store import RunRow, SamplerRow
 from .validation import validate
@@ -371,6 +372,8 @@ def _check_token_count(backend: Backend, inp: _ForwardInput) -> None:
 def _forward_job(backward: bool) -> JobBuilder:
     def build(backend: Backend, handle: ModelHandle, inp: _ForwardInput) -> JobFn:
         _check_token_count(backend, inp)
+        for i, datum in enumerate(inp.data):  # provenance: checked, then left out
+            check_json_datum(datum, f"{inp.field}.data.{i}")
 
         def job() -> dict[str, Any]:
             trainer = backend.require_trainer(handle)

@@ -17,6 +17,7 @@ import numpy as np
 from .compute import WireDatum
 from .csr import densify
 from .errors import ApiError, UserError, bad_request
+from .provenance import check_proto_datum
 
 PROTOBUF = "application/x-protobuf"
 # A decompressed body larger than this is refused (a zstd bomb cannot exhaust memory).
@@ -252,7 +253,9 @@ def _datum(msg: Any, field: str) -> WireDatum:
         name: _tensor(tensor, f"{field}.loss_fn_inputs.{name}")
         for name, tensor in msg.loss_fn_inputs.items()
     }
-    return WireDatum(tokens=_tokens(msg, field), loss_fn_inputs=inputs)
+    tokens = _tokens(msg, field)
+    check_proto_datum(msg, field, len(tokens), inputs.get("target_tokens"))  # then left out
+    return WireDatum(tokens=tokens, loss_fn_inputs=inputs)
 
 
 # -- results ------------------------------------------------------------------------------------

@@ -94,7 +94,25 @@ def _first_match(
             continue  # cannot match: skip it without building errors
         if validator.evolve(schema=variant).is_valid(instance):
             return
+    tagged = _tagged_variant(variants, instance)
+    if tagged is not None:  # the variant the instance names: its own error is the useful one
+        yield from validator.evolve(schema=tagged).iter_errors(instance)
+        return
     yield from _any_of(validator, variants, instance, schema)  # describe the failure
+
+
+def _tagged_variant(variants: Any, instance: Any) -> Any:
+    """The one object variant whose `type` literal the instance carries, if any."""
+    tag = instance.get("type") if isinstance(instance, dict) else None
+    if not isinstance(tag, str):
+        return None
+    named = [
+        v
+        for v in variants
+        if isinstance(v, dict)
+        and tag in ((v.get("properties") or {}).get("type") or {}).get("enum", ())
+    ]
+    return named[0] if len(named) == 1 else None
 
 
 _SpecValidator = validators.extend(

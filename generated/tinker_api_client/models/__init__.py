@@ -102,11 +102,15 @@ from .optimizer_config import OptimizerConfig
 from .parsed_checkpoint_tinker_path import ParsedCheckpointTinkerPath
 from .pending_response import PendingResponse
 from .prompt_alt_tokens import PromptAltTokens
+from .prompt_provenance_span import PromptProvenanceSpan
+from .prompt_provenance_span_type import PromptProvenanceSpanType
 from .request_failed_response import RequestFailedResponse
 from .sample_request import SampleRequest
 from .sample_request_type import SampleRequestType
 from .sample_response import SampleResponse
 from .sample_response_type import SampleResponseType
+from .sampled_provenance_span import SampledProvenanceSpan
+from .sampled_provenance_span_type import SampledProvenanceSpanType
 from .sampled_sequence import SampledSequence
 from .sampling_params import SamplingParams
 from .sampling_session_futures_target import SamplingSessionFuturesTarget
@@ -253,7 +257,11 @@ __all__ = (
     "ParsedCheckpointTinkerPath",
     "PendingResponse",
     "PromptAltTokens",
+    "PromptProvenanceSpan",
+    "PromptProvenanceSpanType",
     "RequestFailedResponse",
+    "SampledProvenanceSpan",
+    "SampledProvenanceSpanType",
     "SampledSequence",
     "SampleRequest",
     "SampleRequestType",
