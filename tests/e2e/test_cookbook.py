@@ -1,7 +1,8 @@
 """Real research code: tinker-cookbook 0.6.1, the official recipe library (written for the 0.38
 SDK), unmodified, on tinker_hl through `install_as_tinker()` and on the official SDK 0.38.0,
 against the same local backend: the same supervised losses, the same resumed loss, the same RL
-data (provenance spans included) and the same RL training logprobs."""
+data (provenance spans included), the same RL training logprobs, the same held-out NLL and the
+same top-K distillation loss ([N, K] targets through forward_backward_custom)."""
 
 from __future__ import annotations
 
@@ -61,3 +62,16 @@ def test_the_cookbook_trains_checkpoints_samples_and_does_rl_as_on_the_official_
     assert len(ours["rl_logprobs"]) == 2
     for mine, theirs in zip(ours["rl_logprobs"], official["rl_logprobs"], strict=True):
         assert mine == pytest.approx(theirs, rel=1e-5, abs=1e-6)
+    assert ours["held_out_nll"] == pytest.approx(official["held_out_nll"], rel=1e-5)
+    assert ours["distill_logprobs_shape"][1] == 3  # K logprobs per position came back
+    assert ours["distill_logprobs_shape"] == official["distill_logprobs_shape"]
+    assert ours["distill_kl"] == pytest.approx(official["distill_kl"], rel=1e-4)
+    # The checkpoint manager kept what it meant to: the periodic save of step 2 (both kinds),
+    # the final one, and the script's earlier checkpoint; its rolling saves (steps 1 and 3)
+    # were deleted through the REST client.
+    assert ours["kept_checkpoints"] == official["kept_checkpoints"]
+    assert ours["kept_checkpoints"] == [
+        f"{kind}:{name}" for kind in ("sampler", "training") for name in ("000002", "final", "sl-3")
+    ]
+    assert ours["managed_records"] == official["managed_records"]
+    assert ours["renderer"] is None and official["renderer"] is None

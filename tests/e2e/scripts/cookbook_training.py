@@ -1,8 +1,12 @@
 """Research code as tinker-cookbook 0.6.1 (the official recipe library, written for the 0.38 SDK)
 runs it, its own functions unmodified: supervised steps from `datum_from_model_input_weights`
 scored with `compute_mean_nll`, a checkpoint through `checkpoint_utils` and a resume from the
-record it wrote, sampling through `TinkerTokenCompleter`, and an RL step whose data
-`assemble_training_data` builds (provenance spans included) and `rl.train.train_step` trains on.
+record it wrote, sampling through `TinkerTokenCompleter`, held-out NLL by `SamplerNLLEvaluator`
+(`compute_logprobs`), an RL step whose data `assemble_training_data` builds (provenance spans
+included) and `rl.train.train_step` trains on, SDFT's reverse-KL custom loss over top-K
+targets ([N, K] target_tokens, cross_entropy's top-K form) through `forward_backward_custom`, and
+a `CheckpointManager` run (periodic saves in background tasks, rolling saves that delete the
+previous one, a final save) read back through the REST client.
 
 Reads TINKER_BASE_URL / TINKER_API_KEY; prints one JSON line of results. Run with either the
 official SDK or tinker_hl (`install_as_tinker()`) as `tinker`.
@@ -17,11 +21,14 @@ import tempfile
 import tinker
 import torch
 from tinker_cookbook import checkpoint_utils
+from tinker_cookbook.checkpoint_utils import CheckpointManager
 from tinker_cookbook.completers import TinkerTokenCompleter, TokensWithLogprobs
+from tinker_cookbook.distillation.sdft import reverse_kl_custom_loss
 from tinker_cookbook.rl.data_processing import assemble_training_data, compute_advantages
 from tinker_cookbook.rl.train import train_step
 from tinker_cookbook.rl.types import Trajectory, TrajectoryGroup, Transition
 from tinker_cookbook.supervised.common import compute_mean_nll, datum_from_model_input_weights
+from tinker_cookbook.supervised.nll_evaluator import SamplerNLLEvaluator
 
 MODEL = "local/tiny-llama"
 TEXTS = [b"The quick brown fox jumps over the lazy dog.", b"Tinker trains LoRA adapters."]
@@ -54,7 +61,7 @@ def main() -> None:
     # A checkpoint as the recipes save one, and a resume from the record it appended.
     paths = checkpoint_utils.save_checkpoint(
         training_client=training,
-        name="000003",
+        name="sl-3",
         log_path=log_path,
         loop_state={"batch": 3},
         kind="both",
@@ -74,6 +81,7 @@ def main() -> None:
     completer = TinkerTokenCompleter(sampling_client=sampler, max_tokens=6)
     prompt = tinker.ModelInput.from_ints(list(b"Hello"))
     completion = asyncio.run(completer(prompt, stop=[]))
+    held_out = asyncio.run(SamplerNLLEvaluator(batch, name="held_out")(sampler))
 
     # RL: two rollouts of one prompt (seeded samples, so both SDKs see the same tokens), the
     # cookbook's advantages, its data assembly with provenance, and its training step.
@@ -100,6 +108,48 @@ def main() -> None:
         train_step(data, training, 1e-4, num_substeps=1, loss_fn="importance_sampling")
     )
 
+    # Top-K distillation: K teacher candidates per position, their renormalised probabilities
+    # as weights, the student's logprobs of all K scored by the server.
+    k = 3
+    generator = torch.Generator().manual_seed(0)
+    student = batch[0]
+    n = student.model_input.length
+    candidates = torch.randint(0, 256, (n, k), generator=generator)
+    teacher = torch.softmax(torch.randn(n, k, generator=generator), dim=-1)
+    top_k = tinker.Datum(
+        model_input=student.model_input,
+        loss_fn_inputs={
+            "target_tokens": tinker.TensorData.from_torch(candidates),
+            "weights": tinker.TensorData.from_torch(teacher),
+        },
+    )
+    distilled = training.forward_backward_custom([top_k], reverse_kl_custom_loss).result()
+    distilled_logprobs = distilled.loss_fn_outputs[0]["logprobs"]
+
+    # The recipes' checkpoint manager, in an async training loop.
+    managed_log = tempfile.mkdtemp()
+
+    async def managed_run() -> dict[str, str]:
+        manager = CheckpointManager(
+            training_client=training,
+            service_client=service,
+            log_path=managed_log,
+            save_every=2,
+            rolling_save_every=1,
+            async_periodic_saves=True,
+        )
+        for step in range(1, 4):
+            await (await training.forward_backward_async(batch, loss_fn="cross_entropy"))
+            await (await training.optim_step_async(adam))
+            await manager.maybe_save_async(step, {"batch": step})
+        return await manager.save_final_async({"batch": 3})
+
+    final = asyncio.run(managed_run())
+    run_id = tinker.ParsedCheckpointTinkerPath.from_tinker_path(final["state_path"])
+    rest = service.create_rest_client()
+    kept = rest.list_checkpoints(run_id.training_run_id).result().checkpoints
+    renderer = checkpoint_utils.get_renderer_name_from_checkpoint(service, final["state_path"])
+
     print(
         json.dumps(
             {
@@ -113,6 +163,16 @@ def main() -> None:
                     for d in data
                 ],
                 "rl_logprobs": [t.tolist() for t in rl_logprobs],
+                "held_out_nll": held_out["held_out/nll"],
+                "distill_kl": distilled.metrics["sdft/reverse_kl_loss"],
+                "distill_logprobs_shape": list(distilled_logprobs.to_numpy().shape),
+                "kept_checkpoints": sorted(
+                    f"{c.checkpoint_type}:{c.tinker_path.rsplit('/', 1)[-1]}" for c in kept
+                ),
+                "managed_records": [
+                    r.name for r in checkpoint_utils.load_checkpoints_file(managed_log)
+                ],
+                "renderer": renderer,
             }
         )
     )
