@@ -28,7 +28,20 @@ SDK_STAMPS := $(foreach v,$(SDK_VERSIONS),.sdk/tinker-$(v)/.installed)
 	$(PIP) install -q --no-deps --target .sdk/tinker-$* tinker==$* $(SDK_EXTRAS)
 	touch $@
 
-install: $(STAMP) $(SDK_STAMPS)
+# tinker-cookbook, the official recipe library (research code written for the 0.38 SDK), with
+# the packages its modules import, in a folder of its own like the SDKs: tests/e2e/test_cookbook.py
+# runs its unmodified training, checkpoint, sampling and RL-data code on tinker_hl.
+COOKBOOK := .sdk/tinker-cookbook
+COOKBOOK_PACKAGES := tinker-cookbook chz blobfile lxml pycryptodomex datasets dill multiprocess \
+	pandas pyarrow xxhash termcolor
+COOKBOOK_PINS = $(foreach p,$(COOKBOOK_PACKAGES),$(shell grep -iE '^$(p)==' constraints.txt))
+
+$(COOKBOOK)/.installed: $(STAMP) constraints.txt
+	rm -rf $(COOKBOOK)
+	$(PIP) install -q --no-deps --target $(COOKBOOK) $(COOKBOOK_PINS)
+	touch $@
+
+install: $(STAMP) $(SDK_STAMPS) $(COOKBOOK)/.installed
 
 generate: $(STAMP)
 	$(PY) codegen/generate.py

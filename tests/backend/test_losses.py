@@ -178,3 +178,80 @@ def test_every_protocol_loss_name_is_computed_or_rejected_with_a_reason() -> Non
     assert set(LOSS_FN_REQUIRED_KEYS) == set(LOSS_FN_TYPE_VALUES)
     for name, spec in LOSS_FNS.items():  # the client checks what the server will require
         assert set(LOSS_FN_REQUIRED_KEYS[name]) == set(spec.required_inputs), name
+
+
+# ----- cross_entropy's top-K form: [N, K] targets (the docs' top-K distillation) -------------
+def _full_logprobs(trainer: LoraTrainer) -> torch.Tensor:
+    """log p(v) at every position for every vocabulary id, straight from the model: [N, V]."""
+    from tinker_local.engine.models import sequence_logprobs
+
+    with torch.no_grad():
+        ids = torch.tensor([TOKENS[:-1]])
+        return sequence_logprobs(trainer.model, ids, torch.ones_like(ids))[0]
+
+
+def test_top_k_targets_score_k_tokens_per_position_with_the_documented_loss(
+    trainer: LoraTrainer,
+) -> None:
+    k = 3
+    rng = np.random.default_rng(0)
+    targets = rng.integers(0, 259, size=(N, k)).astype(np.int64)
+    weights = rng.random((N, k)).astype(np.float32)
+    datum = DatumArrays(TOKENS[:-1], {"target_tokens": targets, "weights": weights})
+    result = trainer.forward([datum], "cross_entropy")
+    full = _full_logprobs(trainer)
+    expected_lp = full.gather(-1, torch.from_numpy(targets)).numpy()
+    logprobs = result.loss_fn_outputs[0]["logprobs"]
+    assert logprobs.shape == (N, k)
+    np.testing.assert_allclose(logprobs, expected_lp, rtol=1e-5, atol=1e-6)
+    expected_loss = float(-(torch.from_numpy(expected_lp) * torch.from_numpy(weights)).sum())
+    assert result.metrics["loss:sum"] == pytest.approx(expected_loss, rel=1e-5)
+    # K = 1 is the per-token form: the same logprobs and loss as [N] targets.
+    one = DatumArrays(TOKENS[:-1], {"target_tokens": targets[:, :1], "weights": weights[:, :1]})
+    flat = DatumArrays(TOKENS[:-1], {"target_tokens": targets[:, 0], "weights": weights[:, 0]})
+    as_column = trainer.forward([one], "cross_entropy")
+    as_list = trainer.forward([flat], "cross_entropy")
+    np.testing.assert_allclose(
+        as_column.loss_fn_outputs[0]["logprobs"][:, 0], as_list.loss_fn_outputs[0]["logprobs"]
+    )
+    assert as_column.metrics["loss:sum"] == pytest.approx(as_list.metrics["loss:sum"], rel=1e-6)
+
+
+def test_top_k_targets_batch_with_per_token_datums_and_train(trainer: LoraTrainer) -> None:
+    targets = np.stack([np.array(TOKENS[1:])] * 2, axis=1).astype(np.int64)  # K = 2, same id
+    top_k = DatumArrays(TOKENS[:-1], {"target_tokens": targets, "weights": np.full((N, 2), 0.5)})
+    per_token = DatumArrays(TOKENS[:-1], {"target_tokens": np.array(TOKENS[1:], dtype=np.int64)})
+    result = trainer.forward([top_k, per_token], "cross_entropy", backward=True)
+    trainer.zero_grad()
+    # Half the weight on each of two copies of the same target is the per-token loss.
+    lp_k, lp_1 = (out["logprobs"] for out in result.loss_fn_outputs)
+    np.testing.assert_allclose(lp_k[:, 0], lp_1, rtol=1e-5)
+    assert result.metrics["loss:sum"] == pytest.approx(-2 * float(lp_1.sum()), rel=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("inputs", "match"),
+    [
+        ({"weights": np.ones((N, 2), dtype=np.float32)}, r"weights: expected shape \[\d+, 3\]"),
+        ({"weights": np.ones(N, dtype=np.float32)}, r"weights: expected shape \[\d+, 3\]"),
+    ],
+)
+def test_top_k_inputs_must_all_have_the_targets_shape(
+    trainer: LoraTrainer, inputs: dict[str, np.ndarray], match: str
+) -> None:
+    targets = np.zeros((N, 3), dtype=np.int64)
+    with pytest.raises(UserInputError, match=match):
+        trainer.forward(
+            [DatumArrays(TOKENS[:-1], {"target_tokens": targets, **inputs})], "cross_entropy"
+        )
+
+
+def test_only_cross_entropy_takes_top_k_targets(trainer: LoraTrainer) -> None:
+    rl = _datum(np.zeros(N), np.ones(N))
+    rl.loss_fn_inputs["target_tokens"] = np.zeros((N, 2), dtype=np.int64)
+    with pytest.raises(UserInputError, match=r"target_tokens: expected \d+ values"):
+        trainer.forward([rl], "importance_sampling")
+    bad_id = np.zeros((N, 2), dtype=np.int64)
+    bad_id[2, 1] = 10_000
+    with pytest.raises(UserInputError, match=r"token id 10000 at position \[2, 1\]"):
+        trainer.forward([DatumArrays(TOKENS[:-1], {"target_tokens": bad_id})], "cross_entropy")

@@ -45,6 +45,22 @@ def _rl(text: bytes) -> types.Datum:
     )
 
 
+def _top_k(text: bytes, k: int = 3) -> types.Datum:
+    """cross_entropy's top-K form: K candidate targets per position, with weights."""
+    tokens = list(text)
+    n = len(tokens) - 1
+    candidates = [[(t + j * 7) % 256 for j in range(k)] for t in tokens[1:]]
+    return types.Datum(
+        model_input=types.ModelInput.from_ints(tokens[:-1]),
+        loss_fn_inputs={
+            "target_tokens": types.TensorData(
+                data=[c for row in candidates for c in row], dtype="int64", shape=[n, k]
+            ),
+            "weights": types.TensorData(data=[1.0 / k] * (n * k), dtype="float32", shape=[n, k]),
+        },
+    )
+
+
 def _f32(value: Any) -> Any:
     """Every float as its float32 (exactly: no tolerance); other values unchanged."""
     if isinstance(value, float):
@@ -105,6 +121,10 @@ def _workload(service: tinker.ServiceClient) -> dict[str, Any]:
         ).result()
     )
     training.optim_step(types.AdamParams(learning_rate=5e-3)).result()
+    got["top_k"] = _fb(
+        training.forward_backward([_top_k(b"distilled"), _sft(b"mixed")], "cross_entropy").result()
+    )
+    assert got["top_k"]["outputs"][0]["logprobs"][1] == [8, 3]  # [N, K] logprobs came back
     got["forward"] = _fb(training.forward(batch, "cross_entropy").result())
     path = training.save_state("modes").result().path
     restored = service.create_training_client_from_state_with_optimizer(path).result()
@@ -174,21 +194,22 @@ def test_both_modes_give_identical_results(runs: dict[str, Any]) -> None:
 def test_protobuf_mode_sends_and_reads_protobuf(runs: dict[str, Any]) -> None:
     seen: list[Exchange] = runs["protobuf"][1]
     fwdbwd = paths(seen, "/api/v1/forward_backward")
-    # 3 forward_backward + 3 forward (sent as forward_only), all protobuf and zstd.
-    assert len(fwdbwd) == 6
+    # 4 forward_backward + 3 forward (sent as forward_only), all protobuf and zstd.
+    assert len(fwdbwd) == 7
     assert {(e.sent, e.encoding) for e in fwdbwd} == {("application/x-protobuf", "zstd")}
     assert not paths(seen, "/api/v1/forward")
     polls = paths(seen, "/api/v1/retrieve_future")
     protobuf_answers = [e for e in polls if e.answered == "application/x-protobuf"]
     # Every forward/forward_backward and sample result (the others stay JSON).
-    # The six outputs and four samples (two sync, compute_logprobs, one async); others JSON.
+    # Six outputs and four samples (two sync, compute_logprobs, one async); others JSON, the
+    # top-K batch too (its [N, K] and [N] logprobs cannot share one protobuf ArrayRecord).
     assert len(protobuf_answers) == 6 + 4
     assert all("application/x-protobuf" in e.accept for e in protobuf_answers)
 
 
 def test_json_mode_sends_and_reads_json(runs: dict[str, Any]) -> None:
     seen: list[Exchange] = runs["json"][1]
-    assert len(paths(seen, "/api/v1/forward_backward")) == 3
+    assert len(paths(seen, "/api/v1/forward_backward")) == 4
     assert len(paths(seen, "/api/v1/forward")) == 3
     assert {e.sent for e in seen} == {"application/json"}
     assert {e.answered for e in seen} == {"application/json"}

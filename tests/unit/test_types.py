@@ -416,6 +416,17 @@ def test_invalid_batches_name_the_field(
         types.validate_datums(data, loss_fn=loss_fn)
 
 
+def test_per_token_inputs_may_hold_k_values_per_token() -> None:
+    # cross_entropy's top-K form: [N, K] target_tokens and weights (N = model_input length).
+    targets = types.TensorData(data=[2, 5, 3, 6], dtype="int64", shape=[2, 2])
+    weights = types.TensorData(data=[0.5, 0.5, 1.0, 0.0], dtype="float32", shape=[2, 2])
+    types.validate_datums([make([1, 2], target_tokens=targets, weights=weights)], "cross_entropy")
+    wrong = types.TensorData(data=[2, 5, 3, 6, 1, 1], dtype="int64", shape=[3, 2])
+    with pytest.raises(ValidationError, match=r"or shape \[2, K\].*got shape \[3, 2\]") as info:
+        types.validate_datums([make([1, 2], target_tokens=wrong)], "cross_entropy")
+    assert info.value.field == "data[0].loss_fn_inputs.target_tokens"
+
+
 def test_tensor_shape_must_match_data() -> None:
     datum = make([1], extra=types.TensorData(data=[1.0, 2.0, 3.0], dtype="float32", shape=[2, 2]))
     with raises("data[0].loss_fn_inputs.extra.data", r"shape \[2, 2\] needs 4 values, got 3"):

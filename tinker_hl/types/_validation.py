@@ -388,12 +388,28 @@ def _validate_datum(
     for key, td in tensors.items():
         key_field = f"{field}.loss_fn_inputs.{key}"
         _validate_tensor_data(td, key_field, key == "target_tokens", certified)
-        if key in PER_TOKEN_KEYS and length is not None and len(td.data) != length:
+        if key in PER_TOKEN_KEYS and length is not None and not _one_row_per_token(td, length):
             raise ValidationError(
                 key_field,
-                f"expected {length} values (one per model_input token), got {len(td.data)}",
+                f"expected {length} values (one per model_input token) or shape [{length}, K] "
+                f"(K per token, as cross_entropy's top-K form takes), got {_described(td)}",
             )
     validate_provenance(datum, field, length)
+
+
+def _one_row_per_token(td: TensorData, length: int) -> bool:
+    """One value per token, or a [length, K] tensor (its size was checked against its shape)."""
+    shape = td.shape
+    if isinstance(shape, list) and len(shape) == 2:
+        return bool(shape[0] == length)
+    return len(td.data) == length
+
+
+def _described(td: TensorData) -> str:
+    shape = td.shape
+    if isinstance(shape, list) and len(shape) > 1:
+        return f"shape {shape}"
+    return f"{len(td.data)}"
 
 
 def validate_sampling_params(params: object, field: str = "sampling_params") -> None:

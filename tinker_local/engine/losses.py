@@ -1,7 +1,8 @@
 """Tinker's built-in loss functions, computed per datum.
 
 Each loss takes `target_logprobs` (float32 [N]: log p(target_tokens[i]) at position i under the
-model being trained), the datum's other `loss_fn_inputs` as tensors, and the resolved config.
+model being trained; [N, K] for a loss that takes K targets per position, as cross_entropy does
+for top-K distillation), the datum's other `loss_fn_inputs` as tensors, and the resolved config.
 It returns (scalar loss, elementwise loss [N]); the scalar is always the *sum* of the
 elementwise loss, as in Tinker (so gradients add up across datums and across calls).
 The formulas are the ones the Tinker documentation gives on its loss pages; `logprobs` is
@@ -27,7 +28,8 @@ ConfigCheck = Callable[[Mapping[str, float]], None]
 def cross_entropy(
     target_logprobs: torch.Tensor, inputs: Mapping[str, torch.Tensor], config: Mapping[str, float]
 ) -> LossResult:
-    """Weighted negative log-likelihood: sum(-logp * weights); weights default to ones."""
+    """Weighted negative log-likelihood: sum(-logp * weights); weights default to ones. With
+    [N, K] targets and weights, the docs' top-K form: -sum_t sum_k w[t, k] * log p(x[t, k])."""
     weights = inputs.get("weights")
     elementwise = -target_logprobs if weights is None else -target_logprobs * weights
     return elementwise.sum(), elementwise
@@ -128,6 +130,9 @@ class LossSpec:
     required_config: tuple[str, ...] = ()
     check_config: ConfigCheck | None = None
     check_inputs: InputCheck | None = None
+    # Whether target_tokens (and the optional inputs with them) may be [N, K]: K targets per
+    # position, each scored (the docs' top-K distillation form of cross_entropy).
+    top_k_targets: bool = False
 
     @property
     def all_inputs(self) -> tuple[str, ...]:
@@ -146,7 +151,9 @@ _CLIP_DEFAULTS = {"clip_low_threshold": 0.8, "clip_high_threshold": 1.2}
 LOSS_FNS: dict[str, LossSpec] = {
     s.name: s
     for s in [
-        LossSpec("cross_entropy", cross_entropy, ("target_tokens",), ("weights",)),
+        LossSpec(
+            "cross_entropy", cross_entropy, ("target_tokens",), ("weights",), top_k_targets=True
+        ),
         LossSpec("importance_sampling", importance_sampling, _RL_INPUTS),
         LossSpec("ppo", ppo, _RL_INPUTS, config_defaults=_CLIP_DEFAULTS, check_config=_clip_range),
         LossSpec(

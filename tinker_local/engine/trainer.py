@@ -38,20 +38,21 @@ class ForwardResult:
     metrics: dict[str, float]
 
 
-def check_tokens(tokens: Any, vocab_size: int, field: str) -> np.ndarray:
-    """Validate a non-empty 1-D sequence of token ids in [0, vocab_size); return it as int64."""
+def check_tokens(tokens: Any, vocab_size: int, field: str, ndim: int = 1) -> np.ndarray:
+    """Validate a non-empty sequence of token ids in [0, vocab_size) (`ndim` 2: [N, K], K ids
+    per position); return it as int64."""
     arr = np.asarray(tokens)
-    if arr.ndim != 1 or arr.size == 0:
-        raise UserInputError(
-            f"{field}: expected a non-empty 1-D list of token ids, got {arr.shape}"
-        )
+    if arr.ndim != ndim or arr.size == 0:
+        what = "1-D list" if ndim == 1 else f"{ndim}-D array"
+        raise UserInputError(f"{field}: expected a non-empty {what} of token ids, got {arr.shape}")
     if arr.dtype.kind not in "iu":
         raise UserInputError(f"{field}: expected integer token ids, got dtype {arr.dtype}")
     bad = np.flatnonzero((arr < 0) | (arr >= vocab_size))
     if bad.size:
-        i = int(bad[0])
+        where = np.unravel_index(int(bad[0]), arr.shape)
+        position = int(where[0]) if ndim == 1 else [int(i) for i in where]
         raise UserInputError(
-            f"{field}: token id {int(arr[i])} at position {i} is out of range "
+            f"{field}: token id {int(arr[where])} at position {position} is out of range "
             f"[0, {vocab_size}) ({bad.size} invalid id(s) in total)"
         )
     return arr.astype(np.int64)
@@ -156,18 +157,30 @@ class LoraTrainer:
                 f"{spec.name!r} (expected keys: {list(spec.all_inputs)})"
             )
         inputs: dict[str, torch.Tensor] = {}
+        # [N] per input; [N, K] too where the loss takes K targets per position (then every
+        # input has the target_tokens' shape).
+        targets_shape = np.shape(datum.loss_fn_inputs["target_tokens"])
+        top_k = spec.top_k_targets and len(targets_shape) == 2 and targets_shape[0] == n
         for key in spec.all_inputs:
             if key not in datum.loss_fn_inputs:
                 continue
             field = f"{where}.loss_fn_inputs.{key}"
             arr = np.asarray(datum.loss_fn_inputs[key])
-            if arr.ndim != 1 or arr.size != n:
+            if top_k and arr.shape != targets_shape:
                 raise UserInputError(
-                    f"{field}: expected {n} values to match model_input length {n}, "
+                    f"{field}: expected shape {list(targets_shape)} (that of target_tokens: "
+                    f"{targets_shape[1]} targets for each of the {n} positions), got shape "
+                    f"{list(arr.shape)}"
+                )
+            if not top_k and (arr.ndim != 1 or arr.size != n):
+                also = f" or [{n}, K] (K targets per position)" if spec.top_k_targets else ""
+                raise UserInputError(
+                    f"{field}: expected {n} values to match model_input length {n}{also}, "
                     f"got shape {list(arr.shape)}"
                 )
             if key == "target_tokens":
-                inputs[key] = torch.from_numpy(check_tokens(arr, self.vocab_size, field))
+                ids = check_tokens(arr, self.vocab_size, field, arr.ndim if top_k else 1)
+                inputs[key] = torch.from_numpy(ids)
                 continue
             if arr.dtype.kind not in "fiu":
                 raise UserInputError(f"{field}: expected numbers, got dtype {arr.dtype}")
@@ -220,7 +233,8 @@ class LoraTrainer:
         for row, (tokens, inputs) in enumerate(checked):
             n = tokens.size
             input_ids[row, :n] = torch.from_numpy(tokens)
-            targets[row, :n] = inputs["target_tokens"]
+            if inputs["target_tokens"].ndim == 1:  # [N, K] targets are gathered by row below
+                targets[row, :n] = inputs["target_tokens"]
             mask[row, :n] = 1
 
         device = current_runtime().device
@@ -236,7 +250,11 @@ class LoraTrainer:
             total = target_lp.new_zeros(())
             outputs: list[dict[str, np.ndarray]] = []
             for row, (n, (_, inputs)) in enumerate(zip(lengths, checked, strict=True)):
-                lp = target_lp[row, :n]
+                row_targets = inputs["target_tokens"]
+                if row_targets.ndim == 2:  # K targets per position: [N, K] logprobs
+                    lp = logprobs[row, :n].gather(-1, row_targets)
+                else:
+                    lp = target_lp[row, :n]
                 loss, elementwise = spec.impl(lp, inputs, config)
                 total = total + loss
                 outputs.append(

@@ -266,9 +266,11 @@ def _as_array(tensor: Mapping[str, Any]) -> np.ndarray:
     return array.reshape(shape) if shape else array
 
 
-def encode_forward_output(result: Mapping[str, Any]) -> bytes:
+def encode_forward_output(result: Mapping[str, Any]) -> bytes | None:
     """A ForwardBackwardOutput JSON result (arrays inside) as the protobuf message: one
-    ArrayRecord batching every datum's value of each output field."""
+    ArrayRecord batching every datum's value of each output field. None when the datums'
+    values of a field differ in trailing shape (top-K [N, K] logprobs beside per-token [N]
+    ones), which one ArrayRecord cannot carry: that result is answered in JSON."""
     pb = _pb()
     out = pb.ForwardBackwardOutput(loss_fn_output_type=str(result["loss_fn_output_type"]))
     for key, value in result["metrics"].items():
@@ -278,6 +280,8 @@ def encode_forward_output(result: Mapping[str, Any]) -> bytes:
     names = list(per_datum[0]) if per_datum else []
     for name in names:
         arrays = [_as_array(d[name]) for d in per_datum]
+        if len({a.shape[1:] for a in arrays}) > 1:
+            return None
         batched = record.fields[name]
         int_valued = arrays[0].dtype.kind in "iu"
         dtype = _INT64 if int_valued else _FLOAT32
