@@ -4,6 +4,7 @@ request alone."""
 
 from __future__ import annotations
 
+import random
 import threading
 from typing import Any
 
@@ -136,7 +137,7 @@ def test_prompts_of_one_length_are_prefilled_together(samplers: list[Sampler]) -
                     prompt=list(prompt),
                     num_samples=1 + i % 2,
                     max_new=5,
-                    sampling=Sampling(1.0, -1, 1.0, torch.Generator().manual_seed(i)),
+                    sampling=Sampling(1.0, -1, 1.0, random.Random(i)),
                     is_stop=lambda tokens, token: token == 10,
                     adapter_key=sampler.adapter_key,
                     adapter=sampler._adapter,

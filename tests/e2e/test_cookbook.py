@@ -66,3 +66,12 @@ def test_the_cookbook_trains_checkpoints_samples_and_does_rl_as_on_the_official_
     assert ours["distill_logprobs_shape"][1] == 3  # K logprobs per position came back
     assert ours["distill_logprobs_shape"] == official["distill_logprobs_shape"]
     assert ours["distill_kl"] == pytest.approx(official["distill_kl"], rel=1e-4)
+    # The checkpoint manager kept what it meant to: the periodic save of step 2 (both kinds),
+    # the final one, and the script's earlier checkpoint; its rolling saves (steps 1 and 3)
+    # were deleted through the REST client.
+    assert ours["kept_checkpoints"] == official["kept_checkpoints"]
+    assert ours["kept_checkpoints"] == [
+        f"{kind}:{name}" for kind in ("sampler", "training") for name in ("000002", "final", "sl-3")
+    ]
+    assert ours["managed_records"] == official["managed_records"]
+    assert ours["renderer"] is None and official["renderer"] is None

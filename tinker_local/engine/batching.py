@@ -389,11 +389,10 @@ class BatchDecoder:
         self.steps += 1
         self.mask = mask
         logits = out.logits[:, -1, :].float().cpu()  # sampled on the CPU: seeds portable
-        groups = _request_ranges(self.rows)
-        chosen = choose_tokens(logits, [(r.sampling, start, stop) for r, start, stop in groups])
+        chosen = choose_tokens(logits, [r.request.sampling for r in self.rows])
         all_logprobs = torch.log_softmax(logits, dim=-1)
         logprobs = all_logprobs.gather(-1, chosen[:, None])[:, 0]
-        top = _top_rows(all_logprobs, groups)
+        top = _top_rows(all_logprobs, self.rows)
         # One conversion per step, not one tensor read per row: this loop runs every step.
         tokens, values = chosen.tolist(), logprobs.tolist()
         keep: list[int] = []
@@ -438,32 +437,24 @@ class BatchDecoder:
                 layer.values = layer.values[..., first:, :]
 
 
-def _request_ranges(rows: list[Row]) -> list[tuple[DecodeRequest, int, int]]:
-    """(request, start, stop) per request: a request's rows are consecutive (they join
-    together and leaving keeps the order)."""
-    ranges: list[tuple[DecodeRequest, int, int]] = []
-    start = 0
-    for i in range(1, len(rows) + 1):
-        if i == len(rows) or rows[i].request is not rows[start].request:
-            ranges.append((rows[start].request, start, i))
-            start = i
-    return ranges
-
-
-def _top_rows(
-    logprobs: torch.Tensor, groups: list[tuple[DecodeRequest, int, int]]
-) -> dict[int, list[tuple[int, float]]]:
+def _top_rows(logprobs: torch.Tensor, rows: list[Row]) -> dict[int, list[tuple[int, float]]]:
     """Batch row -> its k most likely (token, logprob), most likely first, for the rows of
-    requests that asked for top-k sample logprobs (one topk call per request)."""
+    requests that asked for top-k sample logprobs (one topk call per request: its rows are
+    consecutive)."""
     out: dict[int, list[tuple[int, float]]] = {}
-    for request, start, stop in groups:
-        if request.topk <= 0:
-            continue
-        values, ids = torch.topk(logprobs[start:stop], request.topk, dim=-1)
-        for i, row_ids, row_values in zip(
-            range(start, stop), ids.tolist(), values.tolist(), strict=True
-        ):
-            out[i] = list(zip(row_ids, row_values, strict=True))
+    start = 0
+    while start < len(rows):
+        request = rows[start].request
+        stop = start + 1
+        while stop < len(rows) and rows[stop].request is request:
+            stop += 1
+        if request.topk > 0:
+            values, ids = torch.topk(logprobs[start:stop], request.topk, dim=-1)
+            for i, row_ids, row_values in zip(
+                range(start, stop), ids.tolist(), values.tolist(), strict=True
+            ):
+                out[i] = list(zip(row_ids, row_values, strict=True))
+        start = stop
     return out
 
 

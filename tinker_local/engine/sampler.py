@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -194,11 +195,8 @@ class Sampler:
         stop_ids.update(self.preset.stop_token_ids)
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
             raise UserInputError(f"seed: expected an integer or null, got {seed!r}")
-        generator = torch.Generator()
-        if seed is None:
-            generator.seed()
-        else:
-            generator.manual_seed(seed % (2**63))
+        # Seeded by the request alone: its draws do not depend on what it is batched with.
+        generator = random.Random(seed % (2**63) if seed is not None else None)
         request = self._request(
             tokens,
             num_samples=num_samples,

@@ -57,7 +57,12 @@ class Ticket:
 
 @dataclass
 class _User:
-    lanes: deque[str] = field(default_factory=deque)  # round-robin order of its lanes
+    # Its lanes, each with its place in the round-robin order: a stamp, renewed when the lane
+    # gets the turn (the lowest stamp goes first).
+    lanes: dict[str, int] = field(default_factory=dict)
+    # Lanes with a ticket waiting for the turn (how many): only these are looked at when the
+    # turn is handed on, not every lane (hundreds of sampling requests wait in the decoder).
+    waiting: dict[str, int] = field(default_factory=dict)
 
 
 _local = threading.local()
@@ -71,6 +76,7 @@ class FairScheduler:
         self._user_order: deque[str] = deque()
         self._holder: Ticket | None = None
         self._orders = itertools.count()
+        self._stamps = itertools.count()
         self.trace: deque[tuple[str, str]] = deque(maxlen=TRACE_LENGTH)  # (user, lane)
 
     # -- submission (any thread; the event loop calls it in dispatch order) -------------------
@@ -81,7 +87,7 @@ class FairScheduler:
             queue.append(ticket)
             state = self._users.setdefault(user, _User())
             if lane not in state.lanes:
-                state.lanes.append(lane)
+                state.lanes[lane] = next(self._stamps)
             if user not in self._user_order:
                 self._user_order.append(user)
         return ticket
@@ -128,7 +134,7 @@ class FairScheduler:
                 return
             # Hand the turn on and queue again in one step: between the two, another job's
             # loop would see nobody waiting and keep the turn for many slices.
-            ticket.waiting = True
+            self._set_waiting(ticket, True)
             self._holder = None
             self._grant(exclude=ticket)
         self._acquire(ticket, first=False)
@@ -159,11 +165,32 @@ class FairScheduler:
         """The next ticket by the round-robin order (without moving it)."""
         for user in self._user_order:
             state = self._users[user]
-            for lane in state.lanes:
+            best: Ticket | None = None
+            for lane in state.waiting:
                 queue = self._lanes.get(lane)
-                if queue and queue[0] is not exclude and self._eligible(queue[0]):
-                    return queue[0]
+                head = queue[0] if queue else None
+                if (
+                    head is not None
+                    and head is not exclude
+                    and self._eligible(head)
+                    and (best is None or state.lanes[lane] < state.lanes[best.lane])
+                ):
+                    best = head
+            if best is not None:
+                return best
         return None
+
+    def _set_waiting(self, ticket: Ticket, waiting: bool) -> None:
+        if ticket.waiting == waiting:
+            return
+        ticket.waiting = waiting
+        counts = self._users[ticket.user].waiting
+        if waiting:
+            counts[ticket.lane] = counts.get(ticket.lane, 0) + 1
+        elif counts[ticket.lane] == 1:
+            del counts[ticket.lane]
+        else:
+            counts[ticket.lane] -= 1
 
     def _grant(self, exclude: Ticket | None = None) -> None:
         """Hand the free turn to the next waiting ticket and rotate the round-robin orders."""
@@ -175,29 +202,27 @@ class FairScheduler:
         self._holder = ticket
         self._user_order.remove(ticket.user)
         self._user_order.append(ticket.user)
-        lanes = self._users[ticket.user].lanes
-        lanes.remove(ticket.lane)
-        lanes.append(ticket.lane)
+        self._users[ticket.user].lanes[ticket.lane] = next(self._stamps)
         ticket.wake.notify()
 
     def _acquire(self, ticket: Ticket, first: bool) -> None:
         with self._lock:
-            ticket.waiting = True
+            self._set_waiting(ticket, True)
             self._grant()
             while self._holder is not ticket:
                 if first and ticket.cancelled is not None:
-                    ticket.waiting = False
+                    self._set_waiting(ticket, False)
                     self._drop(ticket)
                     self._grant()
                     raise JobCancelled(ticket.cancelled)
                 ticket.wake.wait()
             if first and ticket.cancelled is not None:  # cancelled as the turn came
-                ticket.waiting = False
+                self._set_waiting(ticket, False)
                 self._holder = None
                 self._drop(ticket)
                 self._grant()
                 raise JobCancelled(ticket.cancelled)
-            ticket.waiting = False
+            self._set_waiting(ticket, False)
             ticket.started = True
             ticket.slices += 1
             self.trace.append((ticket.user, ticket.lane))
@@ -221,8 +246,7 @@ class FairScheduler:
             del self._lanes[ticket.lane]
             state = self._users.get(ticket.user)
             if state is not None:
-                with contextlib.suppress(ValueError):
-                    state.lanes.remove(ticket.lane)
+                state.lanes.pop(ticket.lane, None)
                 if not state.lanes:
                     del self._users[ticket.user]
                     with contextlib.suppress(ValueError):

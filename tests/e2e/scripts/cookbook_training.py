@@ -3,8 +3,10 @@ runs it, its own functions unmodified: supervised steps from `datum_from_model_i
 scored with `compute_mean_nll`, a checkpoint through `checkpoint_utils` and a resume from the
 record it wrote, sampling through `TinkerTokenCompleter`, held-out NLL by `SamplerNLLEvaluator`
 (`compute_logprobs`), an RL step whose data `assemble_training_data` builds (provenance spans
-included) and `rl.train.train_step` trains on, and SDFT's reverse-KL custom loss over top-K
-targets ([N, K] target_tokens, cross_entropy's top-K form) through `forward_backward_custom`.
+included) and `rl.train.train_step` trains on, SDFT's reverse-KL custom loss over top-K
+targets ([N, K] target_tokens, cross_entropy's top-K form) through `forward_backward_custom`, and
+a `CheckpointManager` run (periodic saves in background tasks, rolling saves that delete the
+previous one, a final save) read back through the REST client.
 
 Reads TINKER_BASE_URL / TINKER_API_KEY; prints one JSON line of results. Run with either the
 official SDK or tinker_hl (`install_as_tinker()`) as `tinker`.
@@ -19,6 +21,7 @@ import tempfile
 import tinker
 import torch
 from tinker_cookbook import checkpoint_utils
+from tinker_cookbook.checkpoint_utils import CheckpointManager
 from tinker_cookbook.completers import TinkerTokenCompleter, TokensWithLogprobs
 from tinker_cookbook.distillation.sdft import reverse_kl_custom_loss
 from tinker_cookbook.rl.data_processing import assemble_training_data, compute_advantages
@@ -58,7 +61,7 @@ def main() -> None:
     # A checkpoint as the recipes save one, and a resume from the record it appended.
     paths = checkpoint_utils.save_checkpoint(
         training_client=training,
-        name="000003",
+        name="sl-3",
         log_path=log_path,
         loop_state={"batch": 3},
         kind="both",
@@ -123,6 +126,30 @@ def main() -> None:
     distilled = training.forward_backward_custom([top_k], reverse_kl_custom_loss).result()
     distilled_logprobs = distilled.loss_fn_outputs[0]["logprobs"]
 
+    # The recipes' checkpoint manager, in an async training loop.
+    managed_log = tempfile.mkdtemp()
+
+    async def managed_run() -> dict[str, str]:
+        manager = CheckpointManager(
+            training_client=training,
+            service_client=service,
+            log_path=managed_log,
+            save_every=2,
+            rolling_save_every=1,
+            async_periodic_saves=True,
+        )
+        for step in range(1, 4):
+            await (await training.forward_backward_async(batch, loss_fn="cross_entropy"))
+            await (await training.optim_step_async(adam))
+            await manager.maybe_save_async(step, {"batch": step})
+        return await manager.save_final_async({"batch": 3})
+
+    final = asyncio.run(managed_run())
+    run_id = tinker.ParsedCheckpointTinkerPath.from_tinker_path(final["state_path"])
+    rest = service.create_rest_client()
+    kept = rest.list_checkpoints(run_id.training_run_id).result().checkpoints
+    renderer = checkpoint_utils.get_renderer_name_from_checkpoint(service, final["state_path"])
+
     print(
         json.dumps(
             {
@@ -139,6 +166,13 @@ def main() -> None:
                 "held_out_nll": held_out["held_out/nll"],
                 "distill_kl": distilled.metrics["sdft/reverse_kl_loss"],
                 "distill_logprobs_shape": list(distilled_logprobs.to_numpy().shape),
+                "kept_checkpoints": sorted(
+                    f"{c.checkpoint_type}:{c.tinker_path.rsplit('/', 1)[-1]}" for c in kept
+                ),
+                "managed_records": [
+                    r.name for r in checkpoint_utils.load_checkpoints_file(managed_log)
+                ],
+                "renderer": renderer,
             }
         )
     )
