@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from .models.image_chunk import ImageChunk
     from .models.model_input import ModelInput
     from .models.parsed_checkpoint_tinker_path import ParsedCheckpointTinkerPath
+    from .models.sample_response import SampleResponse
+    from .models.sampled_sequence import SampledSequence
     from .models.tensor_data import TensorData
 
     Chunk = EncodedTextChunk | ImageChunk | ImageAssetPointerChunk
@@ -43,6 +45,8 @@ __all__ = [
     "Implementation",
     "ModelInputMethods",
     "ParsedCheckpointTinkerPathMethods",
+    "SampleResponseMethods",
+    "SampledSequenceMethods",
     "StringMapMethods",
     "TensorDataMethods",
     "install",
@@ -63,9 +67,13 @@ class Implementation:
     image_chunk_to_bytes: Callable[[ImageChunk], bytes]
     tensor_from_numpy: Callable[[npt.NDArray[Any]], TensorData]
     tensor_from_torch: Callable[[torch.Tensor], TensorData]
-    tensor_to_numpy: Callable[[TensorData], npt.NDArray[Any]]
-    tensor_to_torch: Callable[[TensorData], torch.Tensor]
-    tensor_tolist: Callable[[TensorData], list[Any]]
+    tensor_from_torch_sparse: Callable[[torch.Tensor, int], TensorData]
+    tensor_to_numpy: Callable[[TensorData, int], npt.NDArray[Any]]
+    tensor_to_torch: Callable[[TensorData, int], torch.Tensor]
+    tensor_tolist: Callable[[TensorData, int], list[Any]]
+    sequence_tokens_np: Callable[[SampledSequence], npt.NDArray[Any]]
+    sequence_logprobs_np: Callable[[SampledSequence], npt.NDArray[Any] | None]
+    prompt_logprobs_np: Callable[[SampleResponse], npt.NDArray[Any] | None]
     parse_tinker_path: Callable[[str], ParsedCheckpointTinkerPath]
     split_checkpoint_id: Callable[[str], tuple[str, str]]
 
@@ -232,17 +240,50 @@ class TensorDataMethods(DataclassMethods):
         """A TensorData of the tensor's values and shape (any device; detached)."""
         return _impl().tensor_from_torch(tensor)
 
-    def to_numpy(self) -> npt.NDArray[Any]:
-        """The values as a numpy array (float32 or int64), shaped when a shape is recorded."""
-        return _impl().tensor_to_numpy(self)  # type: ignore[arg-type]
+    @classmethod
+    def from_torch_sparse(cls, tensor: torch.Tensor, pad_value: int = 0) -> TensorData:
+        """A 2-D tensor as a sparse CSR TensorData, leaving out the cells equal to `pad_value`
+        (an int); dense, as `from_torch`, when not 2-D or when CSR would not be smaller."""
+        return _impl().tensor_from_torch_sparse(tensor, pad_value)
 
-    def to_torch(self) -> torch.Tensor:
-        """The values as a torch tensor (float32 or int64), shaped when a shape is recorded."""
-        return _impl().tensor_to_torch(self)  # type: ignore[arg-type]
+    def to_numpy(self, pad_value: int = 0) -> npt.NDArray[Any]:
+        """The values as a numpy array (float32 or int64), shaped when a shape is recorded; a
+        sparse tensor with `pad_value` in the cells it does not list."""
+        return _impl().tensor_to_numpy(self, pad_value)  # type: ignore[arg-type]
 
-    def tolist(self) -> list[Any]:
-        """The values as (nested, when a shape is recorded) Python lists."""
-        return _impl().tensor_tolist(self)  # type: ignore[arg-type]
+    def to_torch(self, pad_value: int = 0) -> torch.Tensor:
+        """The values as a torch tensor (float32 or int64), shaped when a shape is recorded; a
+        sparse tensor with `pad_value` in the cells it does not list."""
+        return _impl().tensor_to_torch(self, pad_value)  # type: ignore[arg-type]
+
+    def tolist(self, pad_value: int = 0) -> list[Any]:
+        """The values as (nested, when a shape is recorded) Python lists; a sparse tensor with
+        `pad_value` in the cells it does not list."""
+        return _impl().tensor_tolist(self, pad_value)  # type: ignore[arg-type]
+
+
+class SampledSequenceMethods(DataclassMethods):
+    __slots__ = ()
+
+    @property
+    def tokens_np(self) -> npt.NDArray[Any]:
+        """The sampled token ids as a 1-D int32 numpy array (a new array of `tokens`)."""
+        return _impl().sequence_tokens_np(self)  # type: ignore[arg-type]
+
+    @property
+    def logprobs_np(self) -> npt.NDArray[Any] | None:
+        """The sampled tokens' logprobs as a 1-D float32 numpy array; None when not returned."""
+        return _impl().sequence_logprobs_np(self)  # type: ignore[arg-type]
+
+
+class SampleResponseMethods(DataclassMethods):
+    __slots__ = ()
+
+    @property
+    def prompt_logprobs_np(self) -> npt.NDArray[Any] | None:
+        """The prompt logprobs as a 1-D float32 numpy array, NaN where there is none (the first
+        token); None when not requested."""
+        return _impl().prompt_logprobs_np(self)  # type: ignore[arg-type]
 
 
 class StringMapMethods:

@@ -87,7 +87,20 @@ CHECKED: dict[str, list[str]] = {
         "unpublish_checkpoint_from_tinker_path",
     ],
     "APIFuture": ["coroutine", "future", "result", "result_async"],
+    # The types' methods and constructors research code calls (tinker_hl.types).
+    "Datum": ["__init__", "with_provenance"],
+    "TensorData": [
+        "from_numpy",
+        "from_torch",
+        "from_torch_sparse",
+        "to_numpy",
+        "to_torch",
+        "tolist",
+    ],
+    "PromptProvenanceSpan": ["__init__"],
+    "SampledProvenanceSpan": ["__init__"],
 }
+TYPES = ("Datum", "TensorData", "PromptProvenanceSpan", "SampledProvenanceSpan")
 
 # "Class.method" -> why it differs. Each must still differ (see the test below).
 KNOWN_DIFFERENCES: dict[str, str] = {
@@ -99,6 +112,7 @@ KNOWN_DIFFERENCES: dict[str, str] = {
     "TrainingClient.optim_step": "0.7.0's positional `adam_params` kept; `optim_params=` works",
     "TrainingClient.optim_step_async": "as optim_step",
     "RestClient.__init__": "0.7.0's positional `holder` kept (0.38: `_holder`)",
+    "Datum.__init__": "`loss_fn_inputs` defaults to None (an empty dict; 0.38: a dict factory)",
 }
 
 DUMP = r"""
@@ -108,6 +122,8 @@ from tinker.lib.public_interfaces.rest_client import RestClient
 classes = {"ServiceClient": tinker.ServiceClient, "TrainingClient": tinker.TrainingClient,
            "SamplingClient": tinker.SamplingClient, "RestClient": RestClient,
            "APIFuture": tinker.APIFuture}
+classes.update({name: getattr(tinker.types, name) for name in
+                ("Datum", "TensorData", "PromptProvenanceSpan", "SampledProvenanceSpan")})
 out = {}
 for cname, names in json.loads(sys.argv[1]).items():
     for name in names:
@@ -125,6 +141,8 @@ def official() -> dict[str, Any]:
 
 
 def _ours(cname: str) -> type:
+    if cname in TYPES:
+        return getattr(tinker_hl.types, cname)  # type: ignore[no-any-return]
     return RestClient if cname == "RestClient" else getattr(tinker_hl, cname)  # type: ignore[no-any-return]
 
 

@@ -2,7 +2,9 @@
 (protobuf: the backend as it is; JSON: behind a proxy that answers client/config 404, as a
 0.7-era server): Datums made with `dataclasses.replace` train, and the results are
 dataclasses too; provenance spans travel with their Datum (read back from the bodies sent),
-change nothing of training, and bad ones are refused before anything is sent."""
+change nothing of training, and bad ones are refused before anything is sent; sparse tensors
+(`TensorData.from_torch_sparse`) ask for target prompt logprobs as dense ones do; the numpy
+views of sampling results hold the values the lists do."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
 import pytest
 import zstandard
 from tinker_proto import tinker_public_pb2 as pb
@@ -214,3 +217,45 @@ def test_bad_spans_are_refused_before_sending(mode: Mode) -> None:
         training.forward([bad], "cross_entropy")
     assert lone.value.field == "data[0].model_input_spans"
     assert len(mode.seen) == before  # nothing was sent
+
+
+def test_sparse_target_prompt_logprobs_and_numpy_views(mode: Mode) -> None:
+    import torch
+
+    training = mode.service.create_lora_training_client(MODEL, rank=4, seed=7).result()
+    sampler = training.save_weights_and_get_sampling_client(f"sparse-{mode.name}").result()
+    text = list(b"sparse targets")
+    prompt = types.ModelInput.from_ints(text)
+    # Each position's actual next token in column 0, -1 (no id) in the 7 others: CSR is
+    # smaller than dense, so from_torch_sparse chooses it.
+    ids = torch.full((len(text) - 1, 8), -1, dtype=torch.long)
+    ids[:, 0] = torch.tensor(text[1:])
+    sparse = types.TensorData.from_torch_sparse(ids, pad_value=-1)
+    assert sparse.sparse_crow_indices == list(range(len(text)))
+    assert sparse.sparse_col_indices == [0] * (len(text) - 1) and sparse.data == text[1:]
+    assert torch.equal(sparse.to_torch(pad_value=-1), ids)
+    dense = types.TensorData.from_torch(ids)
+    assert dense.sparse_crow_indices is None
+
+    greedy = types.SamplingParams(max_tokens=3, temperature=0.0)
+    results = [
+        sampler.sample(
+            prompt, 1, greedy, include_prompt_logprobs=True, target_prompt_logprobs=tensor
+        ).result()
+        for tensor in (dense, sparse)
+    ]
+    from_dense, from_sparse = (r.target_prompt_logprobs for r in results)
+    assert from_dense is not None and from_sparse is not None
+    assert from_dense.shape == from_sparse.shape == [len(text) - 1, 8]
+    assert np.array_equal(from_dense.to_numpy(), from_sparse.to_numpy())
+    # Column 0 holds the logprob of each actual next token: the prompt logprobs.
+    prompt_lps = results[0].prompt_logprobs_np
+    assert prompt_lps is not None and prompt_lps.dtype == np.float32 and np.isnan(prompt_lps[0])
+    np.testing.assert_allclose(from_sparse.to_numpy()[:, 0], prompt_lps[1:], rtol=1e-5)
+    assert not from_sparse.to_numpy()[:, 1:].any()  # 0.0 where the request had -1
+
+    sequence = results[1].sequences[0]
+    tokens, logprobs = sequence.tokens_np, sequence.logprobs_np
+    assert tokens.dtype == np.int32 and tokens.tolist() == sequence.tokens
+    assert logprobs is not None and logprobs.dtype == np.float32
+    assert logprobs.tolist() == [float(np.float32(lp)) for lp in sequence.logprobs or []]

@@ -136,6 +136,8 @@ def test_asdict_of_a_datum_nests_its_tensors() -> None:
         "data": [2, 3, 4],
         "dtype": "int64",
         "shape": [3],
+        "sparse_crow_indices": None,
+        "sparse_col_indices": None,
     }
     assert plain["model_input"].to_ints() == [1, 2, 3]  # a copy (ModelInput is no dataclass)
 

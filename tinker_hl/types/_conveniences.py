@@ -13,7 +13,7 @@ from __future__ import annotations
 from tinker_api_client import conveniences
 
 from . import _model_input as mi
-from . import _paths, _tensor
+from . import _paths, _sampled, _tensor
 
 __all__ = ["install"]
 
@@ -28,9 +28,13 @@ IMPLEMENTATION = conveniences.Implementation(
     image_chunk_to_bytes=mi.image_chunk_to_bytes,
     tensor_from_numpy=_tensor.tensor_from_numpy,
     tensor_from_torch=_tensor.tensor_from_torch,
+    tensor_from_torch_sparse=_tensor.tensor_from_torch_sparse,
     tensor_to_numpy=_tensor.tensor_to_numpy,
     tensor_to_torch=_tensor.tensor_to_torch,
     tensor_tolist=_tensor.tensor_tolist,
+    sequence_tokens_np=_sampled.tokens_np,
+    sequence_logprobs_np=_sampled.logprobs_np,
+    prompt_logprobs_np=_sampled.prompt_logprobs_np,
     parse_tinker_path=_paths.parse_tinker_path,
     split_checkpoint_id=_paths.split_checkpoint_id,
 )

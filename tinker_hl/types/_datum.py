@@ -103,9 +103,8 @@ class Datum(_WireDatum):
 
     __slots__ = ()
 
-    def __init__(
+    def __init__(  # 0.38's order (a dataclass); 0.7.0's callers pass keywords
         self,
-        *,
         model_input: ModelInput,
         loss_fn_inputs: object = None,
         model_input_spans: ProvenanceSpans | None = None,

@@ -38,6 +38,7 @@ from .._exceptions import ValidationError
 from ._number_lists import Certified, finite_reals, ints_within
 from ._provenance import validate_provenance
 from ._shapes import WireMap
+from ._tensor import check_csr, tensor_is_sparse
 
 __all__ = [
     "LOSS_FN_REQUIRED_KEYS",
@@ -214,7 +215,9 @@ def _validate_tensor_data(
             "(TensorData.from_numpy / from_torch convert arrays)",
         )
     shape = td.shape
-    if not _unset(shape) and shape is not None:
+    if tensor_is_sparse(td):  # CSR: `data` holds only the listed cells of the 2-D shape
+        check_csr(td, field)
+    elif not _unset(shape) and shape is not None:
         if not isinstance(shape, list) or not all(_is_int(s) and s >= 0 for s in shape):
             raise ValidationError(f"{field}.shape", f"expected a list of ints >= 0, got {shape!r}")
         size = math.prod(shape)

@@ -74,7 +74,7 @@ def json_indices(tensor: Any, field: str) -> CsrLayout | None:
 
 
 def _index_list(values: Any, field: str) -> np.ndarray:
-    # Not covered by the schema (the generated TensorData has no such keys): checked here.
+    # The schema says integers; that they are indices (>= 0, int64) is checked here.
     if not isinstance(values, list) or not all(type(v) is int and 0 <= v < 2**63 for v in values):
         raise UserError(f"{field}: expected a list of non-negative integers")
     return np.asarray(values, dtype=np.int64)

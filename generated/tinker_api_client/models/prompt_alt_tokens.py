@@ -25,16 +25,16 @@ class PromptAltTokens(DataclassMethods):
     """
 
     tokens: TensorData
-    """ A dense tensor, or (SDK 0.38) a sparse CSR one with two more keys, read by the server
-    but not part of this model: `sparse_crow_indices` (rows + 1 row pointers) and
-    `sparse_col_indices` (one per value of `data`); the unlisted cells are the tensor's pad
-    (0 for loss inputs, -1 for target_prompt_logprobs).
+    """ A dense tensor, or (SDK 0.38, `TensorData.from_torch_sparse`) a sparse CSR matrix: with
+    `sparse_crow_indices` and `sparse_col_indices` set, `data` holds only the listed values,
+    `shape` (2-D) is required, and the unlisted cells are the tensor's pad (0 for loss
+    inputs and results, -1 for target_prompt_logprobs).
      """
     logprobs: TensorData
-    """ A dense tensor, or (SDK 0.38) a sparse CSR one with two more keys, read by the server
-    but not part of this model: `sparse_crow_indices` (rows + 1 row pointers) and
-    `sparse_col_indices` (one per value of `data`); the unlisted cells are the tensor's pad
-    (0 for loss inputs, -1 for target_prompt_logprobs).
+    """ A dense tensor, or (SDK 0.38, `TensorData.from_torch_sparse`) a sparse CSR matrix: with
+    `sparse_crow_indices` and `sparse_col_indices` set, `data` holds only the listed values,
+    `shape` (2-D) is required, and the unlisted cells are the tensor's pad (0 for loss
+    inputs and results, -1 for target_prompt_logprobs).
      """
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..conveniences import DataclassMethods
+from ..conveniences import SampleResponseMethods
 from ..models.sample_response_type import SampleResponseType, check_sample_response_type
 from ..types import UNSET, Unset
 
@@ -20,7 +20,7 @@ T = TypeVar("T", bound="SampleResponse")
 
 
 @_attrs_define
-class SampleResponse(DataclassMethods):
+class SampleResponse(SampleResponseMethods):
     sequences: list[SampledSequence]
     type_: SampleResponseType | Unset = "sample"
     prompt_logprobs: list[float | None] | None | Unset = UNSET

@@ -6,7 +6,7 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..conveniences import DataclassMethods
+from ..conveniences import SampledSequenceMethods
 from ..models.known_stop_reason import KnownStopReason, check_known_stop_reason
 from ..types import UNSET, Unset
 
@@ -14,7 +14,7 @@ T = TypeVar("T", bound="SampledSequence")
 
 
 @_attrs_define
-class SampledSequence(DataclassMethods):
+class SampledSequence(SampledSequenceMethods):
     stop_reason: KnownStopReason | str
     """ Why sampling stopped; a newer server may add values. """
     tokens: list[int]

@@ -15,10 +15,10 @@ T = TypeVar("T", bound="TensorData")
 
 @_attrs_define
 class TensorData(TensorDataMethods):
-    """A dense tensor, or (SDK 0.38) a sparse CSR one with two more keys, read by the server
-    but not part of this model: `sparse_crow_indices` (rows + 1 row pointers) and
-    `sparse_col_indices` (one per value of `data`); the unlisted cells are the tensor's pad
-    (0 for loss inputs, -1 for target_prompt_logprobs).
+    """A dense tensor, or (SDK 0.38, `TensorData.from_torch_sparse`) a sparse CSR matrix: with
+    `sparse_crow_indices` and `sparse_col_indices` set, `data` holds only the listed values,
+    `shape` (2-D) is required, and the unlisted cells are the tensor's pad (0 for loss
+    inputs and results, -1 for target_prompt_logprobs).
 
     """
 
@@ -26,6 +26,10 @@ class TensorData(TensorDataMethods):
     """ The tensor's values, flattened. """
     dtype: TensorDtype
     shape: list[int] | None | Unset = UNSET
+    sparse_crow_indices: list[int] | None | Unset = UNSET
+    """ CSR row pointers (rows + 1, from 0 to the number of values). """
+    sparse_col_indices: list[int] | None | Unset = UNSET
+    """ CSR column indices, one per value of `data`. """
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -42,6 +46,24 @@ class TensorData(TensorDataMethods):
         else:
             shape = self.shape
 
+        sparse_crow_indices: list[int] | None | Unset
+        if isinstance(self.sparse_crow_indices, Unset):
+            sparse_crow_indices = UNSET
+        elif isinstance(self.sparse_crow_indices, list):
+            sparse_crow_indices = self.sparse_crow_indices
+
+        else:
+            sparse_crow_indices = self.sparse_crow_indices
+
+        sparse_col_indices: list[int] | None | Unset
+        if isinstance(self.sparse_col_indices, Unset):
+            sparse_col_indices = UNSET
+        elif isinstance(self.sparse_col_indices, list):
+            sparse_col_indices = self.sparse_col_indices
+
+        else:
+            sparse_col_indices = self.sparse_col_indices
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -52,6 +74,10 @@ class TensorData(TensorDataMethods):
         )
         if shape is not UNSET:
             field_dict["shape"] = shape
+        if sparse_crow_indices is not UNSET:
+            field_dict["sparse_crow_indices"] = sparse_crow_indices
+        if sparse_col_indices is not UNSET:
+            field_dict["sparse_col_indices"] = sparse_col_indices
 
         return field_dict
 
@@ -79,10 +105,50 @@ class TensorData(TensorDataMethods):
 
         shape = _parse_shape(d.pop("shape", UNSET))
 
+        def _parse_sparse_crow_indices(data: object) -> list[int] | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, list):
+                    raise TypeError()
+                sparse_crow_indices_type_0 = cast(list[int], data)
+
+                return sparse_crow_indices_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(list[int] | None | Unset, data)
+
+        sparse_crow_indices = _parse_sparse_crow_indices(
+            d.pop("sparse_crow_indices", UNSET)
+        )
+
+        def _parse_sparse_col_indices(data: object) -> list[int] | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, list):
+                    raise TypeError()
+                sparse_col_indices_type_0 = cast(list[int], data)
+
+                return sparse_col_indices_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(list[int] | None | Unset, data)
+
+        sparse_col_indices = _parse_sparse_col_indices(
+            d.pop("sparse_col_indices", UNSET)
+        )
+
         tensor_data = cls(
             data=data,
             dtype=dtype,
             shape=shape,
+            sparse_crow_indices=sparse_crow_indices,
+            sparse_col_indices=sparse_col_indices,
         )
 
         tensor_data.additional_properties = d
