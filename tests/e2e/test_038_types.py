@@ -8,6 +8,7 @@ views of sampling results hold the values the lists do."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 from collections.abc import Iterator
@@ -259,3 +260,54 @@ def test_sparse_target_prompt_logprobs_and_numpy_views(mode: Mode) -> None:
     assert tokens.dtype == np.int32 and tokens.tolist() == sequence.tokens
     assert logprobs is not None and logprobs.dtype == np.float32
     assert logprobs.tolist() == [float(np.float32(lp)) for lp in sequence.logprobs or []]
+
+
+def test_the_038_types_through_the_async_calls(mode: Mode) -> None:
+    import torch
+
+    async def run() -> tuple[Any, Any, Any, Any]:
+        training = await mode.service.create_lora_training_client_async(MODEL, rank=4, seed=8)
+        sampler = await training.save_weights_and_get_sampling_client_async(f"async-{mode.name}")
+        text = list(b"async spans")
+        greedy = types.SamplingParams(max_tokens=2, temperature=0.0)
+        sampled = await sampler.sample_async(types.ModelInput.from_ints(text), 1, greedy)
+        sequence = sampled.sequences[0]
+        tokens = text + sequence.tokens
+        base = types.Datum(
+            model_input=types.ModelInput.from_ints(tokens[:-1]),
+            loss_fn_inputs={"target_tokens": tokens[1:], "weights": [0.0] * (len(tokens) - 1)},
+        )
+        weighted = dataclasses.replace(
+            base, loss_fn_inputs={**base.loss_fn_inputs, "weights": [1.0] * (len(tokens) - 1)}
+        )
+        annotated = weighted.with_provenance(
+            model_input=[
+                types.PromptProvenanceSpan(sequence_id=sequence.sequence_id, length=len(text)),
+                types.SampledProvenanceSpan(sequence_id=sequence.sequence_id, length=1),
+            ],
+            loss_fn_inputs=[
+                types.PromptProvenanceSpan(
+                    sequence_id=sequence.sequence_id, offset=1, length=len(text) - 1
+                ),
+                types.SampledProvenanceSpan(sequence_id=sequence.sequence_id, length=2),
+            ],
+        )
+        plain = await (await training.forward_async([weighted], "cross_entropy"))
+        spans = await (await training.forward_backward_async([annotated], "cross_entropy"))
+        ids = torch.full((len(text) - 1, 6), -1, dtype=torch.long)
+        ids[:, 0] = torch.tensor(text[1:])
+        target = await sampler.sample_async(
+            types.ModelInput.from_ints(text),
+            1,
+            greedy,
+            target_prompt_logprobs=types.TensorData.from_torch_sparse(ids, pad_value=-1),
+        )
+        return plain, spans, target, sequence
+
+    plain, spans, target, sequence = asyncio.run(run())
+    assert spans.metrics["loss:sum"] == pytest.approx(plain.metrics["loss:sum"], rel=1e-6)
+    assert plain.metrics["loss:sum"] > 0.0
+    assert dataclasses.asdict(spans)["metrics"] == dict(spans.metrics)
+    assert target.target_prompt_logprobs.to_numpy().shape == (len(b"async spans") - 1, 6)
+    assert (target.target_prompt_logprobs.to_numpy()[:, 0] < 0).all()
+    assert sequence.tokens_np.tolist() == sequence.tokens
