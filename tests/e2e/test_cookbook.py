@@ -63,6 +63,11 @@ def test_the_cookbook_trains_checkpoints_samples_and_does_rl_as_on_the_official_
     for mine, theirs in zip(ours["rl_logprobs"], official["rl_logprobs"], strict=True):
         assert mine == pytest.approx(theirs, rel=1e-5, abs=1e-6)
     assert ours["held_out_nll"] == pytest.approx(official["held_out_nll"], rel=1e-5)
+    assert ours["sdft_topk_shapes"] == official["sdft_topk_shapes"]
+    assert all(k == 3 for _, k in ours["sdft_topk_shapes"])
+    assert ours["sdft_topk_metrics"]["sdft/total_completion_tokens"] > 0
+    assert ours["sdft_topk_metrics"] == pytest.approx(official["sdft_topk_metrics"], rel=1e-5)
+    assert ours["sdft_topk_loss"] == pytest.approx(official["sdft_topk_loss"], rel=1e-5)
     assert ours["distill_logprobs_shape"][1] == 3  # K logprobs per position came back
     assert ours["distill_logprobs_shape"] == official["distill_logprobs_shape"]
     assert ours["distill_kl"] == pytest.approx(official["distill_kl"], rel=1e-4)
