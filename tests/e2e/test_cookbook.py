@@ -40,6 +40,9 @@ def test_the_cookbook_trains_checkpoints_samples_and_does_rl_as_on_the_official_
     for mine, theirs in zip(ours["rl_logprobs"], official["rl_logprobs"], strict=True):
         assert mine == pytest.approx(theirs, rel=1e-5, abs=1e-6)
     assert ours["held_out_nll"] == pytest.approx(official["held_out_nll"], rel=1e-5)
+    assert sorted(ours["decision"]) == ["A", "B"]
+    assert sum(ours["decision"].values()) == pytest.approx(1.0)
+    assert ours["decision"] == pytest.approx(official["decision"], rel=1e-5)
     assert ours["sdft_topk_shapes"] == official["sdft_topk_shapes"]
     assert all(k == 3 for _, k in ours["sdft_topk_shapes"])
     assert ours["sdft_topk_metrics"]["sdft/total_completion_tokens"] > 0

@@ -27,6 +27,7 @@ from tinker_cookbook.distillation.sdft import (
     build_topk_distillation_datums,
     reverse_kl_custom_loss,
 )
+from tinker_cookbook.recipes.decisions.decision import DecisionRendering, sample_decision
 from tinker_cookbook.rl.data_processing import assemble_training_data, compute_advantages
 from tinker_cookbook.rl.train import train_step
 from tinker_cookbook.rl.types import Trajectory, TrajectoryGroup, Transition
@@ -85,6 +86,14 @@ def main() -> None:
     prompt = tinker.ModelInput.from_ints(list(b"Hello"))
     completion = asyncio.run(completer(prompt, stop=[]))
     held_out = asyncio.run(SamplerNLLEvaluator(batch, name="held_out")(sampler))
+    # The decisions recipe: one sample request scoring a label token per choice at the answer
+    # position (target_prompt_logprobs from TensorData.from_torch_sparse).
+    rendering = DecisionRendering(
+        tokens=list(b"Pick one: A or B? Answer: ?"),
+        choice_pos=len(b"Pick one: A or B? Answer: "),
+        label_tokens={"A": ord("A"), "B": ord("B")},
+    )
+    decision = asyncio.run(sample_decision(sampler, rendering))
 
     # RL: two rollouts of one prompt (seeded samples, so both SDKs see the same tokens), the
     # cookbook's advantages, its data assembly with provenance, and its training step.
@@ -177,6 +186,7 @@ def main() -> None:
                 ],
                 "rl_logprobs": [t.tolist() for t in rl_logprobs],
                 "held_out_nll": held_out["held_out/nll"],
+                "decision": decision,
                 "sdft_topk_metrics": topk_metrics,
                 "sdft_topk_loss": topk_step.metrics["loss:sum"],
                 "sdft_topk_shapes": [
