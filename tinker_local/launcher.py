@@ -172,15 +172,54 @@ def _serve_in_process(
         sock.close()
 
 
+# A port chosen free can be taken by another process before the server binds it: a server
+# that exits during start-up on a port it was not given is started again on another one.
+_PORT_ATTEMPTS = 3
+
+
 @contextlib.contextmanager
 def _serve_subprocess(
     data_dir: Path, keys: list[str], host: str, port: int, config: dict[str, Any]
 ) -> Iterator[LocalServer]:
-    if port == 0:
-        probe = _bind(host, 0)
-        port = probe.getsockname()[1]
-        probe.close()
-    cfg = _make_config(data_dir, keys, host, port, config)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    for attempt in range(1, _PORT_ATTEMPTS + 1):
+        chosen = port or _free_port(host)
+        process = _start_subprocess(data_dir, keys, host, chosen, config)
+        try:
+            _wait_healthy(_url(host, chosen), lambda p=process: p.poll() is None)
+            break
+        except RuntimeError:
+            if port or attempt == _PORT_ATTEMPTS:
+                raise RuntimeError(
+                    f"the local backend exited during start-up; its log "
+                    f"({data_dir / 'server.log'}) ends with: {_log_tail(data_dir)}"
+                ) from None
+        except BaseException:
+            _stop(process)
+            raise
+    try:
+        yield LocalServer(
+            url=_url(host, chosen),
+            api_key=keys[0],
+            api_keys=keys,
+            data_dir=data_dir,
+            config=_make_config(data_dir, keys, host, chosen, config),
+            process=process,
+        )
+    finally:
+        _stop(process)
+
+
+def _free_port(host: str) -> int:
+    probe = _bind(host, 0)
+    port: int = probe.getsockname()[1]
+    probe.close()
+    return port
+
+
+def _start_subprocess(
+    data_dir: Path, keys: list[str], host: str, port: int, config: dict[str, Any]
+) -> subprocess.Popen[bytes]:
     cmd = [sys.executable, "-m", "tinker_local", "serve", "--host", host, "--port", str(port)]
     cmd += ["--log-level", "warning"]  # no access-log line per request in tests and benches
     cmd += ["--data-dir", str(data_dir)]
@@ -199,23 +238,25 @@ def _serve_subprocess(
     env["PYTHONPATH"] = os.pathsep.join(
         p for p in (str(repo), str(repo / "generated"), env.get("PYTHONPATH", "")) if p
     )
-    data_dir.mkdir(parents=True, exist_ok=True)
-    url = _url(host, port)
     with (data_dir / "server.log").open("ab") as log:
-        process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
+        return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
+
+
+def _log_tail(data_dir: Path, chars: int = 1500) -> str:
     try:
-        _wait_healthy(url, lambda: process.poll() is None)
-        yield LocalServer(
-            url=url, api_key=keys[0], api_keys=keys, data_dir=data_dir, config=cfg, process=process
-        )
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        return (data_dir / "server.log").read_text(errors="replace")[-chars:]
+    except OSError:
+        return "(no log)"
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def default_data_dir() -> Path:

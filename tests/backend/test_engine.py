@@ -443,7 +443,7 @@ def test_user_errors_name_the_field() -> None:
     with pytest.raises(
         UserInputError,
         match=r"data\[0\]\.loss_fn_inputs\.weights: expected 5 values to match model_input "
-        r"length 5, got shape \[4\]",
+        r"length 5 or \[5, K\] \(K targets per position\), got shape \[4\]",
     ):
         trainer.forward([short], "cross_entropy")
     with pytest.raises(UserInputError, match="loss_fn: unknown loss function 'mse'"):

@@ -214,8 +214,10 @@ def test_training_is_not_queued_behind_another_users_long_sampling() -> None:
                 loss_fn_inputs={"target_tokens": list(b"hort!")},
             )
             training.forward_backward([datum], "cross_entropy").result()
-            events = list(trace)
+            still_decoding = not long.done()
             assert len(long.result().sequences) == 32
+            events = list(trace)  # read after the long job ended: its later turns are in it
+            assert still_decoding  # else the long job ended first, and this proves nothing
             last_b = max(i for i, (u, _) in enumerate(events) if u == user_b)
             # Decoding went on after the short job: it did not wait for the long one to end.
             assert any(u == user_a for u, _ in events[last_b:]), events[-20:]

@@ -43,6 +43,45 @@ def test_subprocess_server(tmp_path: Path, api_class: Any) -> None:
     assert process.poll() is not None  # stopped
 
 
+def test_a_subprocess_server_whose_free_port_was_taken_starts_on_another(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    from tinker_local import launcher
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen(1)  # another process got the port between the probe and the server's bind
+    ports = iter([taken.getsockname()[1]])
+    real_free_port = launcher._free_port
+    monkeypatch.setattr(
+        launcher, "_free_port", lambda host: next(ports, None) or real_free_port(host)
+    )
+    try:
+        with serve_local(tmp_path, api_keys=["tml-p"], in_process=False, compute="none") as server:
+            assert not server.url.endswith(f":{taken.getsockname()[1]}")
+            assert httpx.get(f"{server.url}/api/v1/healthz").status_code == 200
+    finally:
+        taken.close()
+    # A port the caller chose is not changed: its failure is reported, with the server's log.
+    held = socket.socket()
+    held.bind(("127.0.0.1", 0))
+    held.listen(1)
+    try:
+        fixed = serve_local(
+            tmp_path / "fixed",
+            api_keys=["tml-p"],
+            in_process=False,
+            compute="none",
+            port=held.getsockname()[1],
+        )
+        with pytest.raises(RuntimeError, match="exited during start-up; its log"), fixed:
+            pass
+    finally:
+        held.close()
+
+
 def test_compute_none_returns_shaped_results_instantly(tmp_path: Path, api_class: Any) -> None:
     with serve_local(tmp_path, api_keys=["tml-none"], compute="none", long_poll_s=0.2) as server:
         api = api_class(server.url, "tml-none")

@@ -6,44 +6,21 @@ same top-K distillation loss ([N, K] targets through forward_backward_custom).""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from .script_runner import VIA_TINKER_HL, run_script
+
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = Path(__file__).parent / "scripts" / "cookbook_training.py"
 COOKBOOK = ROOT / ".sdk" / "tinker-cookbook"
 SDK_038 = ROOT / ".sdk" / "tinker-0.38.0"
-VIA_TINKER_HL = (
-    "import runpy, sys, tinker_hl\n"
-    "tinker_hl.install_as_tinker()\n"
-    "runpy.run_path(sys.argv[1], run_name='__main__')\n"
-)
 
 
 def _run(local_server: Any, owner_key: str, *prefix: str, path: list[Path]) -> dict[str, Any]:
-    for folder in path:
-        if not (folder / ".installed").exists():
-            pytest.fail(f"{folder} is missing: `make install` installs it")
-    env = {
-        **os.environ,
-        "TINKER_API_KEY": owner_key,
-        "TINKER_BASE_URL": local_server.url,
-        "TINKER_TELEMETRY": "0",
-        "OMP_NUM_THREADS": "1",
-        "PYTHONPATH": os.pathsep.join(str(p) for p in path),
-    }
-    out = subprocess.run(
-        [sys.executable, *prefix, str(SCRIPT)], capture_output=True, text=True, env=env
-    )
-    assert out.returncode == 0, out.stderr[-4000:]
-    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
-    return result
+    return run_script(local_server, owner_key, SCRIPT, *prefix, path=path)
 
 
 def test_the_cookbook_trains_checkpoints_samples_and_does_rl_as_on_the_official_sdk(
@@ -63,6 +40,14 @@ def test_the_cookbook_trains_checkpoints_samples_and_does_rl_as_on_the_official_
     for mine, theirs in zip(ours["rl_logprobs"], official["rl_logprobs"], strict=True):
         assert mine == pytest.approx(theirs, rel=1e-5, abs=1e-6)
     assert ours["held_out_nll"] == pytest.approx(official["held_out_nll"], rel=1e-5)
+    assert sorted(ours["decision"]) == ["A", "B"]
+    assert sum(ours["decision"].values()) == pytest.approx(1.0)
+    assert ours["decision"] == pytest.approx(official["decision"], rel=1e-5)
+    assert ours["sdft_topk_shapes"] == official["sdft_topk_shapes"]
+    assert all(k == 3 for _, k in ours["sdft_topk_shapes"])
+    assert ours["sdft_topk_metrics"]["sdft/total_completion_tokens"] > 0
+    assert ours["sdft_topk_metrics"] == pytest.approx(official["sdft_topk_metrics"], rel=1e-5)
+    assert ours["sdft_topk_loss"] == pytest.approx(official["sdft_topk_loss"], rel=1e-5)
     assert ours["distill_logprobs_shape"][1] == 3  # K logprobs per position came back
     assert ours["distill_logprobs_shape"] == official["distill_logprobs_shape"]
     assert ours["distill_kl"] == pytest.approx(official["distill_kl"], rel=1e-4)

@@ -4,23 +4,16 @@ through the official SDK, against the same local backend."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from .script_runner import VIA_TINKER_HL, run_script
+
 pytest.importorskip("tinker")  # the official SDK, installed by `make install`
 
 SCRIPT = Path(__file__).parent / "scripts" / "official_style_training.py"
-VIA_TINKER_HL = (
-    "import runpy, sys, tinker_hl\n"
-    "tinker_hl.install_as_tinker()\n"
-    "runpy.run_path(sys.argv[1], run_name='__main__')\n"
-)
 
 
 def _run(
@@ -30,21 +23,7 @@ def _run(
     script: Path = SCRIPT,
     path: Path | None = None,
 ) -> dict[str, Any]:
-    env = {
-        **os.environ,
-        "TINKER_API_KEY": owner_key,
-        "TINKER_BASE_URL": local_server.url,
-        "TINKER_TELEMETRY": "0",
-        "OMP_NUM_THREADS": "1",
-    }
-    if path is not None:  # an official SDK version installed in its own folder
-        env["PYTHONPATH"] = str(path)
-    out = subprocess.run(
-        [sys.executable, *prefix, str(script)], capture_output=True, text=True, env=env
-    )
-    assert out.returncode == 0, out.stderr[-3000:]
-    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
-    return result
+    return run_script(local_server, owner_key, script, *prefix, path=[path] if path else [])
 
 
 def test_an_official_sdk_script_gives_the_same_losses_through_install_as_tinker(
@@ -67,8 +46,6 @@ SDK_038 = Path(__file__).resolve().parents[2] / ".sdk" / "tinker-0.38.0"
 def test_a_038_style_script_gives_the_same_results_through_install_as_tinker(
     local_server: Any, owner_key: str
 ) -> None:
-    if not (SDK_038 / ".installed").exists():
-        pytest.fail(f"{SDK_038} is missing: `make install` installs every tested SDK version")
     official = _run(local_server, owner_key, script=CURRENT_SCRIPT, path=SDK_038)
     ours = _run(local_server, owner_key, "-c", VIA_TINKER_HL, script=CURRENT_SCRIPT)
     assert len(official["losses"]) == 3

@@ -23,7 +23,11 @@ import torch
 from tinker_cookbook import checkpoint_utils
 from tinker_cookbook.checkpoint_utils import CheckpointManager
 from tinker_cookbook.completers import TinkerTokenCompleter, TokensWithLogprobs
-from tinker_cookbook.distillation.sdft import reverse_kl_custom_loss
+from tinker_cookbook.distillation.sdft import (
+    build_topk_distillation_datums,
+    reverse_kl_custom_loss,
+)
+from tinker_cookbook.recipes.decisions.decision import DecisionRendering, sample_decision
 from tinker_cookbook.rl.data_processing import assemble_training_data, compute_advantages
 from tinker_cookbook.rl.train import train_step
 from tinker_cookbook.rl.types import Trajectory, TrajectoryGroup, Transition
@@ -82,6 +86,14 @@ def main() -> None:
     prompt = tinker.ModelInput.from_ints(list(b"Hello"))
     completion = asyncio.run(completer(prompt, stop=[]))
     held_out = asyncio.run(SamplerNLLEvaluator(batch, name="held_out")(sampler))
+    # The decisions recipe: one sample request scoring a label token per choice at the answer
+    # position (target_prompt_logprobs from TensorData.from_torch_sparse).
+    rendering = DecisionRendering(
+        tokens=list(b"Pick one: A or B? Answer: ?"),
+        choice_pos=len(b"Pick one: A or B? Answer: "),
+        label_tokens={"A": ord("A"), "B": ord("B")},
+    )
+    decision = asyncio.run(sample_decision(sampler, rendering))
 
     # RL: two rollouts of one prompt (seeded samples, so both SDKs see the same tokens), the
     # cookbook's advantages, its data assembly with provenance, and its training step.
@@ -103,10 +115,20 @@ def main() -> None:
         final_rewards_G=[0.0, 0.0],
         metrics_G=[{}, {}],
     )
-    data, _ = assemble_training_data([group], compute_advantages([group]))
+    data, metadata = assemble_training_data([group], compute_advantages([group]))
     rl_logprobs = asyncio.run(
         train_step(data, training, 1e-4, num_substeps=1, loss_fn="importance_sampling")
     )
+
+    # SDFT's top-K distillation data: the teacher's top-K prompt logprobs over each rollout's
+    # completion, teacher-forced after a teacher prompt, as [N, K] cross_entropy targets.
+    teacher_prompt = tinker.ModelInput.from_ints(list(b"Teacher: Hello"))
+    topk_data, topk_metrics = asyncio.run(
+        build_topk_distillation_datums(
+            data, metadata, sampler, [teacher_prompt], topk=3, skip_first_n_tokens=0
+        )
+    )
+    topk_step = training.forward_backward(topk_data, loss_fn="cross_entropy").result()
 
     # Top-K distillation: K teacher candidates per position, their renormalised probabilities
     # as weights, the student's logprobs of all K scored by the server.
@@ -164,6 +186,12 @@ def main() -> None:
                 ],
                 "rl_logprobs": [t.tolist() for t in rl_logprobs],
                 "held_out_nll": held_out["held_out/nll"],
+                "decision": decision,
+                "sdft_topk_metrics": topk_metrics,
+                "sdft_topk_loss": topk_step.metrics["loss:sum"],
+                "sdft_topk_shapes": [
+                    list(d.loss_fn_inputs["target_tokens"].to_numpy().shape) for d in topk_data
+                ],
                 "distill_kl": distilled.metrics["sdft/reverse_kl_loss"],
                 "distill_logprobs_shape": list(distilled_logprobs.to_numpy().shape),
                 "kept_checkpoints": sorted(
