@@ -64,6 +64,11 @@ class FakeSender:
             return [e for r in self.requests for e in r["events"]]
 
 
+# How long the tests let stop() drain (it returns as soon as all is sent): far above the
+# default 5 s, which a loaded machine can take.
+DRAIN_S = 60.0
+
+
 def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -117,7 +122,7 @@ def test_a_batch_goes_out_as_soon_as_100_events_are_queued(loop_thread: EventLoo
         telemetry.log(f"late{i}")
     time.sleep(0.3)
     assert len(sender.requests) == 1
-    telemetry.stop()
+    telemetry.stop(timeout=DRAIN_S)
     assert [len(r["events"]) for r in sender.requests] == [100, 51]  # 50 + session end
 
 
@@ -126,7 +131,7 @@ def test_batches_never_exceed_100_events(loop_thread: EventLoopThread) -> None:
     telemetry = make(loop_thread, sender)
     for i in range(345):
         telemetry.log("bulk", {"i": i})
-    telemetry.stop()
+    telemetry.stop(timeout=DRAIN_S)
     sizes = [len(r["events"]) for r in sender.requests]
     assert max(sizes) <= 100
     assert sum(sizes) == 347  # session start + 345 + session end
@@ -147,7 +152,7 @@ def test_periodic_flush_sends_a_partial_batch(loop_thread: EventLoopThread) -> N
     assert sender.events[2]["severity"] == "WARNING" and sender.events[2]["event_data"] == {"x": 1}
     telemetry.log("c")
     wait_until(lambda: len(sender.requests) == 2, timeout=2)  # the next interval
-    telemetry.stop()
+    telemetry.stop(timeout=DRAIN_S)
 
 
 def test_flush_sends_now(loop_thread: EventLoopThread) -> None:
@@ -156,7 +161,7 @@ def test_flush_sends_now(loop_thread: EventLoopThread) -> None:
     telemetry.log("now")
     telemetry.flush()
     wait_until(lambda: len(sender.events) == 2, timeout=2)
-    telemetry.stop()
+    telemetry.stop(timeout=DRAIN_S)
 
 
 # ----- bounded queue ---------------------------------------------------------------------------
@@ -176,7 +181,7 @@ def test_full_queue_drops_the_oldest_and_reports_the_count(loop_thread: EventLoo
     assert events[0]["event_data"]["count"] == 16 and events[0]["severity"] == "WARNING"
     assert names(events[1:]) == [f"e{i}" for i in range(15, 25)]
     telemetry.log("after")
-    telemetry.stop()
+    telemetry.stop(timeout=DRAIN_S)
     # The count is reported once.
     later = [e for r in sender.requests[1:] for e in r["events"]]
     assert DROPPED_EVENT_NAME not in names(later)
@@ -190,7 +195,7 @@ def test_the_drop_report_keeps_the_batch_within_the_limit(loop_thread: EventLoop
     for i in range(12):
         telemetry.log(f"e{i}")
     telemetry.start()
-    telemetry.stop(timeout=60)  # generous: a loaded machine may be slow to drain
+    telemetry.stop(timeout=DRAIN_S)
     sizes = [len(r["events"]) for r in sender.requests]
     assert max(sizes) <= 5
     assert names(sender.events)[0] == DROPPED_EVENT_NAME
@@ -249,7 +254,7 @@ def test_send_failures_are_retried_then_given_up_without_raising(
     wait_until(lambda: other.batches_failed == 1, timeout=2)
     assert bad.calls == 1  # a 400 is not retried
     other.stop()
-    telemetry.stop()
+    telemetry.stop(timeout=DRAIN_S)
 
 
 def test_an_exploding_sender_never_reaches_the_caller(loop_thread: EventLoopThread) -> None:
@@ -259,7 +264,7 @@ def test_an_exploding_sender_never_reaches_the_caller(loop_thread: EventLoopThre
     for _ in range(3):
         assert telemetry.log("x")
         time.sleep(0.02)
-    telemetry.stop()
+    telemetry.stop(timeout=DRAIN_S)
     assert telemetry.batches_failed >= 1
 
 
@@ -288,7 +293,7 @@ def test_start_telemetry_starts_a_task_when_enabled(loop_thread: EventLoopThread
     telemetry = start_telemetry(loop_thread.loop, "sess-9", sender, secrets=[CANARY, OTHER_SECRET])
     assert telemetry is not None
     telemetry.log("started", {"header": f"X-Extra: {OTHER_SECRET}"})
-    telemetry.stop()
+    telemetry.stop(timeout=DRAIN_S)
     assert names(sender.events) == ["SESSION_START", "started", "SESSION_END"]
     assert sender.requests[0]["session_id"] == "sess-9"
     assert OTHER_SECRET not in "".join(sender.raw)
@@ -316,7 +321,7 @@ def test_the_api_key_never_appears_in_any_event(loop_thread: EventLoopThread) ->
     telemetry.log(f"name-{CANARY}", {"nested": [{"k": CANARY}], CANARY: (CANARY, 1.5)})
     telemetry.log("other", {"msg": f"TINKER_API_KEY={CANARY}", "b": CANARY.encode()})
     telemetry.log_exception(KeyError(CANARY), fatal=True)
-    telemetry.stop()
+    telemetry.stop(timeout=DRAIN_S)
     text = "\n".join(sender.raw)
     assert len(sender.events) == 7
     assert CANARY not in text
@@ -330,7 +335,7 @@ def test_token_lists_in_messages_are_collapsed(loop_thread: EventLoopThread) -> 
     telemetry = make(loop_thread, sender)
     tokens = list(range(1000, 1040))
     telemetry.log_exception(ValueError(f"bad datum tokens={tokens}"))
-    telemetry.stop()
+    telemetry.stop(timeout=DRAIN_S)
     event = sender.events[1]
     assert "1017" not in event["error_message"]
     assert "<40 numbers>" in event["error_message"]
@@ -384,7 +389,7 @@ def test_exceptions_record_the_user_error_decision_through_the_cause_chain(
     telemetry = make(loop_thread, sender)
     outer = _chain(inner, implicit)
     assert telemetry.log_exception(outer)
-    telemetry.stop()
+    telemetry.stop(timeout=DRAIN_S)
     event = sender.events[1]
     assert event["event"] == "UNHANDLED_EXCEPTION"
     assert event["error_type"] == "RuntimeError"
@@ -403,7 +408,7 @@ def test_fatal_exceptions_are_critical_and_reported_once(loop_thread: EventLoopT
     assert not telemetry.log_exception(exc)  # already reported
     assert telemetry.log_exception(exc, fatal=True)  # upgraded to fatal: reported again
     assert not telemetry.log_exception(exc, fatal=True)
-    telemetry.stop()
+    telemetry.stop(timeout=DRAIN_S)
     severities = [e["severity"] for e in sender.events if e["event"] == "UNHANDLED_EXCEPTION"]
     assert severities == ["ERROR", "CRITICAL"]
     assert sender.events[2]["fatal"] is True
@@ -444,7 +449,7 @@ def test_report_exceptions_as_decorator_context_and_for_futures(
     with pytest.raises(InternalServerError):
         future.result()
     wait_until(lambda: len(sender.events) == 4, timeout=2)  # exceptions are sent at once
-    telemetry.stop()
+    telemetry.stop(timeout=DRAIN_S)
     messages = [e["error_message"] for e in sender.events if e["event"] == "UNHANDLED_EXCEPTION"]
     assert messages == ["sync", "async", "server side"]
     assert [e["severity"] for e in sender.events[1:4]] == ["ERROR", "CRITICAL", "ERROR"]
@@ -463,7 +468,7 @@ def test_log_works_from_many_threads(loop_thread: EventLoopThread) -> None:
         t.start()
     for t in threads:
         t.join()
-    telemetry.stop()
+    telemetry.stop(timeout=DRAIN_S)
     assert len(sender.events) == 402
     assert len({e["event_id"] for e in sender.events}) == 402
     assert sorted(e["event_session_index"] for e in sender.events) == list(range(402))
@@ -479,7 +484,7 @@ def test_event_data_is_made_json_safe(loop_thread: EventLoopThread) -> None:
         {"nan": float("nan"), "np": np.float32(1.5), "set": {1}, "obj": object(), "n": None},
         "bogus-severity",
     )
-    telemetry.stop()
+    telemetry.stop(timeout=DRAIN_S)
     event = sender.events[1]
     assert event["severity"] == "INFO"
     assert event["event_data"]["nan"] == "nan" and event["event_data"]["np"] == 1.5
