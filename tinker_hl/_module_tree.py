@@ -133,6 +133,7 @@ TYPES_MODULES: dict[str, tuple[str, ...]] = {
     "telemetry_send_request": ("TelemetryEvent", "TelemetrySendRequest"),
     "tensor_data": ("TensorData", "TensorDtype"),
     "tensor_dtype": ("TensorDtype",),
+    "topk_logprobs": ("TopkLogprobs", "topk_to_lists"),
     "training_run": ("Checkpoint", "TrainingRun"),
     "training_runs_response": ("Cursor", "TrainingRun", "TrainingRunsResponse"),
     "try_again_response": ("TryAgainResponse",),

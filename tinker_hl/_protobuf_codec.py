@@ -25,6 +25,7 @@ from ._wire_formats import PROTOBUF
 # The scan validation already uses on every list: marshal's records, checked at import.
 from .types._number_lists import _HEADER as _MARSHAL_HEADER
 from .types._number_lists import Certified, _records
+from .types._sampled import TOPK_MASK_LOGPROB
 
 # Wire dtype -> (protobuf DType, numpy dtype).
 _WIRE: dict[str, tuple[int, np.dtype[Any]]] = {
@@ -39,8 +40,6 @@ _FROM_PB: dict[int, np.dtype[Any]] = {
 _INT32 = np.dtype("<i4")
 _FLOAT32 = np.dtype("<f4")
 _INT64 = np.dtype("<i8")
-# What a top-k table holds where a position has fewer than k entries (token 0).
-TOPK_MASK_LOGPROB = -99999.0
 
 
 class NotEncodable(Exception):

@@ -74,6 +74,8 @@ class Implementation:
     sequence_tokens_np: Callable[[SampledSequence], npt.NDArray[Any]]
     sequence_logprobs_np: Callable[[SampledSequence], npt.NDArray[Any] | None]
     prompt_logprobs_np: Callable[[SampleResponse], npt.NDArray[Any] | None]
+    sequence_topk_logprobs_np: Callable[[SampledSequence], Any]
+    topk_prompt_logprobs_np: Callable[[SampleResponse], Any]
     parse_tinker_path: Callable[[str], ParsedCheckpointTinkerPath]
     split_checkpoint_id: Callable[[str], tuple[str, str]]
 
@@ -275,6 +277,12 @@ class SampledSequenceMethods(DataclassMethods):
         """The sampled tokens' logprobs as a 1-D float32 numpy array; None when not returned."""
         return _impl().sequence_logprobs_np(self)  # type: ignore[arg-type]
 
+    @property
+    def topk_logprobs_np(self) -> Any:
+        """`topk_logprobs` as a `tinker_hl.types.TopkLogprobs` of two (tokens, k) matrices;
+        None when not requested."""
+        return _impl().sequence_topk_logprobs_np(self)  # type: ignore[arg-type]
+
 
 class SampleResponseMethods(DataclassMethods):
     __slots__ = ()
@@ -284,6 +292,12 @@ class SampleResponseMethods(DataclassMethods):
         """The prompt logprobs as a 1-D float32 numpy array, NaN where there is none (the first
         token); None when not requested."""
         return _impl().prompt_logprobs_np(self)  # type: ignore[arg-type]
+
+    @property
+    def topk_prompt_logprobs_np(self) -> Any:
+        """`topk_prompt_logprobs` as a `tinker_hl.types.TopkLogprobs` of two (prompt length, k)
+        matrices; None when not requested."""
+        return _impl().topk_prompt_logprobs_np(self)  # type: ignore[arg-type]
 
 
 class StringMapMethods:

@@ -113,10 +113,6 @@ NOT_OFFERED: dict[str, str] = {
         "Dimuon optimizer steps (the local backend has AdamW only; AdamParams is offered)",
     ),
     **dict.fromkeys(
-        ["TopkLogprobs", "topk_to_lists"],
-        "numpy top-k views of sampled sequences (topk_logprobs holds the lists)",
-    ),
-    **dict.fromkeys(
         ["FutureFailed", "FutureFinished"],
         "the variants of FutureCompletion (offered as one class with a `state`)",
     ),

@@ -9,10 +9,12 @@ import dataclasses
 import json
 from typing import Any
 
+import numpy as np
 import pytest
 import torch
 
 from tinker_hl import types
+from tinker_hl.types._sampled import TOPK_MASK_LOGPROB
 
 from .sdk038 import run_with_038
 
@@ -34,9 +36,9 @@ DATACLASSES = [
 FIELD_DIFFERENCES: dict[str, str] = {
     "SampledSequence.tokens_np": "a property over `tokens` (the list is the field, as in 0.7.0)",
     "SampledSequence.logprobs_np": "a property over `logprobs`",
-    "SampledSequence.topk_logprobs_np": "not offered (`topk_logprobs` holds them)",
+    "SampledSequence.topk_logprobs_np": "a property over `topk_logprobs`",
     "SampleResponse.prompt_logprobs_np": "a property over `prompt_logprobs`",
-    "SampleResponse.topk_prompt_logprobs_np": "not offered (`topk_prompt_logprobs` holds them)",
+    "SampleResponse.topk_prompt_logprobs_np": "a property over `topk_prompt_logprobs`",
 }
 
 DUMP_FIELDS = r"""
@@ -109,3 +111,32 @@ def test_from_torch_sparse_as_038() -> None:
         assert ours == theirs, (values, dtype, pad)
     assert any(case["crow"] is not None for case in official)  # CSR was chosen somewhere
     assert any(case["crow"] is None for case in official)
+
+
+TOPK_TABLES = [
+    [[3, 1, 0], [7, 0, 0], [0, 0, 0]],
+    [[5, 2], [9, 4]],
+]
+DUMP_TOPK = r"""
+import json, sys
+import numpy as np
+from tinker.types.topk_logprobs import MASK_LOGPROB, TopkLogprobs, topk_to_lists
+out = []
+for ids in json.loads(sys.argv[1]):
+    ids = np.array(ids, dtype=np.int32)
+    logprobs = np.where(ids == 0, MASK_LOGPROB, -0.5 * ids).astype(np.float32)
+    out.append(topk_to_lists(TopkLogprobs(token_ids=ids, logprobs=logprobs)))
+print(json.dumps(out))
+"""
+
+
+def test_topk_to_lists_as_038() -> None:
+    official = run_with_038(DUMP_TOPK, json.dumps(TOPK_TABLES))
+    ours = []
+    for ids in TOPK_TABLES:
+        token_ids = np.array(ids, dtype=np.int32)
+        logprobs = np.where(token_ids == 0, TOPK_MASK_LOGPROB, -0.5 * token_ids)
+        logprobs = logprobs.astype(np.float32)
+        table = types.TopkLogprobs(token_ids=token_ids, logprobs=logprobs)
+        ours.append(json.loads(json.dumps(types.topk_to_lists(table))))
+    assert ours == official

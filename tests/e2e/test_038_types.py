@@ -262,6 +262,38 @@ def test_sparse_target_prompt_logprobs_and_numpy_views(mode: Mode) -> None:
     assert logprobs.tolist() == [float(np.float32(lp)) for lp in sequence.logprobs or []]
 
 
+def test_topk_tables_as_numpy_matrices(mode: Mode) -> None:
+    training = mode.service.create_lora_training_client(MODEL, rank=4, seed=8).result()
+    sampler = training.save_weights_and_get_sampling_client(f"topk-{mode.name}").result()
+    prompt = types.ModelInput.from_ints(list(b"top k tables"))
+    response = sampler.sample(
+        prompt,
+        1,
+        types.SamplingParams(max_tokens=4, temperature=0.0),
+        include_prompt_logprobs=True,
+        topk_prompt_logprobs=3,
+        topk_sample_logprobs=2,
+    ).result()
+    sequence = response.sequences[0]
+    table = sequence.topk_logprobs_np
+    assert isinstance(table, types.TopkLogprobs)
+    assert table.token_ids.dtype == np.int32 and table.logprobs.dtype == np.float32
+    assert table.token_ids.shape == table.logprobs.shape == (len(sequence.tokens), 2)
+    # The lists and the matrices hold the same entries (float32 in the matrices).
+    rows = [[(t, float(np.float32(lp))) for t, lp in row] for row in sequence.topk_logprobs or []]
+    assert types.topk_to_lists(table) == rows
+    # Greedy: each sampled token is its step's most likely one.
+    assert table.token_ids[:, 0].tolist() == sequence.tokens
+    prompt_table = response.topk_prompt_logprobs_np
+    assert prompt_table is not None and prompt_table.token_ids.shape == (prompt.length, 3)
+    lists = types.topk_to_lists(prompt_table)
+    assert lists[0] is None  # the first prompt token has no logprob, so no entries
+    assert [len(row or []) for row in lists[1:]] == [3] * (prompt.length - 1)
+    # A table without entries in a row pads it with token 0 and the mask logprob.
+    assert prompt_table.token_ids[0].tolist() == [0, 0, 0]
+    assert prompt_table.logprobs[0].tolist() == [-99999.0] * 3
+
+
 def test_the_038_types_through_the_async_calls(mode: Mode) -> None:
     import torch
 

@@ -143,6 +143,7 @@ from ._paths import (
     split_checkpoint_id,
 )
 from ._provenance import ProvenanceSpans
+from ._sampled import TopkLogprobs, topk_to_lists
 from ._tensor import (
     infer_tensor_dtype,
     numpy_dtype_to_tensor_dtype,
@@ -314,6 +315,7 @@ __all__ = [
     "TelemetrySendRequest",
     "TensorData",
     "TensorDtype",
+    "TopkLogprobs",
     "TrainingRun",
     "TrainingRunsResponse",
     "TryAgainResponse",
@@ -349,6 +351,7 @@ __all__ = [
     "to_loss_fn_inputs",
     "to_tensor_data",
     "token_list",
+    "topk_to_lists",
     "validate_adam_params",
     "validate_datums",
     "validate_lora",

@@ -35,6 +35,8 @@ IMPLEMENTATION = conveniences.Implementation(
     sequence_tokens_np=_sampled.tokens_np,
     sequence_logprobs_np=_sampled.logprobs_np,
     prompt_logprobs_np=_sampled.prompt_logprobs_np,
+    sequence_topk_logprobs_np=_sampled.topk_logprobs_np,
+    topk_prompt_logprobs_np=_sampled.topk_prompt_logprobs_np,
     parse_tinker_path=_paths.parse_tinker_path,
     split_checkpoint_id=_paths.split_checkpoint_id,
 )
