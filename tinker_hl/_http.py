@@ -32,6 +32,7 @@ from ._exceptions import (
 )
 from ._secrets import Secret
 from ._transport import AiohttpClient
+from ._wire_formats import JSON_OPTIONS
 from .types._number_lists import Certified
 from .types._shapes import to_official_shape
 
@@ -163,9 +164,7 @@ def prepare(
         if body is not None and certified:
             body = _embed_certified(body, certified)
         content = (
-            orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY)
-            if body is not None
-            else built.get("content")
+            orjson.dumps(body, option=JSON_OPTIONS) if body is not None else built.get("content")
         )
     except ValidationError:
         raise

@@ -35,7 +35,7 @@ import numpy as np
 from tinker_api_client import models
 from tinker_api_client.types import UNSET
 
-from ._number_lists import no_numpy_scalars
+from ._number_lists import python_numbers
 
 __all__ = ["USER_BUILT", "build", "image_bytes", "install"]
 
@@ -115,8 +115,8 @@ def image_bytes(data: object) -> object:
 def _copy_numbers(value: Any) -> Any:
     """A list of numbers copied with numpy scalars made Python numbers, as the official
     pydantic fields (`List[int]`) make them; checked in one C-speed pass first."""
-    if type(value) is list and not no_numpy_scalars(value):
-        return [v.item() if isinstance(v, np.generic) else v for v in value]
+    if type(value) is list:
+        return python_numbers(value)
     return _copy_list(value)
 
 

@@ -17,7 +17,7 @@ from tinker_api_client.types import Unset
 
 from .._exceptions import ValidationError
 from ._copying import build
-from ._number_lists import no_numpy_scalars
+from ._number_lists import python_numbers
 
 __all__ = [
     "ModelInputChunk",
@@ -50,11 +50,7 @@ def token_list(values: Iterable[Any]) -> list[Any]:
     if isinstance(values, np.ndarray):
         out: list[Any] = values.ravel().tolist()
         return out
-    is_list = isinstance(values, list)
-    vals: list[Any] = values if isinstance(values, list) else list(values)
-    if no_numpy_scalars(vals):
-        return list(vals) if is_list else vals
-    return [v.item() if isinstance(v, np.generic) else v for v in vals]
+    return python_numbers(values if isinstance(values, list) else list(values))
 
 
 def model_input_from_ints(tokens: Iterable[int]) -> ModelInput:

@@ -26,7 +26,9 @@ from typing import Any
 import numpy as np
 import orjson
 
-__all__ = ["Certified", "finite_reals", "ints_within", "no_numpy_scalars"]
+from .._wire_formats import JSON_OPTIONS
+
+__all__ = ["Certified", "finite_reals", "ints_within", "no_numpy_scalars", "python_numbers"]
 
 _PYTHON_NUMBERS = (int, float)
 _PYTHON_SCALARS = frozenset({int, float, bool})
@@ -59,10 +61,9 @@ def _marshal_layout_as_expected() -> bool:
 
 _MARSHAL_OK = _marshal_layout_as_expected()
 
-# The JSON the request encoder writes (`tinker_hl._http.prepare`: numpy scalars as numbers);
-# STRICT_INTEGER refuses an int beyond 2**53, which sends it to the exact check.
-_JSON_OPTIONS = orjson.OPT_SERIALIZE_NUMPY
-_JSON_INT_OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_STRICT_INTEGER
+# The JSON the request encoder writes; STRICT_INTEGER refuses an int beyond 2**53 (and only
+# refuses: the text is the same), which sends it to the exact check.
+_JSON_INT_OPTIONS = JSON_OPTIONS | orjson.OPT_STRICT_INTEGER
 _JSON_INT_MAX = 2**53 - 1
 # Every byte a list of non-negative ints (or finite numbers) can be written with. Anything else
 # (`true`, `null` for NaN, a quote, a brace, a nested list's brackets) is left over by
@@ -149,6 +150,14 @@ def _json_text(values: list[Any], option: int, allowed: bytes) -> bytes | None:
     return text
 
 
+def python_numbers(values: list[Any]) -> list[Any]:
+    """A copy of `values` with each numpy scalar made the Python number it holds (a list
+    without one, found in one C-speed pass, is copied at C speed); other elements are kept."""
+    if no_numpy_scalars(values):
+        return list(values)
+    return [v.item() if isinstance(v, np.generic) else v for v in values]
+
+
 def ints_within(
     values: list[Any], low: int, high: int | None, certified: Certified | None = None
 ) -> bool:
@@ -184,7 +193,7 @@ def finite_reals(values: list[Any], certified: Certified | None = None) -> bool:
     numpy numbers).
     """
     if certified is not None and certified.json:
-        text = _json_text(values, _JSON_OPTIONS, _JSON_NUMBER_BYTES)
+        text = _json_text(values, JSON_OPTIONS, _JSON_NUMBER_BYTES)
         if text is None:
             return False
         certified.add(values, text)
