@@ -205,6 +205,7 @@ async def poll_until_done(
         body = await pipeline.retry_handler.execute(
             lambda headers=headers: _retrieve_once(pipeline, request_id, headers),  # type: ignore[misc]
             "retrieve_future",
+            long_poll=True,
         )
         if body.get("type") == "try_again" or body.get("_pending"):
             new_state = QueueState.parse(body.get("queue_state", "active"))

@@ -8,11 +8,12 @@ library's exponential generator, one schedule per call.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
-from collections import Counter
-from collections.abc import Awaitable, Callable, Generator
+from collections import Counter, deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -88,6 +89,51 @@ class RetryConfig:
         return max(0.0, delay + random.uniform(-spread, spread))
 
 
+class ConnectionSlots:
+    """At most `limit` calls in flight. A freed slot goes to a waiting submission before a
+    waiting long-poll: with more requests than slots, long-polls for the first results would
+    otherwise hold every slot while the rest of the requests, which the server needs to start
+    working (and to batch together), wait behind them."""
+
+    def __init__(self, limit: int) -> None:
+        self._free = limit
+        self._submissions: deque[asyncio.Future[None]] = deque()
+        self._polls: deque[asyncio.Future[None]] = deque()
+
+    @contextlib.asynccontextmanager
+    async def slot(self, long_poll: bool = False) -> AsyncIterator[None]:
+        await self._acquire(long_poll)
+        try:
+            yield
+        finally:
+            self._release()
+
+    async def _acquire(self, long_poll: bool) -> None:
+        if self._free > 0:
+            self._free -= 1
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        queue = self._polls if long_poll else self._submissions
+        queue.append(waiter)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():  # handed a slot, then cancelled
+                self._release()
+            else:
+                queue.remove(waiter)
+            raise
+
+    def _release(self) -> None:
+        for queue in (self._submissions, self._polls):
+            while queue:
+                waiter = queue.popleft()
+                if not waiter.done():
+                    waiter.set_result(None)  # the slot passes straight to the waiter
+                    return
+        self._free += 1
+
+
 class RetryHandler:
     """Runs calls under a connection-limiting semaphore with backoff, and reports progress.
 
@@ -98,7 +144,7 @@ class RetryHandler:
     def __init__(self, config: RetryConfig | None = None, name: str = "default") -> None:
         self.config = config or RetryConfig()
         self.name = name
-        self._semaphore: asyncio.Semaphore | None = None
+        self._slots: ConnectionSlots | None = None
         self._last_progress = time.monotonic()
         self._last_log = 0.0
         self.retry_count = 0
@@ -107,11 +153,11 @@ class RetryHandler:
         # What waits between attempts (a test replaces it to record the real schedule).
         self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
-    def _sem(self) -> asyncio.Semaphore:
-        # Created lazily so that it binds to the loop that runs the calls.
-        if self._semaphore is None:
-            self._semaphore = asyncio.Semaphore(self.config.max_connections)
-        return self._semaphore
+    def _slot(self, long_poll: bool) -> contextlib.AbstractAsyncContextManager[None]:
+        # Created lazily, in the loop that runs the calls.
+        if self._slots is None:
+            self._slots = ConnectionSlots(self.config.max_connections)
+        return self._slots.slot(long_poll)
 
     def _record_retry(self, operation: str, exc: BaseException, wait: float) -> None:
         self.retry_count += 1
@@ -134,18 +180,21 @@ class RetryHandler:
                 "[%s] retrying %s after %s in %.2fs", self.name, operation, _describe(exc), wait
             )
 
-    async def execute(self, fn: Callable[[], Awaitable[T]], operation: str = "request") -> T:
+    async def execute(
+        self, fn: Callable[[], Awaitable[T]], operation: str = "request", long_poll: bool = False
+    ) -> T:
         """Run `fn`; on a retryable error wait (one backoff schedule for the whole call: 0.5,
-        1, 2, 4 ... s with jitter, at least any Retry-After) and run it again."""
+        1, 2, 4 ... s with jitter, at least any Retry-After) and run it again. `long_poll`:
+        `fn` waits for a result (its slot goes to submissions first, see ConnectionSlots)."""
         if not self.config.enable_retry_logic:
-            async with self._sem():
+            async with self._slot(long_poll):
                 return await fn()
         config = self.config
         started = time.monotonic()
         waits: Generator[float, BaseException | None, None] | None = None
         while True:
             try:
-                async with self._sem():
+                async with self._slot(long_poll):
                     result = await fn()
             except Exception as exc:
                 if not config.should_retry(exc):

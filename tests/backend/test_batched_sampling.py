@@ -161,3 +161,54 @@ def test_prompts_of_one_length_are_prefilled_together(samplers: list[Sampler]) -
         for a, b in zip(one.logprobs, batched.logprobs, strict=True):
             assert a == pytest.approx(b, abs=1e-5)
     assert torch.equal(together[4].prompt_logprobs, alone[4].prompt_logprobs)
+
+
+def test_a_burst_of_requests_arriving_apart_joins_one_batch(
+    samplers: list[Sampler], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # RL recipes send a group of requests within milliseconds: decoding the first ones alone
+    # while the rest arrive would cost a step each time. (A wide quiet window keeps a loaded
+    # machine's late thread starts inside the burst.)
+    import tinker_local.engine.batching as batching
+
+    monkeypatch.setattr(batching, "GATHER_QUIET_S", 0.5)
+    monkeypatch.setattr(batching, "GATHER_MAX_S", 10.0)
+    decoder = decoder_for(MODEL)
+    steps, prefills = decoder.steps, decoder.prefills
+    results: list[Any] = [None] * 24
+    max_tokens = 12
+
+    def run(i: int) -> None:
+        prompt = [97 + i % 20, 98, 99, 100]
+        results[i] = samplers[0].sample(prompt, max_tokens=max_tokens, temperature=0.0)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(results))]
+    for t in threads:
+        t.start()
+        threading.Event().wait(0.003)  # arriving apart, as over HTTP
+    for t in threads:
+        t.join(timeout=60)
+    assert all(r is not None for r in results)
+    # The first request starts alone (it may be the only one); the rest join together.
+    assert decoder.prefills - prefills <= 3
+    assert decoder.steps - steps <= max_tokens + 3
+
+
+def test_a_request_arriving_alone_does_not_wait(
+    samplers: list[Sampler], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tinker_local.engine.batching as batching
+
+    monkeypatch.setattr(batching, "GATHER_QUIET_S", 60.0)
+    decoder = decoder_for(MODEL)
+    waits: list[float | None] = []
+
+    class CountingEvent(threading.Event):
+        def wait(self, timeout: float | None = None) -> bool:
+            waits.append(timeout)
+            return super().wait(0)
+
+    monkeypatch.setattr(decoder, "arrived", CountingEvent())
+    out = samplers[0].sample(list(b"alone"), max_tokens=4, temperature=0.0)
+    assert len(out.sequences[0].tokens) >= 1
+    assert waits == []

@@ -155,3 +155,55 @@ def test_classify_is_the_one_answer_for_retries_breakers_and_telemetry() -> None
     wrapped = RuntimeError("wrapper")
     wrapped.__cause__ = status_error_for("op", 400, {"detail": "no"})
     assert classify(wrapped) is ErrorKind.USER
+
+
+def test_a_freed_connection_goes_to_a_submission_before_a_long_poll() -> None:
+    # With more requests than connections, long-polls for the first results must not hold
+    # every connection while the remaining submissions wait behind them.
+    handler = RetryHandler(RetryConfig(max_connections=1))
+    order: list[str] = []
+
+    async def call(name: str, hold: asyncio.Event | None = None) -> None:
+        order.append(name)
+        if hold is not None:
+            await hold.wait()
+
+    async def main() -> None:
+        release = asyncio.Event()
+        first = asyncio.create_task(handler.execute(lambda: call("first", release)))
+        await asyncio.sleep(0)
+        poll = asyncio.create_task(handler.execute(lambda: call("poll"), long_poll=True))
+        await asyncio.sleep(0)
+        submit = asyncio.create_task(handler.execute(lambda: call("submit")))
+        await asyncio.sleep(0)
+        release.set()
+        await asyncio.gather(first, poll, submit)
+
+    asyncio.run(main())
+    assert order == ["first", "submit", "poll"]
+
+
+def test_a_cancelled_wait_for_a_connection_gives_nothing_away() -> None:
+    handler = RetryHandler(RetryConfig(max_connections=1))
+
+    async def main() -> list[str]:
+        done: list[str] = []
+        release = asyncio.Event()
+
+        async def hold() -> None:
+            await release.wait()
+
+        async def note(name: str) -> None:
+            done.append(name)
+
+        first = asyncio.create_task(handler.execute(hold))
+        await asyncio.sleep(0)
+        waiting = asyncio.create_task(handler.execute(lambda: note("cancelled")))
+        await asyncio.sleep(0)
+        waiting.cancel()
+        release.set()
+        await first
+        await handler.execute(lambda: note("later"))  # the one connection is free again
+        return done
+
+    assert asyncio.run(main()) == ["later"]
