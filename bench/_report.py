@@ -142,6 +142,9 @@ def compute_ratios(results: dict[str, Any]) -> dict[str, float | None]:
     r["rollouts_tokens_per_s_vs_batched_generate"] = _ratio(
         roll_tps, _get(roll, "generate", "tokens_per_s")
     )
+    r["rollouts_engine_decoder_tokens_per_s_vs_batched_generate"] = _ratio(
+        _get(roll, "engine", "tokens_per_s"), _get(roll, "generate", "tokens_per_s")
+    )
     return r
 
 
@@ -428,6 +431,7 @@ def markdown(results: dict[str, Any]) -> str:
                 for name, key in (
                     ("full stack, concurrent (continuous batching)", "concurrent"),
                     ("full stack, one request at a time", "one_at_a_time"),
+                    ("engine batch decoder in-process, one thread per request (no HTTP)", "engine"),
                     ("one batched `model.generate` over the same prompts", "generate"),
                 )
             ],

@@ -1,6 +1,8 @@
 """RL-rollout sampling: many concurrent small sample requests (num_samples=1 each, as RL
 recipes send them) through the full stack, against the same requests served one at a time and
-against one batched `model.generate` over the same prompts (the limit for batching)."""
+against one batched `model.generate` over the same prompts (the limit for batching). A second
+anchor: the same requests given to the engine's batch decoder in this process (one thread each,
+as the server's jobs), without HTTP: what the full stack adds is the rest."""
 
 from __future__ import annotations
 
@@ -53,6 +55,26 @@ def rollouts(spec: dict[str, Any], sizes: Sizes) -> dict[str, Any]:
             count += len(out.sequences[0].tokens)
         return count, time.perf_counter() - t0
 
+    def engine() -> tuple[int, float]:
+        import threading
+
+        from tinker_local.engine import Sampler
+
+        local = Sampler(MODEL)
+        outs: list[Any] = [None] * len(prompts)
+
+        def one(i: int) -> None:
+            outs[i] = local.sample(prompts[i], 1, max_tokens=max_tokens, temperature=1.0, seed=i)
+
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(len(prompts))]
+        t0 = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        elapsed = time.perf_counter() - t0
+        return sum(len(o.sequences[0].tokens) for o in outs), elapsed
+
     model = build_base_model(MODEL)
     # All prompts have the same length: no padding needed.
     input_ids = torch.tensor(prompts, device=device())
@@ -80,16 +102,23 @@ def rollouts(spec: dict[str, Any], sizes: Sizes) -> dict[str, Any]:
             count += row.index(eos) + 1 if eos in row else len(row)
         return count, elapsed
 
-    rates: dict[str, list[float]] = {"concurrent": [], "one_at_a_time": [], "generate": []}
+    rates: dict[str, list[float]] = {
+        "concurrent": [],
+        "one_at_a_time": [],
+        "engine": [],
+        "generate": [],
+    }
     counts: dict[str, int] = {}
     try:
         concurrent()  # warm-up (threads, decoder, allocations)
+        engine()
         generate()
         for r in range(sizes.rollout_rounds):
             log(f"  rollouts round {r + 1}/{sizes.rollout_rounds}")
             for name, run in (
                 ("concurrent", concurrent),
                 ("one_at_a_time", lambda: one_at_a_time(sizes.rollout_serial_requests)),
+                ("engine", engine),
                 ("generate", generate),
             ):
                 count, seconds = run()

@@ -56,6 +56,10 @@ class Turns(Protocol):
 
     def released(self) -> contextlib.AbstractContextManager[None]: ...
 
+    def release_turn(self) -> None: ...
+
+    def take_turn(self) -> None: ...
+
 
 class NoTurns:
     """Single-threaded use: nothing to share with."""
@@ -66,6 +70,12 @@ class NoTurns:
     @contextlib.contextmanager
     def released(self) -> Iterator[None]:
         yield
+
+    def release_turn(self) -> None:
+        pass
+
+    def take_turn(self) -> None:
+        pass
 
 
 @dataclass
@@ -138,7 +148,10 @@ class BatchDecoder:
 
     # -- entry point -------------------------------------------------------------------------
     def run(self, request: DecodeRequest, turns: Turns) -> None:
-        """Decode `request` (the caller holds its turn on entry and on return).
+        """Decode `request`. The caller holds its turn on entry; on return it may not: a
+        request decoded by another thread's steps returns with its turn given up (what is left
+        of its job, reading the results, needs no compute turn; taking it again would make the
+        driver wait for every finished request's thread, one after another, at every step).
 
         The first request's thread drives the decoder (its steps decode every row); the others
         sleep on their own `wake` event, set when their request is done or when the driver
@@ -148,6 +161,7 @@ class BatchDecoder:
         with self.lock:
             self._note_arrival()
             self.pending.append(request)
+        holding = True
         while True:
             with self.lock:
                 if request.done:
@@ -158,6 +172,9 @@ class BatchDecoder:
                 else:
                     request.wake.clear()
             if drive:
+                if not holding:
+                    turns.take_turn()
+                    holding = True
                 try:
                     while not request.done:
                         self._gather(turns)
@@ -171,8 +188,10 @@ class BatchDecoder:
                     if successor is not None:
                         successor.wake.set()
             else:
-                with turns.released():
-                    request.wake.wait()
+                if holding:
+                    turns.release_turn()
+                    holding = False
+                request.wake.wait()
         if request.error is not None:
             raise request.error
 

@@ -142,12 +142,20 @@ class FairScheduler:
     @contextlib.contextmanager
     def released(self) -> Iterator[None]:
         """From inside a job: give the turn away while waiting for something else."""
-        ticket = self._current()
-        self._release(ticket, finished=False)
+        self.release_turn()
         try:
             yield
         finally:
-            self._acquire(ticket, first=False)
+            self.take_turn()
+
+    def release_turn(self) -> None:
+        """From inside a job: give the turn away (until `take_turn`; a job may also end
+        without taking it again, when what is left of it computes nothing)."""
+        self._release(self._current(), finished=False)
+
+    def take_turn(self) -> None:
+        """From inside a job that released its turn: wait for the turn again."""
+        self._acquire(self._current(), first=False)
 
     # -- internals ------------------------------------------------------------------------------
     def _current(self) -> Ticket:
@@ -264,6 +272,12 @@ class JobTurns:
 
     def released(self) -> contextlib.AbstractContextManager[None]:
         return self.scheduler.released()
+
+    def release_turn(self) -> None:
+        self.scheduler.release_turn()
+
+    def take_turn(self) -> None:
+        self.scheduler.take_turn()
 
 
 def current_turns() -> JobTurns | None:
