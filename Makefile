@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 HANDWRITTEN := tinker_hl tinker_local
 LINT_PATHS := $(wildcard tinker_hl tinker_local tests codegen bench examples)
 
-.PHONY: install generate check-generated lint format typecheck test test-fast demo bench soak cassettes clean
+.PHONY: install generate check-generated lint format typecheck test test-fast demo bench bench-gpu soak cassettes clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -72,6 +72,10 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/run.py
+
+# On a machine with a CUDA GPU: the backend and rollouts sections on a real-size model.
+bench-gpu: $(STAMP)
+	PYTHON=$(PY) bench/gpu.sh bench/results-gpu 0.5b 1b
 
 soak: $(STAMP)
 	$(PY) -m pytest -q -m soak

@@ -13,6 +13,8 @@ from typing import Any
 # model served from a folder, which the orchestrator names here for its workers.
 MODEL = os.environ.get("BENCH_MODEL", "local/tiny-llama")
 RESULT_MARKER = "BENCH_RESULT "
+# `run.py --set FIELD=VALUE` overrides, passed on to the workers (space-separated pairs).
+SIZES_ENV = "BENCH_SIZES"
 # The official SDK reads TINKER_TELEMETRY; tinker_hl's reporter honours the same variable.
 QUIET_ENV = {
     "TINKER_TELEMETRY": "0",
@@ -105,6 +107,26 @@ class Sizes:
             rollout_serial_requests=8,
             rollout_rounds=1,
         )
+
+    def override(self, pairs: list[str]) -> list[str]:
+        """Apply `FIELD=VALUE` pairs (the value read as the field's default is typed: an int,
+        or comma-separated ints for a list); the pairs applied, for the workers."""
+        applied = []
+        for pair in pairs:
+            name, sep, text = pair.partition("=")
+            current = getattr(self, name, None) if sep else None
+            if current is None:
+                known = ", ".join(sorted(self.to_dict()))
+                raise ValueError(f"--set {pair!r}: expected FIELD=VALUE with FIELD one of {known}")
+            try:
+                value: Any = (
+                    [int(v) for v in text.split(",")] if isinstance(current, list) else int(text)
+                )
+            except ValueError:
+                raise ValueError(f"--set {pair!r}: {name} takes integers") from None
+            setattr(self, name, value)
+            applied.append(f"{name}={text}")
+        return applied
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

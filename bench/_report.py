@@ -360,9 +360,12 @@ def markdown(results: dict[str, Any]) -> str:
         rows,
     )
     step = _get(results, "backend", "step") or {}
+    served = meta.get("model", "local/tiny-llama")
+    if meta.get("accelerator"):
+        served += f"` on `{meta['accelerator']}"
     lines += [
         "",
-        '## Backend efficiency (compute="torch", `local/tiny-llama`, LoRA rank 32)',
+        f'## Backend efficiency (compute="torch", `{served}`, LoRA rank 32)',
         "",
         f"One step = `forward_backward` ({s['step_batch']} datums x {s['step_seq']} tokens, "
         f"cross-entropy) + `optim_step` (Adam). All four in one process, in "
@@ -582,7 +585,8 @@ def plot(results: dict[str, Any], path: Path) -> None:
         ax.set_title(title)
         ax.grid(True, which="both", alpha=0.3)
     axes[0].legend(fontsize=8)
-    fig.suptitle("tinker_hl: client overhead and backend step time (local/tiny-llama, LoRA r=32)")
+    model = results["meta"].get("model", "local/tiny-llama")
+    fig.suptitle(f"tinker_hl: client overhead and backend step time ({model}, LoRA r=32)")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

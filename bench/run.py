@@ -37,11 +37,13 @@ if str(BENCH_DIR) not in sys.path:
 from _common import (  # noqa: E402
     ANCHOR_038_SAMPLE_CLIENTS,
     ENCODE_CLIENTS,
+    MODEL,
     OVERHEAD_CLIENTS,
     PROTOBUF_ENCODE_CLIENTS,
     QUIET_ENV,
     RESULT_MARKER,
     SDK_038,
+    SIZES_ENV,
     Sizes,
     apply_quiet_env,
     emit,
@@ -421,6 +423,15 @@ def meta(quick: bool, sizes: Sizes) -> dict[str, Any]:
     }
 
 
+def accelerator_name() -> str | None:
+    """The GPU the figures were taken on (None without one)."""
+    import torch
+
+    if torch.cuda.is_available():
+        return f"{torch.cuda.get_device_name(0)} (torch {torch.__version__})"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes (smoke run)")
@@ -452,12 +463,25 @@ def main(argv: list[str] | None = None) -> int:
         "(Llama-3 vocabulary) served from a folder, for a GPU (sections backend, rollouts); "
         "smoke: the same path with a tiny Qwen2, a CPU check",
     )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="override one size of the run (a field of _common.Sizes, e.g. "
+        "rollout_serial_requests=16; repeatable); the workers get the same sizes",
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--spec", default="{}", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     sizes = Sizes.quick() if args.quick else Sizes()
     if args.rounds is not None:
         sizes.overhead_rounds = max(1, args.rounds)
+    try:
+        overrides = sizes.override(args.set + os.environ.get(SIZES_ENV, "").split())
+    except ValueError as error:
+        parser.error(str(error))
+    os.environ[SIZES_ENV] = " ".join(overrides)  # inherited by every worker
     if args.worker:
         run_worker(args.worker, json.loads(args.spec), sizes)
         return 0
@@ -486,7 +510,12 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.update(BENCH_MODEL=name, BENCH_MODEL_FOLDER=str(folder))
     orch = Orchestrator(sizes, args.quick, out_dir, engine)
     results: dict[str, Any] = {"meta": meta(args.quick, sizes)}
-    results["meta"].update(device=args.device or "server default", model_size=args.model_size)
+    results["meta"].update(
+        device=args.device or "server default",
+        model_size=args.model_size,
+        model=os.environ.get("BENCH_MODEL", MODEL),
+        accelerator=accelerator_name(),
+    )
     overhead = results.setdefault("overhead", {})
     backend = results.setdefault("backend", {})
     scaling = results.setdefault("scaling", {})

@@ -10,6 +10,13 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+# TINKER_TEST_DEVICE=cuda (TINKER_TEST_DTYPE: float32 unless given) runs the engine's tests on
+# that device, for a check on a GPU machine; CI and `make test` run on the CPU.
+if os.environ.get("TINKER_TEST_DEVICE"):
+    from tinker_local.engine.runtime import configure
+
+    configure(os.environ["TINKER_TEST_DEVICE"], os.environ.get("TINKER_TEST_DTYPE", "float32"))
+
 
 @pytest.fixture
 def self_signed_cert(tmp_path: Path) -> tuple[Path, Path]:

@@ -449,7 +449,7 @@ class BatchDecoder:
             )
         self.steps += 1
         self.mask = mask
-        logits = out.logits[:, -1, :].float().cpu()  # sampled on the CPU: seeds portable
+        logits = out.logits[:, -1, :].float()  # chosen where computed; [B] values come back
         chosen = choose_tokens(logits, [r.request.sampling for r in self.rows])
         all_logprobs = torch.log_softmax(logits, dim=-1)
         logprobs = all_logprobs.gather(-1, chosen[:, None])[:, 0]

@@ -23,8 +23,11 @@ from dataclasses import dataclass, field
 
 import torch
 
-# Rows x vocabulary entries per float64 cumulative-sum block (bounds the search's memory).
+# Rows x vocabulary entries per float64 cumulative-sum block (bounds the search's memory):
+# on the CPU a block that stays in cache; on an accelerator one block for a whole decode step
+# (256 rows of a 128k vocabulary are 33M entries), each block being a few kernel launches.
 _CDF_BLOCK = 1 << 21
+_CDF_BLOCK_ACCELERATOR = 1 << 26
 
 
 @dataclass(frozen=True)
@@ -54,21 +57,24 @@ class Sampling:
 
 
 def choose_tokens(logits: torch.Tensor, samplings: Sequence[Sampling]) -> torch.Tensor:
-    """One token id per row of `logits` ([B, V] float32, CPU); `samplings[i]` is row i's.
+    """One token id per row of `logits` ([B, V] float32, on any device: the choice runs where
+    the logits are, so a GPU does not copy [B, V] to the CPU every step); `samplings[i]` is
+    row i's. The uniforms come from the requests' CPU generators on every device.
 
     A request's rows are consecutive and draw their uniforms in row order (one each), so a
     request's tokens do not depend on the other rows of the batch.
     """
-    u = torch.tensor([s.draw() for s in samplings], dtype=torch.float64)
+    device = logits.device
+    u = torch.tensor([s.draw() for s in samplings], dtype=torch.float64, device=device)
     first = samplings[0].key
     if all(s.key == first for s in samplings):  # the common case: one set of settings
         return _choose(logits, u, samplings[0])
-    chosen = torch.empty(logits.shape[0], dtype=torch.long)
+    chosen = torch.empty(logits.shape[0], dtype=torch.long, device=device)
     by_key: dict[tuple[float, int, float], list[int]] = {}
     for i, s in enumerate(samplings):
         by_key.setdefault(s.key, []).append(i)
     for rows in by_key.values():
-        index = torch.tensor(rows, dtype=torch.long)
+        index = torch.tensor(rows, dtype=torch.long, device=device)
         chosen[index] = _choose(logits[index], u[index], samplings[rows[0]])
     return chosen
 
@@ -99,8 +105,9 @@ def _inverse_cdf(probs: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
     """Per row, the first token whose cumulative probability exceeds u * total (u in [0, 1)):
     token i with probability probs[i] / total; a zero-probability token is never picked."""
     n, v = probs.shape
-    out = torch.empty(n, dtype=torch.long)
-    step = max(1, _CDF_BLOCK // max(v, 1))
+    out = torch.empty(n, dtype=torch.long, device=probs.device)
+    block = _CDF_BLOCK if probs.device.type == "cpu" else _CDF_BLOCK_ACCELERATOR
+    step = max(1, block // max(v, 1))
     for start in range(0, n, step):
         cdf = probs[start : start + step].double().cumsum(dim=-1)
         total = cdf[:, -1:]
