@@ -393,8 +393,14 @@ class CpuSnapshot:
 
 
 def meta(quick: bool, sizes: Sizes) -> dict[str, Any]:
-    import tinker
+    from importlib.metadata import PackageNotFoundError, version
+
     import torch
+
+    try:  # the backend-only sections run without the official SDK (a GPU machine, say)
+        official = f"tinker {version('tinker')}"
+    except PackageNotFoundError:
+        official = "tinker not installed"
 
     def commit() -> str | None:
         try:
@@ -417,7 +423,7 @@ def meta(quick: bool, sizes: Sizes) -> dict[str, Any]:
         "cpus": os.cpu_count(),
         "torch": torch.__version__,
         "torch_threads": torch.get_num_threads(),
-        "official_sdk": f"tinker {tinker.__version__}",
+        "official_sdk": official,
         "commit": commit(),
         "sizes": sizes.to_dict(),
     }
