@@ -58,6 +58,10 @@ LIMITS: dict[str, tuple[str, str]] = {
         "/components/schemas/SaveWeightsRequest/properties/ttl_seconds/maximum",
         "The longest checkpoint time to live, in seconds.",
     ),
+    "TOPK_MASK_LOGPROB": (
+        "/components/schemas/TopkLogprob/x-mask-logprob",
+        "The logprob of a padded (token 0) cell of a protobuf top-k table: no entry.",
+    ),
 }
 LIMITS_HEADER = '''"""Limits shared by the client and the server, read from openapi.yaml by
 `make generate` (codegen/generate.py, LIMITS). Never edit by hand. Enumerations (loss function

@@ -17,3 +17,7 @@ CHECKPOINT_TTL_MIN_S = 3600
 # /components/schemas/SaveWeightsRequest/properties/ttl_seconds/maximum
 CHECKPOINT_TTL_MAX_S = 315360000
 """The longest checkpoint time to live, in seconds."""
+
+# /components/schemas/TopkLogprob/x-mask-logprob
+TOPK_MASK_LOGPROB = -99999.0
+"""The logprob of a padded (token 0) cell of a protobuf top-k table: no entry."""

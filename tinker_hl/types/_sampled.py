@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from tinker_api_client.limits import TOPK_MASK_LOGPROB  # the contract's value, both sides
 from tinker_api_client.models import SampledSequence, SampleResponse
 from tinker_api_client.types import Unset
 
@@ -25,9 +26,6 @@ __all__ = [
     "topk_prompt_logprobs_np",
     "topk_to_lists",
 ]
-
-TOPK_MASK_LOGPROB = -99999.0
-"""The logprob of an empty cell of a top-k table (with token id 0), as the SDK writes it."""
 
 
 @dataclass(frozen=True, slots=True)

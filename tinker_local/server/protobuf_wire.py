@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from tinker_api_client.limits import TOPK_MASK_LOGPROB
 
 from .compute import WireDatum
 from .csr import densify
@@ -294,10 +295,6 @@ def encode_forward_output(result: Mapping[str, Any]) -> bytes | None:
         batched.data = b"".join(chunks)
         batched.offsets = offsets.tobytes()
     return bytes(out.SerializeToString())
-
-
-# What the SDK reads as "no entry" in a top-k table (its MASK_LOGPROB with token 0).
-TOPK_MASK_LOGPROB = -99999.0
 
 
 def _topk_table(rows: list[Any], msg: Any) -> None:
