@@ -663,3 +663,26 @@ def test_sparse_json_tensors_are_read_dense() -> None:
     ]:
         with pytest.raises(UserError, match=message):
             tensor_from_json({**sparse, **broken}, "t")
+
+
+def test_a_model_whose_load_fails_keeps_nothing(
+    api: Any, server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As a failed create_model: a load_weights that creates a model and cannot load the
+    checkpoint leaves no model behind (404, not counted against the user's caps)."""
+    model_id = api.model(rank=4)
+    path = api.done("/api/v1/save_weights", {"model_id": model_id, "seq_id": 1, "path": "bad"})[
+        "path"
+    ]
+
+    def unreadable(*args: Any, **kwargs: Any) -> None:
+        raise OSError("simulated: the checkpoint cannot be read")
+
+    monkeypatch.setattr(server.backend.compute, "load_training_state", unreadable)
+    session_id = api.session()
+    create = {"session_id": session_id, "model_seq_id": 0, "path": path, "optimizer": False}
+    outcome = api.result(api.submit("/api/v1/load_weights", create))
+    assert "cannot be read" in outcome["error"]
+    new_id = f"{session_id}:train:0"
+    assert new_id not in server.backend.models
+    assert api.post("/api/v1/get_info", {"model_id": new_id}).status_code == 404

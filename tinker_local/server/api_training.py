@@ -211,26 +211,22 @@ async def create_model(request: Request, backend: Backend, user: str) -> dict[st
         user_metadata=None if meta is None else meta.to_dict(),
     )
 
-    def job() -> dict[str, Any]:
-        try:
-            trainer = backend.compute.new_trainer(handle.base_model, lora)
-            backend.store.create_run(
-                RunRow.new_model(
-                    handle.model_id,
-                    user,
-                    handle.session_id,
-                    handle.base_model,
-                    lora,
-                    handle.user_metadata,
-                )
+    def build() -> Any:
+        trainer = backend.compute.new_trainer(handle.base_model, lora)
+        backend.store.create_run(
+            RunRow.new_model(
+                handle.model_id,
+                user,
+                handle.session_id,
+                handle.base_model,
+                lora,
+                handle.user_metadata,
             )
-        except Exception as e:
-            # Nothing of a failed model is kept (requests to it then answer 404).
-            handle.status, handle.failure = "failed", str(e)
-            backend.forget_model(handle.model_id)
-            raise
-        if handle.status == "creating":  # (not freed meanwhile: its session may have ended)
-            handle.trainer, handle.status = trainer, "ready"
+        )
+        return trainer
+
+    def job() -> dict[str, Any]:
+        backend.create_model(handle, build)
         return CreateModelResponse(model_id=handle.model_id, type_="create_model").to_dict()
 
     backend.models[handle.model_id] = handle

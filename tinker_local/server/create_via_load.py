@@ -137,19 +137,18 @@ async def create_via_load(
     )
     path = body["path"]
 
+    def build() -> Any:
+        trainer = backend.compute.new_trainer(handle.base_model, lora)
+        if backend.store.get_checkpoint(ckpt.run_id, ckpt.kind, ckpt.name) is None:
+            raise UserError(f"path: checkpoint {ckpt.tinker_path} was deleted")
+        backend.compute.load_training_state(trainer, backend.checkpoint_dir(ckpt), optimizer)
+        backend.store.create_run(
+            RunRow.new_model(model_id, user, handle.session_id, handle.base_model, lora, meta)
+        )
+        return trainer
+
     def job() -> dict[str, Any]:
-        try:
-            trainer = backend.compute.new_trainer(handle.base_model, lora)
-            if backend.store.get_checkpoint(ckpt.run_id, ckpt.kind, ckpt.name) is None:
-                raise UserError(f"path: checkpoint {ckpt.tinker_path} was deleted")
-            backend.compute.load_training_state(trainer, backend.checkpoint_dir(ckpt), optimizer)
-            backend.store.create_run(
-                RunRow.new_model(model_id, user, handle.session_id, handle.base_model, lora, meta)
-            )
-        except Exception as e:
-            handle.status, handle.failure = "failed", str(e)
-            raise
-        handle.trainer, handle.status = trainer, "ready"
+        backend.create_model(handle, build)  # a failed load keeps nothing of the model
         return LoadWeightsResponse(path=path, type_="load_weights").to_dict()
 
     backend.models[model_id] = handle

@@ -185,6 +185,19 @@ class Backend:
         self.models.pop(model_id, None)
         self._last_touch.pop(model_id, None)
 
+    def create_model(self, handle: ModelHandle, build: Callable[[], object]) -> None:
+        """A new model's creation (its job, on a compute thread): `build` makes its trainer
+        (loaded as the request asks, its run recorded). If that fails, nothing of the model
+        is kept: requests to it answer 404 and it no longer counts against its user."""
+        try:
+            trainer = build()
+        except Exception as e:
+            handle.status, handle.failure = "failed", str(e)
+            self.forget_model(handle.model_id)
+            raise
+        if handle.status == "creating":  # (not freed meanwhile: its session may have ended)
+            handle.trainer, handle.status = trainer, "ready"
+
     # -- auth ----------------------------------------------------------------------------------
     def authenticate(self, request: Request) -> str:
         key = request.headers.get("x-api-key")
