@@ -474,3 +474,15 @@ def test_plain_values_get_a_true(ints: list[int], floats: list[float]) -> None:
     assert nl.ints_within(ints, 0, INT64_MAX)
     assert nl.finite_reals(floats)
     assert nl.no_numpy_scalars(ints) and nl.no_numpy_scalars(floats)
+
+
+def test_token_list_gives_a_new_list_of_python_numbers_from_any_iterable() -> None:
+    from tinker_hl.types._model_input import token_list
+
+    given_list = [1, 2, 3]
+    copied = token_list(given_list)
+    assert copied == given_list and copied is not given_list  # value semantics
+    for iterable in ((1, np.int64(2), 3), range(1, 4), (v for v in [1, np.int32(2), 3])):
+        out = token_list(iterable)
+        assert out == [1, 2, 3] and all(type(v) is int for v in out)
+    assert token_list(np.array([[1, 2], [3, 4]])) == [1, 2, 3, 4]

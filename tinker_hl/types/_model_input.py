@@ -50,7 +50,9 @@ def token_list(values: Iterable[Any]) -> list[Any]:
     if isinstance(values, np.ndarray):
         out: list[Any] = values.ravel().tolist()
         return out
-    return python_numbers(values if isinstance(values, list) else list(values))
+    if isinstance(values, list):
+        return python_numbers(values)
+    return python_numbers(list(values), owned=True)  # (a tuple, range, generator: one copy)
 
 
 def model_input_from_ints(tokens: Iterable[int]) -> ModelInput:

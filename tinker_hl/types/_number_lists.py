@@ -150,11 +150,13 @@ def _json_text(values: list[Any], option: int, allowed: bytes) -> bytes | None:
     return text
 
 
-def python_numbers(values: list[Any]) -> list[Any]:
+def python_numbers(values: list[Any], *, owned: bool = False) -> list[Any]:
     """A copy of `values` with each numpy scalar made the Python number it holds (a list
-    without one, found in one C-speed pass, is copied at C speed); other elements are kept."""
+    without one, found in one C-speed pass, is copied at C speed); other elements are kept.
+    `owned`: `values` is a list the caller made and gives away, returned itself if it holds
+    no numpy scalar (no second copy)."""
     if no_numpy_scalars(values):
-        return list(values)
+        return values if owned else list(values)
     return [v.item() if isinstance(v, np.generic) else v for v in values]
 
 
