@@ -113,6 +113,50 @@ def test_from_torch_sparse_as_038() -> None:
     assert any(case["crow"] is None for case in official)
 
 
+DUMP_DATUM_INPUTS = r"""
+import json, sys, torch
+from tinker import types
+out = []
+for key, values, dtype in json.loads(sys.argv[1]):
+    datum = types.Datum(
+        model_input=types.ModelInput.from_ints([1, 2, 3]),
+        loss_fn_inputs={key: torch.tensor(values, dtype=getattr(torch, dtype))},
+    )
+    td = datum.loss_fn_inputs[key]
+    out.append({"dtype": td.dtype, "shape": td.shape, "data": td.data,
+                "crow": td.sparse_crow_indices, "col": td.sparse_col_indices})
+print(json.dumps(out))
+"""
+# (key, values, torch dtype): the [N, K] top-K forms (mostly padding: CSR), a 2-D tensor of a
+# key that is never sparse, a 2-D one where CSR does not win, and a 1-D one.
+DATUM_CASES: list[tuple[str, list[Any], str]] = [
+    ("target_tokens", [[5, 0, 0, 0], [0, 0, 7, 0], [0, 0, 0, 9]], "int64"),
+    ("weights", [[1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.5]], "float32"),
+    ("logprobs", [[0.0, 0.0, 0.0, -1.0], [0.0] * 4, [0.0] * 4], "float32"),
+    ("target_tokens", [[1, 2], [3, 4]], "int64"),
+    ("target_tokens", [0, 0, 0, 4], "int64"),
+]
+
+
+def test_a_datum_converts_torch_inputs_as_038() -> None:
+    official = run_with_038(DUMP_DATUM_INPUTS, json.dumps(DATUM_CASES))
+    for (key, values, dtype), theirs in zip(DATUM_CASES, official, strict=True):
+        datum = types.Datum(
+            model_input=types.ModelInput.from_ints([1, 2, 3]),
+            loss_fn_inputs={key: torch.tensor(values, dtype=getattr(torch, dtype))},
+        )
+        td = datum.loss_fn_inputs[key]
+        ours = {
+            "dtype": td.dtype,
+            "shape": td.shape,
+            "data": td.data,
+            "crow": td.sparse_crow_indices,
+            "col": td.sparse_col_indices,
+        }
+        assert ours == theirs, (key, values)
+    assert [case["crow"] is not None for case in official] == [True, True, False, False, False]
+
+
 TOPK_TABLES = [
     [[3, 1, 0], [7, 0, 0], [0, 0, 0]],
     [[5, 2], [9, 4]],

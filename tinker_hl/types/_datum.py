@@ -28,7 +28,7 @@ from ._provenance import (
     target_length,
 )
 from ._shapes import WireMap
-from ._tensor import fresh_tensor, tensor_from_numpy, tensor_from_torch
+from ._tensor import fresh_tensor, tensor_from_numpy, tensor_from_torch, tensor_from_torch_sparse
 
 __all__ = ["KEY_DTYPES", "Datum", "datum_from_tokens", "to_loss_fn_inputs", "to_tensor_data"]
 
@@ -41,6 +41,11 @@ KEY_DTYPES: dict[str, str] = {
     "clip_high_threshold": "float32",
 }
 """Wire dtype of a plain-list loss input, by key (as the 0.7.0 SDK does); other keys infer it."""
+
+
+# The loss inputs a 2-D torch tensor of is sent as sparse CSR when that is smaller (the top-K
+# distillation form, [N, K] target_tokens and weights, is mostly padding), as in SDK 0.38.
+SPARSE_ELIGIBLE_KEYS = frozenset({"target_tokens", "weights"})
 
 
 def _is_torch_tensor(value: object) -> bool:
@@ -58,6 +63,8 @@ def to_tensor_data(key: str, value: object, field: str | None = None) -> TensorD
     if isinstance(value, np.ndarray):
         return tensor_from_numpy(value, field)
     if _is_torch_tensor(value):
+        if key in SPARSE_ELIGIBLE_KEYS and value.ndim == 2:  # type: ignore[attr-defined]
+            return tensor_from_torch_sparse(value, field=field)  # type: ignore[arg-type]
         return tensor_from_torch(value, field)  # type: ignore[arg-type]
     if isinstance(value, list | tuple):
         return fresh_tensor(token_list(value), KEY_DTYPES.get(key))  # token_list copied it
