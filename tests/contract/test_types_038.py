@@ -94,21 +94,24 @@ print(json.dumps(out))
 """
 
 
+def _layout(td: Any) -> dict[str, Any]:
+    """What the dump scripts print of a TensorData."""
+    return {
+        "dtype": td.dtype,
+        "shape": td.shape,
+        "data": td.data,
+        "crow": td.sparse_crow_indices,
+        "col": td.sparse_col_indices,
+    }
+
+
 def test_from_torch_sparse_as_038() -> None:
     official = run_with_038(DUMP_SPARSE, json.dumps(CASES))
     for (values, dtype, pad), theirs in zip(CASES, official, strict=True):
         td = types.TensorData.from_torch_sparse(
             torch.tensor(values, dtype=getattr(torch, dtype)), pad
         )
-        ours = {
-            "dtype": td.dtype,
-            "shape": td.shape,
-            "data": td.data,
-            "crow": td.sparse_crow_indices,
-            "col": td.sparse_col_indices,
-            "dense": td.tolist(pad),
-        }
-        assert ours == theirs, (values, dtype, pad)
+        assert {**_layout(td), "dense": td.tolist(pad)} == theirs, (values, dtype, pad)
     assert any(case["crow"] is not None for case in official)  # CSR was chosen somewhere
     assert any(case["crow"] is None for case in official)
 
@@ -145,15 +148,7 @@ def test_a_datum_converts_torch_inputs_as_038() -> None:
             model_input=types.ModelInput.from_ints([1, 2, 3]),
             loss_fn_inputs={key: torch.tensor(values, dtype=getattr(torch, dtype))},
         )
-        td = datum.loss_fn_inputs[key]
-        ours = {
-            "dtype": td.dtype,
-            "shape": td.shape,
-            "data": td.data,
-            "crow": td.sparse_crow_indices,
-            "col": td.sparse_col_indices,
-        }
-        assert ours == theirs, (key, values)
+        assert _layout(datum.loss_fn_inputs[key]) == theirs, (key, values)
     assert [case["crow"] is not None for case in official] == [True, True, False, False, False]
 
 
