@@ -12,7 +12,12 @@ import pytest
 import torch
 
 from tinker_local.engine import LoraTrainer, Sampler
-from tinker_local.engine.batching import BatchDecoder, DecodeRequest, decoder_for
+from tinker_local.engine.batching import (
+    COMPACT_FINISHED_FRACTION,
+    BatchDecoder,
+    DecodeRequest,
+    decoder_for,
+)
 from tinker_local.engine.models import build_base_model
 from tinker_local.engine.token_choice import Sampling
 from tinker_local.server.scheduler import FairScheduler, JobTurns
@@ -212,3 +217,57 @@ def test_a_request_arriving_alone_does_not_wait(
     out = samplers[0].sample(list(b"alone"), max_tokens=4, temperature=0.0)
     assert len(out.sequences[0].tokens) >= 1
     assert waits == []
+
+
+def test_finished_rows_stay_until_compacted_and_change_no_result(samplers: list[Sampler]) -> None:
+    """A row that finishes stays in the batch (its outputs unread) until finished rows are a
+    quarter of the batch or a request joins; its request is answered at the step it finished.
+    Requests that join meanwhile, and the rows still decoding, get what they get alone."""
+
+    def request(i: int, max_new: int, num_samples: int = 1) -> DecodeRequest:
+        sampler = samplers[i % 3]
+        return DecodeRequest(
+            prompt=list(f"prompt {i}".encode()),
+            num_samples=num_samples,
+            max_new=max_new,
+            sampling=Sampling(1.0 if i % 2 else 0.0, -1, 1.0, random.Random(i)),
+            is_stop=lambda tokens, token: False,
+            adapter_key=sampler.adapter_key,
+            adapter=sampler._adapter,
+            wants_prompt_logprobs=False,
+        )
+
+    def plan() -> tuple[list[DecodeRequest], DecodeRequest]:
+        # 8 long rows and one short one (1 finished row in 9: below the compaction fraction),
+        # and a request that joins after the short one has finished.
+        return [request(0, 12, num_samples=4), request(1, 12, num_samples=4), request(2, 2)], (
+            request(3, 6)
+        )
+
+    decoder = BatchDecoder(MODEL, build_base_model(MODEL))
+    first, late = plan()
+    for r in [*first, late]:
+        _decode_together(decoder, [r])
+    alone = [*first, late]
+
+    first, late = plan()
+    decoder.pending.extend(first)
+    seen: list[tuple[int, int]] = []
+    while not first[2].done:
+        decoder._step()
+        seen.append((len(decoder.rows), decoder.finished_rows))
+    assert seen[-1] == (9, 1)  # answered, its row still in the batch
+    assert not first[0].done and not first[1].done
+    decoder.pending.append(late)  # joins: the finished row is dropped as the caches merge
+    decoder._step()
+    assert (len(decoder.rows), decoder.finished_rows) == (9, 0)
+    while not all(r.done for r in [*first, late]):
+        decoder._step()
+        assert decoder.finished_rows < COMPACT_FINISHED_FRACTION * len(decoder.rows) or (
+            not decoder.rows
+        )
+    for one, batched in zip(alone, [*first, late], strict=True):
+        assert batched.error is None and one.error is None
+        assert batched.tokens == one.tokens and batched.stopped == one.stopped
+        for a, b in zip(one.logprobs, batched.logprobs, strict=True):
+            assert a == pytest.approx(b, abs=1e-5)

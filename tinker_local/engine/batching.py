@@ -44,6 +44,11 @@ MAX_ADMIT_TOKENS_PER_STEP = 8192
 # A request arriving alone is decoded at once.
 GATHER_QUIET_S = 0.004
 GATHER_MAX_S = 0.25
+# A finished row stays in the batch (fed its last token at its last position, its outputs
+# unread) until finished rows are this fraction of the batch, or rows join: removing rows
+# re-indexes every layer's cache, which at every step where a row finished cost ~1.4 ms of a
+# ~9 ms step (256 rows, tiny-llama), while a finished row costs next to nothing in the forward.
+COMPACT_FINISHED_FRACTION = 0.25
 # LoRA adapters kept loaded in a base model's decoder (least recently used dropped first).
 MAX_LOADED_ADAPTERS = 16
 BASE_ADAPTER = "__base__"
@@ -84,6 +89,7 @@ class Row:
     seq_index: int
     next_token: int
     position: int
+    finished: bool = False  # kept in the batch until the next compaction
 
 
 @dataclass
@@ -107,6 +113,7 @@ class DecodeRequest:
     logprobs: list[list[float]] = field(default_factory=list)
     topk_logprobs: list[list[list[tuple[int, float]]]] = field(default_factory=list)
     stopped: list[bool] = field(default_factory=list)
+    rows_left: int = 0  # rows still decoding; the request is done when none is left
     done: bool = False
     error: BaseException | None = None
     # Set when `done`, or when its thread is to drive the decoder (see BatchDecoder.run).
@@ -129,7 +136,8 @@ class BatchDecoder:
         self.adapters: OrderedDict[str, None] = OrderedDict()
         self.cache_arg = cache_kwarg(base_model)
         self.pending: deque[DecodeRequest] = deque()
-        self.rows: list[Row] = []
+        self.rows: list[Row] = []  # finished ones included, until compacted
+        self.finished_rows = 0
         self.cache: Any = None
         self.mask: torch.Tensor | None = None  # [B, T] 1 = real token, 0 = left padding
         self.lock = threading.Lock()  # guards `pending`, `driver` and requests' `done`
@@ -242,8 +250,8 @@ class BatchDecoder:
             try:
                 self._decode()
             except BaseException as e:  # e.g. out of memory: fail every request in the batch
-                failed = {id(r.request): r.request for r in self.rows}
-                self.rows, self.cache, self.mask = [], None, None
+                failed = {id(r.request): r.request for r in self.rows if not r.finished}
+                self.rows, self.cache, self.mask, self.finished_rows = [], None, None, 0
                 for request in failed.values():
                     self._finish(request, e)
 
@@ -251,7 +259,7 @@ class BatchDecoder:
         """The waiting requests that join at this step, oldest first: while rows are free (a
         request alone in the decoder always joins) and the step's prefill stays bounded."""
         taken: list[DecodeRequest] = []
-        rows, prompt_tokens = len(self.rows), 0
+        rows, prompt_tokens = len(self.rows) - self.finished_rows, 0  # (joining compacts)
         with self.lock:
             while self.pending:
                 request = self.pending[0]
@@ -409,6 +417,8 @@ class BatchDecoder:
     def _append_rows(self, parts: list[tuple[Any, list[DecodeRequest]]]) -> None:
         """Add each part's requests (one cache row per request, in order) as decoder rows."""
         device = current_runtime().device
+        if self.finished_rows:
+            self._compact()  # the merge below copies the cache anyway
         caches: list[tuple[Any, torch.Tensor]] = []
         if self.rows:
             assert self.mask is not None
@@ -427,6 +437,8 @@ class BatchDecoder:
             self.rows += [
                 Row(r, i, r.prompt[-1], length) for r in group for i in range(r.num_samples)
             ]
+            for r in group:
+                r.rows_left = r.num_samples
         self.cache, self.mask = _merge(caches) if len(caches) > 1 else caches[0]
         self.max_rows_seen = max(self.max_rows_seen, len(self.rows))
 
@@ -450,14 +462,19 @@ class BatchDecoder:
         self.steps += 1
         self.mask = mask
         logits = out.logits[:, -1, :].float()  # chosen where computed; [B] values come back
-        chosen = choose_tokens(logits, [r.request.sampling for r in self.rows])
+        rows = self.rows
+        if self.finished_rows:  # only the unfinished rows' outputs are read
+            live = [i for i, r in enumerate(rows) if not r.finished]
+            logits = logits[torch.tensor(live, device=logits.device)]
+            rows = [rows[i] for i in live]
+        chosen = choose_tokens(logits, [r.request.sampling for r in rows])
         all_logprobs = torch.log_softmax(logits, dim=-1)
         logprobs = all_logprobs.gather(-1, chosen[:, None])[:, 0]
-        top = _top_rows(all_logprobs, self.rows)
+        top = _top_rows(all_logprobs, rows)
         # One conversion per step, not one tensor read per row: this loop runs every step.
         tokens, values = chosen.tolist(), logprobs.tolist()
-        keep: list[int] = []
-        for i, row in enumerate(self.rows):
+        done: list[DecodeRequest] = []
+        for i, row in enumerate(rows):
             request, s = row.request, row.seq_index
             token = tokens[i]
             request.tokens[s].append(token)
@@ -468,21 +485,29 @@ class BatchDecoder:
                 request.stopped[s] = True
             elif len(request.tokens[s]) < request.max_new:
                 row.next_token, row.position = token, row.position + 1
-                keep.append(i)
-        if len(keep) < b:
-            finished = {id(r.request): r.request for r in self.rows}
-            self.rows = [self.rows[i] for i in keep]
-            for r in self.rows:
-                finished.pop(id(r.request), None)
-            if not self.rows:
-                self.cache, self.mask = None, None
-            else:
-                index = torch.tensor(keep, device=device)
-                self.cache.batch_select_indices(index)
-                self.mask = self.mask[index]
-                self._trim_padding()
-            for request in finished.values():
-                self._finish(request)
+                continue
+            row.finished = True
+            self.finished_rows += 1
+            request.rows_left -= 1
+            if request.rows_left == 0:
+                done.append(request)
+        if self.finished_rows == len(self.rows):
+            self.rows, self.cache, self.mask, self.finished_rows = [], None, None, 0
+        elif self.finished_rows >= COMPACT_FINISHED_FRACTION * len(self.rows):
+            self._compact()
+        for request in done:  # answered at once, compacted or not
+            self._finish(request)
+
+    def _compact(self) -> None:
+        """Drop the finished rows from the batch and its cache."""
+        assert self.mask is not None
+        keep = [i for i, r in enumerate(self.rows) if not r.finished]
+        index = torch.tensor(keep, device=self.mask.device)
+        self.rows = [self.rows[i] for i in keep]
+        self.finished_rows = 0
+        self.cache.batch_select_indices(index)
+        self.mask = self.mask[index]
+        self._trim_padding()
 
     def _trim_padding(self) -> None:
         """Drop leading cache columns that are padding in every row (after long rows left)."""
