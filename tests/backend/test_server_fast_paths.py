@@ -5,6 +5,7 @@ bodies built without the generated models, and jobs handed to the compute thread
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import threading
 import time
@@ -313,6 +314,21 @@ def test_forward_output_matches_the_generated_models() -> None:
             )
     with pytest.raises(UserError, match="NaN or infinite"):
         wire.forward_output([{"x": np.array([np.nan], dtype=np.float32)}], {})
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+def test_a_sample_result_with_a_non_finite_logprob_is_refused(bad: float) -> None:
+    from tinker_local.server.compute import SampleOut
+
+    finite = SampleOut(sequences=[([1, 2], [-0.5, -3.4e38], "length")])
+    assert wire.sample_output(finite)["sequences"][0]["logprobs"] == [-0.5, -3.4e38]
+    for out in (
+        SampleOut(sequences=[([1, 2], [-0.5, bad], "length")]),
+        SampleOut(sequences=[([1], [-0.5], "length")], prompt_logprobs=[None, bad]),
+        SampleOut(sequences=[([1], [-0.5], "length")], topk_sample_logprobs=[[[(1, bad)]]]),
+    ):
+        with pytest.raises(UserError, match="NaN or infinite"):
+            wire.sample_output(out)
 
 
 # -- dispatch ahead -----------------------------------------------------------------------------

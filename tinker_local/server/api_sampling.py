@@ -267,10 +267,10 @@ def sample_future_response(record: Any, num_samples: int) -> dict[str, Any]:
 
 def routes() -> list[Route]:
     return [
+        Route("/api/v1/asample", endpoint(asample), methods=["POST"]),
         Route(
             "/api/v1/create_sampling_session",
             endpoint(create_sampling_session),
             methods=["POST"],
         ),
-        Route("/api/v1/asample", endpoint(asample), methods=["POST"]),
     ]

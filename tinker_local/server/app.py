@@ -56,11 +56,12 @@ def create_app(config: ServerConfig) -> Starlette:
         finally:
             await backend.stop()
 
-    # Routing tries the routes in turn (every path is distinct): the per-step ones go first.
+    # Routing tries the routes in turn (every path is distinct): the per-step ones go first,
+    # the result poll and sampling (RL sends hundreds of sample requests a step) before training.
     routes = [
         *api_futures.routes(),
-        *api_training.routes(),
         *api_sampling.routes(),
+        *api_training.routes(),
         *api_service.routes(),
         *api_rest.routes(),
         *api_copy_weights.routes(),

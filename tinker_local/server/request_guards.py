@@ -39,6 +39,7 @@ def media_types_by_route() -> tuple[tuple[re.Pattern[str], str, frozenset[str]],
     return tuple(table)
 
 
+@functools.lru_cache(maxsize=4096)  # a function of the spec alone; ids make paths many
 def accepted_media_types(method: str, path: str) -> frozenset[str] | None:
     """The media types the spec accepts for this request's body; None: no body is expected
     (or the path is not in the spec: routing answers that)."""

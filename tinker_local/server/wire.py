@@ -155,6 +155,13 @@ def _check_finite(ok: bool, what: str) -> None:
         )
 
 
+def _finite_logprobs(values: list[float]) -> bool:
+    """Whether logprobs (float32 values, as Python floats) are all finite, at C speed: their
+    sum is NaN or infinite exactly when one of them is (values below 3.5e38 in magnitude
+    cannot overflow a double's sum). A per-value check cost ~0.2 ms per sample response."""
+    return math.isfinite(sum(values))
+
+
 def metrics_to_wire(metrics: Mapping[str, float]) -> Metrics:
     out = Metrics()
     out.additional_properties = {k: float(v) for k, v in metrics.items()}
@@ -194,7 +201,7 @@ def sample_output(out: SampleOut, target: CsrLayout | None = None) -> dict[str, 
     values = [lp for _, seq_lps, _ in out.sequences for lp in seq_lps]
     values += [lp for lp in out.prompt_logprobs or [] if lp is not None]
     values += [lp for row in out.topk_prompt_logprobs or [] if row for _, lp in row]
-    _check_finite(all(math.isfinite(v) for v in values), "logprobs")
+    _check_finite(_finite_logprobs(values), "logprobs")
     response = SampleResponse(
         sequences=[
             SampledSequence(stop_reason=reason, tokens=list(tokens), logprobs=list(logprobs))
@@ -213,7 +220,7 @@ def sample_output(out: SampleOut, target: CsrLayout | None = None) -> dict[str, 
     body = response.to_dict()
     if out.topk_sample_logprobs is not None:
         values = [lp for seq in out.topk_sample_logprobs for row in seq for _, lp in row]
-        _check_finite(all(math.isfinite(v) for v in values), "topk_logprobs")
+        _check_finite(_finite_logprobs(values), "topk_logprobs")
         for wire_seq, seq in zip(body["sequences"], out.topk_sample_logprobs, strict=True):
             wire_seq["topk_logprobs"] = [[[int(t), float(lp)] for t, lp in row] for row in seq]
     if out.target_prompt_logprobs is not None:
