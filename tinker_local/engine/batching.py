@@ -462,6 +462,8 @@ class BatchDecoder:
         self.steps += 1
         self.mask = mask
         logits = out.logits[:, -1, :].float()  # chosen where computed; [B] values come back
+        if logits.device.type == "mps":  # no float64 there (the inverse CDF's sums)
+            logits = logits.cpu()
         rows = self.rows
         if self.finished_rows:  # only the unfinished rows' outputs are read
             live = [i for i, r in enumerate(rows) if not r.finished]

@@ -57,9 +57,10 @@ class Sampling:
 
 
 def choose_tokens(logits: torch.Tensor, samplings: Sequence[Sampling]) -> torch.Tensor:
-    """One token id per row of `logits` ([B, V] float32, on any device: the choice runs where
-    the logits are, so a GPU does not copy [B, V] to the CPU every step); `samplings[i]` is
-    row i's. The uniforms come from the requests' CPU generators on every device.
+    """One token id per row of `logits` ([B, V] float32, on the CPU or a device with float64,
+    such as CUDA: the choice runs where the logits are, so a GPU does not copy [B, V] to the
+    CPU every step); `samplings[i]` is row i's. The uniforms come from the requests' CPU
+    generators on every device.
 
     A request's rows are consecutive and draw their uniforms in row order (one each), so a
     request's tokens do not depend on the other rows of the batch.
