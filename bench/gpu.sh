@@ -6,8 +6,9 @@
 #
 #   bench/gpu.sh OUT [SIZE ...] [-- RUN_ARGS ...]     e.g. bench/gpu.sh /tmp/gpu 0.5b 1b -- --set step_rounds=8
 #
-# Writes OUT/SIZE-SECTION/results.{json,md}. BENCH_DEADLINE_S (seconds from the start; unset:
-# none) skips a run that would start after it, for a machine lent for a fixed time.
+# Writes OUT/SIZE-SECTION/results.{json,md}. BENCH_SECTIONS (default "rollouts backend") picks
+# the sections; BENCH_DEADLINE_S (seconds from the start; unset: none) skips a run that would
+# start after it, for a machine lent for a fixed time.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 py=${PYTHON:-.venv/bin/python}
@@ -20,7 +21,7 @@ while [ $# -gt 0 ] && [ "$1" != "--" ]; do sizes+=("$1"); shift; done
 started=$SECONDS
 status=0
 for size in "${sizes[@]}"; do
-  for section in rollouts backend; do
+  for section in ${BENCH_SECTIONS:-rollouts backend}; do
     if [ -n "${BENCH_DEADLINE_S:-}" ] && [ $((SECONDS - started)) -ge "$BENCH_DEADLINE_S" ]; then
       echo "bench/gpu.sh: past BENCH_DEADLINE_S, skipping $size $section" >&2
       status=1
