@@ -271,3 +271,62 @@ def test_finished_rows_stay_until_compacted_and_change_no_result(samplers: list[
         assert batched.tokens == one.tokens and batched.stopped == one.stopped
         for a, b in zip(one.logprobs, batched.logprobs, strict=True):
             assert a == pytest.approx(b, abs=1e-5)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_requests_joining_and_leaving_at_random_steps_equal_decoding_alone(
+    samplers: list[Sampler], seed: int
+) -> None:
+    """Continuous batching under a random schedule: requests of random lengths, sample counts,
+    stop tokens, seeds and adapters join at random steps while others finish (finished rows
+    linger and are compacted); each gets what it gets decoded alone."""
+    rng = random.Random(seed)
+    plan = []
+    for i in range(14):
+        stop = rng.randrange(256)
+        plan.append(
+            dict(
+                index=i,
+                prompt=[rng.randrange(256) for _ in range(rng.randint(1, 9))],
+                num_samples=rng.choice([1, 1, 2, 3]),
+                max_new=rng.randint(1, 14),
+                temperature=rng.choice([0.0, 0.7, 1.0]),
+                stop=stop,
+                join_at=rng.randint(0, 12),
+            )
+        )
+
+    def request(p: dict[str, Any]) -> DecodeRequest:
+        sampler = samplers[p["index"] % 3]
+        stop = p["stop"]
+        return DecodeRequest(
+            prompt=list(p["prompt"]),
+            num_samples=p["num_samples"],
+            max_new=p["max_new"],
+            sampling=Sampling(p["temperature"], -1, 1.0, random.Random(p["index"])),
+            is_stop=lambda tokens, token: token == stop,
+            adapter_key=sampler.adapter_key,
+            adapter=sampler._adapter,
+            wants_prompt_logprobs=p["index"] % 4 == 0,
+        )
+
+    decoder = BatchDecoder(MODEL, build_base_model(MODEL))
+    alone = [request(p) for p in plan]
+    for r in alone:
+        _decode_together(decoder, [r])
+    together = [request(p) for p in plan]
+    step, lingered, joined_with_finished = 0, 0, 0
+    while not all(r.done for r in together):
+        joining = [r for p, r in zip(plan, together, strict=True) if p["join_at"] == step]
+        joined_with_finished += bool(joining and decoder.finished_rows)
+        decoder.pending.extend(joining)
+        decoder._step()
+        lingered = max(lingered, decoder.finished_rows)
+        step += 1
+    assert lingered > 0  # finished rows stayed in the batch for a while
+    assert joined_with_finished > 0  # and requests joined while they did (compacting them)
+    for p, one, batched in zip(plan, alone, together, strict=True):
+        assert batched.error is None and one.error is None, p
+        assert batched.tokens == one.tokens and batched.stopped == one.stopped, p
+        for a, b in zip(one.logprobs, batched.logprobs, strict=True):
+            assert a == pytest.approx(b, abs=1e-5), p
