@@ -4,6 +4,7 @@ cancel_future, session finish, and load_weights creating a model."""
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from typing import Any
 
@@ -686,3 +687,41 @@ def test_a_model_whose_load_fails_keeps_nothing(
     new_id = f"{session_id}:train:0"
     assert new_id not in server.backend.models
     assert api.post("/api/v1/get_info", {"model_id": new_id}).status_code == 404
+
+
+def test_a_copy_that_fails_partway_leaves_nothing(
+    api: Any, server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """copy_weights writes the folder, then every row (session, labels, run, checkpoint,
+    extras, idempotency record) in one transaction: a failure at the last row leaves no
+    session, run, checkpoint or folder of the copy; the retry then makes one copy."""
+    model_id = api.model()
+    path = api.done("/api/v1/save_weights", {"model_id": model_id, "seq_id": 1, "path": "src"})[
+        "path"
+    ]
+    store, files = server.store, server.backend.files
+
+    def state() -> tuple[set[str], int, int, list[Any]]:
+        sessions = store._one("SELECT COUNT(*) FROM sessions")[0]
+        runs = store._one("SELECT COUNT(*) FROM training_runs")[0]
+        folders = sorted(p for p in files.root.rglob("*") if p.is_dir())
+        return {c.tinker_path for c in store.all_checkpoints()}, sessions, runs, folders
+
+    before = state()
+
+    def fails(*args: Any, **kwargs: Any) -> None:
+        raise sqlite3.OperationalError("database or disk is full")  # (simulated)
+
+    body = {"source_path": path, "destination_project_id": "proj-copies"}
+    headers = {"X-Idempotency-Key": "copy-once"}
+    with monkeypatch.context() as patch:
+        patch.setattr(store, "record_copy", fails)
+        failed = api.post("/api/v1/copy_weights", body, headers=headers)
+    assert failed.status_code == 503 and failed.headers.get("retry-after"), failed.text
+    assert state() == before
+    answers = [api.post("/api/v1/copy_weights", body, headers=headers) for _ in range(2)]
+    assert [a.status_code for a in answers] == [200, 200], answers[0].text
+    copied, again = (a.json()["tinker_path"] for a in answers)
+    assert copied == again and copied != path
+    assert state()[0] == before[0] | {copied}
+    assert state()[1:3] == (before[1] + 1, before[2] + 1)

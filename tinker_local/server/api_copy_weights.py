@@ -42,8 +42,11 @@ def _link_tree(source: Path, dest: Path) -> None:
             shutil.copy2(path, target)
 
 
-def _destination(backend: Backend, user: str, body: CopyWeightsRequest) -> tuple[str, str]:
-    """(session id, training run id) that will own the copy."""
+def _destination(
+    backend: Backend, user: str, body: CopyWeightsRequest
+) -> tuple[str, str, SessionRow | None, str | None]:
+    """(session id, training run id) that will own the copy, and the session to create with
+    its project (None: an existing session of the user's)."""
     session_id = opt_none(body.session_id)
     if session_id is not None:
         seq = opt_none(body.model_seq_id)
@@ -55,7 +58,7 @@ def _destination(backend: Backend, user: str, body: CopyWeightsRequest) -> tuple
             raise conflict(
                 f"model_seq_id: session {session_id} already has a training run in slot {seq}"
             )
-        return session_id, run_id
+        return session_id, run_id, None, None
     project = opt_none(body.destination_project_id)
     if project is None:
         raise bad_request(
@@ -73,9 +76,7 @@ def _destination(backend: Backend, user: str, body: CopyWeightsRequest) -> tuple
         user_metadata=None,
         sdk_version="copy_weights",
     )
-    backend.store.create_session(session)
-    backend.store.set_session_labels(session.session_id, project, None)
-    return session.session_id, f"{session.session_id}:train:0"
+    return session.session_id, f"{session.session_id}:train:0", session, project
 
 
 def _copy(backend: Backend, user: str, body: CopyWeightsRequest, key: str | None) -> str:
@@ -90,31 +91,42 @@ def _copy(backend: Backend, user: str, body: CopyWeightsRequest, key: str | None
         raise bad_request("source_path: the checkpoint's training run no longer exists")
     ttl = opt_none(body.ttl_seconds)
     check_ttl(ttl)
-    session_id, run_id = _destination(backend, user, body)
+    session_id, run_id, new_session, project = _destination(backend, user, body)
     now = time.time()
-    # The new run has the source's model settings, and nothing else of it.
-    store.create_run(
-        dataclasses.replace(
-            source_run,
-            run_id=run_id,
-            user=user,
-            session_id=session_id,
-            user_metadata=None,
-            created_at=now,
-            last_request_time=now,
-            corrupted=False,
-        )
-    )
     source_dir = backend.checkpoint_dir(source)
-    row = backend.write_run_checkpoint(
+    # The folder first (atomically), then every row in one transaction: a failure anywhere
+    # leaves neither a half copy nor its session or run (the folder is removed again).
+    row, _folder = backend.write_checkpoint_folder(
         run_id, user, source.kind, source.name, lambda staging: _link_tree(source_dir, staging)
     )
     _expires, metadata = store.checkpoint_extras(source.run_id, source.kind, source.name)
-    if ttl is not None or metadata is not None:  # the source's expiry is not inherited
-        expires_at = None if ttl is None else now + ttl
-        store.set_checkpoint_extras(run_id, row.kind, row.name, expires_at, metadata)
-    if key is not None:
-        store.record_copy(user, key, row.tinker_path)
+    try:
+        with store.transaction():
+            if new_session is not None:
+                store.create_session(new_session)
+                store.set_session_labels(new_session.session_id, project, None)
+            # The new run has the source's model settings, and nothing else of it.
+            store.create_run(
+                dataclasses.replace(
+                    source_run,
+                    run_id=run_id,
+                    user=user,
+                    session_id=session_id,
+                    user_metadata=None,
+                    created_at=now,
+                    last_request_time=now,
+                    corrupted=False,
+                )
+            )
+            store.add_checkpoint(row)
+            if ttl is not None or metadata is not None:  # the source's expiry is not inherited
+                expires_at = None if ttl is None else now + ttl
+                store.set_checkpoint_extras(run_id, row.kind, row.name, expires_at, metadata)
+            if key is not None:
+                store.record_copy(user, key, row.tinker_path)
+    except BaseException:
+        backend.files.remove_new_run_dir(run_id)  # the run is new: its folder holds the copy only
+        raise
     return row.tinker_path
 
 

@@ -86,6 +86,12 @@ class CheckpointFiles:
         fsync_path(final.parent)
         return _dir_size(final)
 
+    def remove_new_run_dir(self, run_id: str) -> None:
+        """Delete the folders of a run whose creation failed (nothing else is in them)."""
+        run_dir = self.root / run_id
+        if run_dir.parent == self.root and run_dir.is_dir():  # (a run id is one segment)
+            self.remove_dir(run_dir)
+
     def remove_dir(self, path: Path) -> None:
         """Delete a folder: renamed out of the way first, so it vanishes atomically."""
         if not path.exists():

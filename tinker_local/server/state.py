@@ -345,6 +345,19 @@ class Backend:
         self, run_id: str, user: str, kind: str, name: str, write: Callable[[Path], None]
     ) -> CheckpointRow:
         """Write a checkpoint folder atomically, then commit its row (the order matters)."""
+        row, final = self.write_checkpoint_folder(run_id, user, kind, name, write)
+        try:
+            self.store.add_checkpoint(row)
+        except BaseException:
+            self.files.remove_dir(final)
+            raise
+        return row
+
+    def write_checkpoint_folder(
+        self, run_id: str, user: str, kind: str, name: str, write: Callable[[Path], None]
+    ) -> tuple[CheckpointRow, Path]:
+        """A checkpoint's folder, written atomically, and the row that is still to be added
+        (by the caller, who removes the folder if that fails)."""
         validate_checkpoint_name(name)
         if self.store.get_checkpoint(run_id, kind, name) is not None:
             raise UserError(
@@ -368,12 +381,7 @@ class Backend:
             size_bytes=size,
             nonce=secrets.token_hex(8),
         )
-        try:
-            self.store.add_checkpoint(row)
-        except BaseException:
-            self.files.remove_dir(final)
-            raise
-        return row
+        return row, final
 
     def default_checkpoint_name(self, run_id: str, kind: str) -> str:
         n = self.store.count_checkpoints(run_id, kind)

@@ -272,6 +272,9 @@ class Store:
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
+            if self._db.in_transaction:  # inside `transaction()`: its writes join the outer one
+                yield self._db
+                return
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
@@ -282,6 +285,13 @@ class Store:
                 with suppress(sqlite3.Error):
                     self._db.execute("ROLLBACK")
                 raise
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """The writes of the store calls made inside (in this thread) commit together, or
+        none does. Reads inside do not see them before the commit."""
+        with self._tx():
+            yield
 
     def _all(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         return list(self._reader().execute(sql, args).fetchall())
