@@ -24,15 +24,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import torch
+from _common import sync
 from _real_model import SHAPES, build_model_folder
 
 PROMPT = list(range(100, 116))
 STEPS = 64
-
-
-def sync(device: str) -> None:
-    if device == "cuda":
-        torch.cuda.synchronize()
 
 
 def main() -> None:
@@ -52,26 +48,26 @@ def main() -> None:
     device = str(next(model.parameters()).device.type)
     for rows in (1, 64):
         sampler.sample(PROMPT, rows, max_tokens=8, temperature=1.0, seed=0)  # warm-up
-        sync(device)
+        sync()
         t0 = time.perf_counter()
         sampler.sample(PROMPT, rows, max_tokens=STEPS, temperature=1.0, seed=1)
-        sync(device)
+        sync()
         engine_ms = (time.perf_counter() - t0) / STEPS * 1e3
         ids = torch.tensor([PROMPT] * rows, device=device)
         kwargs = dict(input_ids=ids, attention_mask=torch.ones_like(ids), do_sample=True, top_k=0)
         with torch.no_grad():
             model.generate(**kwargs, max_new_tokens=8, min_new_tokens=8)  # warm-up
-            sync(device)
+            sync()
             t0 = time.perf_counter()
             model.generate(**kwargs, max_new_tokens=STEPS, min_new_tokens=STEPS)
-            sync(device)
+            sync()
         generate_ms = (time.perf_counter() - t0) / STEPS * 1e3
         print(f"rows={rows}: engine {engine_ms:.1f} ms/step, generate {generate_ms:.1f} ms/step")
         sys.stdout.flush()
     profile = cProfile.Profile()
     profile.enable()
     sampler.sample(PROMPT, 1, max_tokens=STEPS, temperature=1.0, seed=2)
-    sync(device)
+    sync()
     profile.disable()
     pstats.Stats(profile).sort_stats("tottime").print_stats(20)
     activities = [torch.profiler.ProfilerActivity.CPU]
@@ -79,7 +75,7 @@ def main() -> None:
         activities.append(torch.profiler.ProfilerActivity.CUDA)
     with torch.profiler.profile(activities=activities) as prof:
         sampler.sample(PROMPT, 1, max_tokens=STEPS, temperature=1.0, seed=3)
-        sync(device)
+        sync()
     key = "self_cuda_time_total" if device == "cuda" else "self_cpu_time_total"
     print(prof.key_averages().table(sort_by=key, row_limit=25))
 

@@ -484,7 +484,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.rounds is not None:
         sizes.overhead_rounds = max(1, args.rounds)
     try:
-        overrides = sizes.override(args.set + os.environ.get(SIZES_ENV, "").split())
+        # The orchestrator's own --set pairs come last: they win over an inherited BENCH_SIZES.
+        overrides = sizes.override(os.environ.get(SIZES_ENV, "").split() + args.set)
     except ValueError as error:
         parser.error(str(error))
     os.environ[SIZES_ENV] = " ".join(overrides)  # inherited by every worker

@@ -251,7 +251,7 @@ class BatchDecoder:
                 self._decode()
             except BaseException as e:  # e.g. out of memory: fail every request in the batch
                 failed = {id(r.request): r.request for r in self.rows if not r.finished}
-                self.rows, self.cache, self.mask, self.finished_rows = [], None, None, 0
+                self._clear_batch()
                 for request in failed.values():
                     self._finish(request, e)
 
@@ -494,11 +494,14 @@ class BatchDecoder:
             if request.rows_left == 0:
                 done.append(request)
         if self.finished_rows == len(self.rows):
-            self.rows, self.cache, self.mask, self.finished_rows = [], None, None, 0
+            self._clear_batch()
         elif self.finished_rows >= COMPACT_FINISHED_FRACTION * len(self.rows):
             self._compact()
         for request in done:  # answered at once, compacted or not
             self._finish(request)
+
+    def _clear_batch(self) -> None:
+        self.rows, self.cache, self.mask, self.finished_rows = [], None, None, 0
 
     def _compact(self) -> None:
         """Drop the finished rows from the batch and its cache."""
