@@ -395,3 +395,57 @@ def gen_compare(spec: dict[str, Any], sizes: Sizes) -> dict[str, Any]:
     finally:
         service.close()
     return {name: _rate(done, sizes.gen_block) for name, done in samples.items()}
+
+
+def long_decode(spec: dict[str, Any], sizes: Sizes) -> dict[str, Any]:
+    """One long request (long_num_samples rows x long_max_tokens tokens, as a reasoning RL
+    rollout): the engine's `Sampler` in this process against one `model.generate`, rounds
+    interleaved; both decode exactly long_max_tokens per row (generate with min_new_tokens,
+    the engine with its eos replaced by an id outside the vocabulary), so the figure is the
+    cost of long sequences (the KV cache's growth), not of rows stopping early."""
+    import dataclasses
+    import warnings
+
+    import torch
+
+    from tinker_local.engine import Sampler, build_base_model, get_preset
+
+    warnings.filterwarnings("ignore")
+    preset = get_preset(MODEL)
+    prompt = _gen_prompt(sizes)
+    rows, steps = sizes.long_num_samples, sizes.long_max_tokens
+    engine = Sampler(MODEL)
+    engine.preset = dataclasses.replace(preset, eos_token_id=preset.vocab_size, stop_token_ids=())
+    model = build_base_model(MODEL)
+    input_ids = torch.tensor([prompt] * rows, device=device())
+
+    def direct(i: int) -> int:
+        result = engine.sample(prompt, rows, steps, temperature=1.0, seed=i)
+        return sum(len(s.tokens) for s in result.sequences)
+
+    def generate(i: int) -> int:
+        torch.manual_seed(i)
+        out = model.generate(
+            input_ids=input_ids,
+            attention_mask=torch.ones_like(input_ids),
+            do_sample=True,
+            top_k=0,
+            max_new_tokens=steps,
+            min_new_tokens=steps,
+            pad_token_id=preset.pad_token_id,
+        )
+        sync()
+        return (out.shape[1] - input_ids.shape[1]) * rows
+
+    ways = {"engine": direct, "hf": generate}
+    rates: dict[str, list[float]] = {k: [] for k in ways}
+    for i in range(-1, sizes.long_rounds):  # one warm-up round
+        for name, one in ways.items():
+            t0 = time.perf_counter()
+            count = one(i % 1000)
+            if i >= 0:
+                rates[name].append(count / (time.perf_counter() - t0))
+    return {
+        name: {"tokens_per_s": max(done), "tokens_per_s_median": statistics.median(done)}
+        for name, done in rates.items()
+    } | {"rows": rows, "max_tokens": steps}

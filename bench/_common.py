@@ -67,6 +67,9 @@ class Sizes:
     gen_num_samples: int = 4
     gen_requests: int = 20
     gen_block: int = 5
+    long_num_samples: int = 128  # one long request (the KV cache's growth): rows x tokens
+    long_max_tokens: int = 600
+    long_rounds: int = 3
     scaling_batches: list[int] = field(default_factory=lambda: [2, 8, 32])
     scaling_batch_seq: int = 128
     scaling_seqs: list[int] = field(default_factory=lambda: [128, 256, 512, 1024])
@@ -96,6 +99,9 @@ class Sizes:
             gen_requests=4,
             gen_block=2,
             gen_max_tokens=32,
+            long_num_samples=16,
+            long_max_tokens=64,
+            long_rounds=1,
             scaling_batches=[2, 4, 8],
             scaling_seqs=[64, 128, 256],
             scaling_steps=3,

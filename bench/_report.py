@@ -142,6 +142,10 @@ def compute_ratios(results: dict[str, Any]) -> dict[str, float | None]:
     r["rollouts_tokens_per_s_vs_batched_generate"] = _ratio(
         roll_tps, _get(roll, "generate", "tokens_per_s")
     )
+    long = _get(results, "backend", "long_decode") or {}
+    r["long_decode_tokens_per_s_vs_transformers_generate"] = _ratio(
+        _get(long, "engine", "tokens_per_s"), _get(long, "hf", "tokens_per_s")
+    )
     r["rollouts_engine_decoder_tokens_per_s_vs_batched_generate"] = _ratio(
         _get(roll, "engine", "tokens_per_s"), _get(roll, "generate", "tokens_per_s")
     )

@@ -81,7 +81,7 @@ def _workers() -> dict[str, Callable[[dict[str, Any], Sizes], dict[str, Any]]]:
         table[f"sample_{client}"] = getattr(_overhead, f"sample_{client}")
         table[f"train_{client}"] = getattr(_overhead, f"train_{client}")
     table["sample_official_038"] = _overhead.sample_official_038
-    for name in ("step_compare", "gen_compare", "scaling_backend"):
+    for name in ("step_compare", "gen_compare", "long_decode", "scaling_backend"):
         table[name] = getattr(_backend, name)
     return table
 
@@ -302,6 +302,11 @@ class Orchestrator:
             f"tokens): full stack vs engine Sampler vs model.generate, {s.gen_requests} rounds"
         )
         results["sampling"] = self.timing_worker("gen_compare", spec)
+        log(
+            f"[backend] one long request ({s.long_num_samples} samples x {s.long_max_tokens} "
+            f"tokens): engine Sampler vs model.generate, {s.long_rounds} rounds"
+        )
+        results["long_decode"] = self.timing_worker("long_decode", spec)
 
     def rollouts(self, server: Any, results: dict[str, Any]) -> None:
         s = self.sizes

@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import torch
-import torch.nn.functional as F
 
+from .kv_cache import merge_rows, new_cache, plain_cache_layers, trim_leading_columns
 from .models import LoraSpec, cache_kwarg, peft_lora_config, private_base_model
 from .runtime import current as current_runtime
 from .token_choice import Sampling, choose_tokens
@@ -145,7 +145,7 @@ class BatchDecoder:
         self.admitting: list[DecodeRequest] = []  # taken off `pending`, not yet rows
         # Whether rows of different requests can share the cache: only plain growing layers
         # (sliding-window or linear-attention layers keep state we cannot left-pad).
-        self.mergeable = _plain_cache_layers(base)
+        self.mergeable = plain_cache_layers(base)
         self.arrived = threading.Event()  # set when a request joins `pending`
         self.burst_start = 0.0  # when the current burst's first request arrived
         self.burst_last = 0.0  # when its latest one did
@@ -334,11 +334,9 @@ class BatchDecoder:
         whose input is prompt[:-1] (hence bit-identical logprobs); the last prompt token is then
         fed as the first decoding step, which yields the first sampled token's distribution.
         """
-        from transformers import DynamicCache
-
         if request.adapter is not None:
             self._load_adapter(request)
-        cache = DynamicCache()
+        cache = new_cache()
         prompt = request.prompt
         if len(prompt) > 1:
             device = current_runtime().device
@@ -358,9 +356,7 @@ class BatchDecoder:
     def _prefill_together(self, group: list[DecodeRequest]) -> Any:
         """Prefill prompts of one length (all tokens but the last) in one forward; no logits
         beyond the last position are computed. Returns the cache (one row per request)."""
-        from transformers import DynamicCache
-
-        cache = DynamicCache()
+        cache = new_cache()
         length = len(group[0].prompt) - 1
         if length > 0:
             device = current_runtime().device
@@ -439,7 +435,7 @@ class BatchDecoder:
             ]
             for r in group:
                 r.rows_left = r.num_samples
-        self.cache, self.mask = _merge(caches) if len(caches) > 1 else caches[0]
+        self.cache, self.mask = merge_rows(caches) if len(caches) > 1 else caches[0]
         self.max_rows_seen = max(self.max_rows_seen, len(self.rows))
 
     def _decode(self) -> None:
@@ -522,10 +518,7 @@ class BatchDecoder:
         if first == 0:
             return
         self.mask = self.mask[:, first:]
-        for layer in self.cache.layers:
-            if getattr(layer, "is_initialized", False) and layer.keys.numel():
-                layer.keys = layer.keys[..., first:, :]
-                layer.values = layer.values[..., first:, :]
+        trim_leading_columns(self.cache, first)
 
 
 def _top_rows(logprobs: torch.Tensor, rows: list[Row]) -> dict[int, list[tuple[int, float]]]:
@@ -547,65 +540,6 @@ def _top_rows(logprobs: torch.Tensor, rows: list[Row]) -> dict[int, list[tuple[i
                 out[i] = list(zip(row_ids, row_values, strict=True))
         start = stop
     return out
-
-
-def _plain_cache_layers(model: Any) -> bool:
-    from transformers import DynamicCache
-    from transformers.cache_utils import DynamicLayer
-
-    try:
-        layers = DynamicCache(config=model.config).layers
-    except Exception:  # an unusual config: decode its requests one at a time
-        return False
-    return all(type(layer) is DynamicLayer for layer in layers)
-
-
-def _layer_kv(layer: Any) -> tuple[torch.Tensor, torch.Tensor] | None:
-    if not getattr(layer, "is_initialized", False) or layer.keys is None or not layer.keys.numel():
-        return None
-    return layer.keys, layer.values
-
-
-def _left_pad(t: torch.Tensor, width: int) -> torch.Tensor:
-    pad = width - t.shape[-2]
-    return t if pad == 0 else F.pad(t, (0, 0, pad, 0))
-
-
-def _merge(parts: list[tuple[Any, torch.Tensor]]) -> tuple[Any, torch.Tensor]:
-    """Stack the rows of several caches (each with its [rows, T] mask), left-padded to the
-    longest, into the first one: one concatenation per layer, however many parts."""
-    width = max(mask.shape[1] for _, mask in parts)
-    merged_mask = torch.cat([F.pad(mask, (width - mask.shape[1], 0)) for _, mask in parts])
-    target = parts[0][0]
-    n_layers = max(len(cache.layers) for cache, _ in parts)
-    for i in range(n_layers):
-        kvs = [_layer_kv(cache.layers[i]) if i < len(cache.layers) else None for cache, _ in parts]
-        like = next((kv for kv in kvs if kv is not None), None)
-        if like is None:
-            continue  # nothing cached in this layer yet in any part
-        k_like, v_like = like
-
-        def empty(b: int, t: torch.Tensor) -> torch.Tensor:
-            return t.new_zeros((b, t.shape[1], 0, t.shape[3]))
-
-        keys, values = [], []
-        for (_, mask), kv in zip(parts, kvs, strict=True):
-            k, v = (
-                kv
-                if kv is not None
-                else (empty(mask.shape[0], k_like), empty(mask.shape[0], v_like))
-            )
-            keys.append(_left_pad(k, width))
-            values.append(_left_pad(v, width))
-        if i >= len(target.layers):  # the first part's rows never ran a layer (one-token prompts)
-            donor = next(c for c, _ in parts if i < len(c.layers) and _layer_kv(c.layers[i]))
-            target.layers.append(donor.layers[i])
-        layer = target.layers[i]
-        if not getattr(layer, "is_initialized", False):
-            layer.lazy_initialization(k_like, v_like)
-        layer.keys = torch.cat(keys)
-        layer.values = torch.cat(values)
-    return target, merged_mask
 
 
 _decoders: dict[str, BatchDecoder] = {}
