@@ -26,7 +26,7 @@ from typing import Any, Protocol
 
 import torch
 
-from .kv_cache import merge_rows, new_cache, plain_cache_layers, trim_leading_columns
+from .kv_cache import merge_rows, new_cache, shares_rows, trim_leading_columns
 from .models import LoraSpec, cache_kwarg, peft_lora_config, private_base_model
 from .runtime import current as current_runtime
 from .token_choice import Sampling, choose_tokens
@@ -143,9 +143,7 @@ class BatchDecoder:
         self.lock = threading.Lock()  # guards `pending`, `driver` and requests' `done`
         self.driver: DecodeRequest | None = None
         self.admitting: list[DecodeRequest] = []  # taken off `pending`, not yet rows
-        # Whether rows of different requests can share the cache: only plain growing layers
-        # (sliding-window or linear-attention layers keep state we cannot left-pad).
-        self.mergeable = plain_cache_layers(base)
+        self.mergeable = shares_rows(base)  # else its requests decode one at a time
         self.arrived = threading.Event()  # set when a request joins `pending`
         self.burst_start = 0.0  # when the current burst's first request arrived
         self.burst_last = 0.0  # when its latest one did
@@ -279,6 +277,9 @@ class BatchDecoder:
             request.done = True
         request.wake.set()
 
+    def _new_cache(self) -> Any:
+        return new_cache(None if self.mergeable else self.base.config)
+
     def _model_for(self, adapter_keys: list[str]) -> tuple[Any, dict[str, Any]]:
         if self.peft is None:
             return self.base, {}
@@ -336,7 +337,7 @@ class BatchDecoder:
         """
         if request.adapter is not None:
             self._load_adapter(request)
-        cache = new_cache()
+        cache = self._new_cache()
         prompt = request.prompt
         if len(prompt) > 1:
             device = current_runtime().device
@@ -356,7 +357,7 @@ class BatchDecoder:
     def _prefill_together(self, group: list[DecodeRequest]) -> Any:
         """Prefill prompts of one length (all tokens but the last) in one forward; no logits
         beyond the last position are computed. Returns the cache (one row per request)."""
-        cache = new_cache()
+        cache = self._new_cache()
         length = len(group[0].prompt) - 1
         if length > 0:
             device = current_runtime().device
@@ -421,11 +422,11 @@ class BatchDecoder:
             caches.append((self.cache, self.mask))
         for cache, group in parts:
             counts = [r.num_samples for r in group]
-            if len(group) == 1 and counts[0] > 1:
-                cache.batch_repeat_interleave(counts[0])
-            elif any(c > 1 for c in counts):
+            if any(c > 1 for c in counts):
                 index = torch.repeat_interleave(torch.arange(len(group)), torch.tensor(counts))
-                cache.batch_select_indices(index.to(device))
+                # Row selection that every kind of cache layer implements (beam search's):
+                # linear-attention layers have no batch_repeat_interleave/batch_select_indices.
+                cache.reorder_cache(index.to(device))
             length = len(group[0].prompt) - 1
             caches.append(
                 (cache, torch.ones((sum(counts), length), dtype=torch.long, device=device))
@@ -506,7 +507,7 @@ class BatchDecoder:
         index = torch.tensor(keep, device=self.mask.device)
         self.rows = [self.rows[i] for i in keep]
         self.finished_rows = 0
-        self.cache.batch_select_indices(index)
+        self.cache.reorder_cache(index)
         self.mask = self.mask[index]
         self._trim_padding()
 

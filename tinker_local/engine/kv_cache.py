@@ -16,7 +16,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from transformers import DynamicCache
-from transformers.cache_utils import DynamicLayer
+from transformers.cache_utils import DynamicLayer, DynamicSlidingWindowLayer
 
 # Spare room when a buffer (re)grows: half its filled length, at least this many positions.
 MIN_SPARE = 16
@@ -92,21 +92,28 @@ class GrowingLayer(DynamicLayer):
         return self._keys.append(key_states), self._values.append(value_states)
 
 
-def new_cache() -> Any:
-    """An empty cache whose layers (created as the model first writes them) grow in place."""
-    cache = DynamicCache()
-    cache.layer_class_to_replicate = GrowingLayer  # appended for each new layer index
-    return cache
-
-
-def plain_cache_layers(model: Any) -> bool:
-    """Whether rows of different requests can share one cache for `model`: only plain growing
-    layers (sliding-window or linear-attention layers keep state we cannot left-pad)."""
+def shares_rows(model: Any) -> bool:
+    """Whether rows of different requests can share one cache for `model`: when its every
+    layer keeps keys and values (full or sliding-window attention). The decoder keeps them
+    whole in `GrowingLayer`s (a sliding-window layer's mask ignores what its own cache would
+    drop; each row's positions stay consecutive after its left padding, so the window is the
+    same). Linear-attention and convolution layers keep a state we cannot left-pad."""
     try:
         layers = DynamicCache(config=model.config).layers
     except Exception:  # an unusual config: decode its requests one at a time
         return False
-    return all(type(layer) is DynamicLayer for layer in layers)
+    return all(type(layer) in (DynamicLayer, DynamicSlidingWindowLayer) for layer in layers)
+
+
+def new_cache(config: Any = None) -> Any:
+    """An empty cache. Without a config, for models whose rows share a cache: layers (created
+    as the model first writes them) that grow in place. With the model's config: the layers it
+    asks for (linear attention, say), for one request at a time."""
+    if config is not None:
+        return DynamicCache(config=config)
+    cache = DynamicCache()
+    cache.layer_class_to_replicate = GrowingLayer  # appended for each new layer index
+    return cache
 
 
 def _layer_kv(layer: Any) -> tuple[torch.Tensor, torch.Tensor] | None:
@@ -160,6 +167,6 @@ def merge_rows(parts: list[tuple[Any, torch.Tensor]]) -> tuple[Any, torch.Tensor
 def trim_leading_columns(cache: Any, first: int) -> None:
     """Drop the first `first` positions of every layer (padding in every row)."""
     for layer in cache.layers:
-        if getattr(layer, "is_initialized", False) and layer.keys.numel():
+        if _layer_kv(layer) is not None:
             layer.keys = layer.keys[..., first:, :]
             layer.values = layer.values[..., first:, :]
